@@ -1,0 +1,104 @@
+// Package bandit holds gputune's clock-selection policies: pure maths with no
+// I/O, no wall clock, and randomness only from an injected seeded source.
+package bandit
+
+// Arm is one clock setting. MemMHz is 0 when the memory clock is not tuned.
+type Arm struct {
+	SMMHz  int `json:"sm_mhz"`
+	MemMHz int `json:"mem_mhz"`
+}
+
+// ArmState is what the TUI shows in an arm's state column.
+type ArmState string
+
+const (
+	StateOK     ArmState = "ok"
+	StateUnsafe ArmState = "unsafe" // latency upper bound over a limit
+	StatePruned ArmState = "pruned"
+)
+
+// SLOMode selects whether latency limits constrain the choice.
+type SLOMode string
+
+const (
+	SLOAware  SLOMode = "slo-aware"
+	SLOIgnore SLOMode = "edp"
+)
+
+// ArmScore is one row of the per-arm score table, exactly what the TUI shows.
+// Values that a policy does not model are NaN.
+type ArmScore struct {
+	Arm
+	Pred       float64  `json:"pred"`  // predicted reward
+	Bonus      float64  `json:"bonus"` // exploration bonus
+	UCB        float64  `json:"ucb"`
+	PredTTFT   float64  `json:"pred_ttft_s"`
+	TTFTUpper  float64  `json:"ttft_upper_s"`
+	PredTPOT   float64  `json:"pred_tpot_s"`
+	TPOTUpper  float64  `json:"tpot_upper_s"`
+	Pulls      int      `json:"pulls"`
+	LastReward float64  `json:"last_reward"`
+	State      ArmState `json:"state"`
+	Reason     string   `json:"reason,omitempty"` // why pruned or unsafe
+	Round      int      `json:"round,omitempty"`  // round it was pruned
+}
+
+// Pruned records one pruned arm for display and logs.
+type Pruned struct {
+	Arm
+	Reason string `json:"reason"`
+	Round  int    `json:"round"`
+}
+
+// Observation is one window's outcome for the arm actually in effect.
+// TTFT and TPOT are the window's observed latencies (s), NaN when unseen.
+type Observation struct {
+	Arm     Arm
+	Context []float64
+	Reward  float64
+	TTFT    float64
+	TPOT    float64
+}
+
+// Decision is the result of Decide.
+type Decision struct {
+	Arm Arm
+	// Explore is true when the arm was chosen for its bonus, not its mean.
+	Explore bool
+	// SLOSafe lists how many arms were SLO-safe; Violation is true when the
+	// policy saw a latency violation in recent updates.
+	SafeArms  int
+	Violation bool
+	// Alpha is the current exploration coefficient.
+	Alpha float64
+}
+
+// Policy chooses clocks. Implementations are not safe for concurrent use;
+// the control loop owns them.
+type Policy interface {
+	Name() string
+	// Decide chooses among allowed arms for the context x. It writes one
+	// row per arm it knows into scores (reusing its capacity) and returns
+	// the table; it must not allocate in steady state.
+	Decide(x []float64, allowed []Arm, scores []ArmScore) (Decision, []ArmScore)
+	// Update trains on one valid window.
+	Update(obs Observation)
+	// SetSLOMode switches modes without losing what was learned.
+	SetSLOMode(m SLOMode)
+	// SetLimits sets the latency limits (s) used for safety.
+	SetLimits(ttft, tpot float64)
+	// ForceExplore makes the next n decisions exploratory.
+	ForceExplore(n int)
+	// Pruned lists pruned arms.
+	Pruned() []Pruned
+	// Round is the number of updates so far.
+	Round() int
+	// Converged reports whether the policy considers itself converged and
+	// since which round.
+	Converged() (bool, int)
+	// MarshalState / UnmarshalState persist the policy as versioned JSON.
+	MarshalState() ([]byte, error)
+	UnmarshalState(data []byte) error
+	// Reset forgets everything learned.
+	Reset()
+}
