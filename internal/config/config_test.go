@@ -1,0 +1,172 @@
+package config
+
+import (
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+func TestExampleFileMatchesDefaults(t *testing.T) {
+	// tuner.toml documents the defaults: decoding it must change nothing,
+	// and it must name every key (strict decoding would fail otherwise).
+	data, err := os.ReadFile("../../tuner.toml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg := Default()
+	if err := Decode(string(data), &cfg); err != nil {
+		t.Fatalf("tuner.toml does not decode: %v", err)
+	}
+	if err := cfg.Validate(); err != nil {
+		t.Fatalf("tuner.toml is invalid: %v", err)
+	}
+	def := Default()
+	cfg.GPU.Groups, def.GPU.Groups = nil, nil
+	if got, want := fmtCfg(cfg), fmtCfg(def); got != want {
+		t.Errorf("tuner.toml differs from the built-in defaults:\nfile:     %s\ndefaults: %s", got, want)
+	}
+	for _, key := range []string{"devices", "clock_step_mhz", "clock_min_mhz", "clock_max_mhz", "idle_clock_mhz",
+		"memory_clocks", "metrics_url", "period", "policy", "objective", "mode", "ttft_limit_s", "tpot_limit_s",
+		"percentile", "tpot_signal", "initial_alpha", "action_pruning", "extreme_pruning", "level"} {
+		if !strings.Contains(string(data), "\n"+key+" =") {
+			t.Errorf("tuner.toml does not document key %q", key)
+		}
+	}
+}
+
+func fmtCfg(c Config) string {
+	var b strings.Builder
+	if err := Encode(&b, c); err != nil {
+		return err.Error()
+	}
+	return b.String()
+}
+
+func TestDecodeAndValidate(t *testing.T) {
+	tests := []struct {
+		name    string
+		toml    string
+		wantErr []string // substrings, all must appear
+		check   func(t *testing.T, c Config)
+	}{
+		{name: "empty keeps defaults", toml: ``, check: func(t *testing.T, c Config) {
+			if c.SLO.TTFTLimitS != 2.0 || c.SLO.TPOTLimitS != 0.25 || c.Control.Period.Duration != 300*time.Millisecond {
+				t.Errorf("defaults changed: %+v", c.SLO)
+			}
+		}},
+		{name: "overrides", toml: "[slo]\nttft_limit_s = 0.5\n[control]\nperiod = \"1s\"\npolicy = \"static:1500\"\n",
+			check: func(t *testing.T, c Config) {
+				if c.SLO.TTFTLimitS != 0.5 || c.Control.Period.Duration != time.Second || c.Control.Policy != "static:1500" {
+					t.Errorf("not applied: %+v %+v", c.SLO, c.Control)
+				}
+			}},
+		{name: "unknown key named", toml: "[slo]\nttft_limt = 1\n", wantErr: []string{"unknown key", "slo.ttft_limt"}},
+		{name: "unknown section named", toml: "[gpus]\ndevices = \"0\"\n", wantErr: []string{"unknown key", "gpus"}},
+		{name: "bad duration", toml: "[control]\nperiod = \"fast\"\n", wantErr: []string{"not a duration"}},
+		{name: "wrong type", toml: "[slo]\nttft_limit_s = \"two\"\n", wantErr: []string{"ttft_limit_s"}},
+		{name: "every problem at once",
+			toml:    "[slo]\nmode = \"strict\"\npercentile = 1.5\n[control]\nobjective = \"speed\"\npolicy = \"fast\"\n[gpu]\ndevices = \"x\"\n",
+			wantErr: []string{"slo.mode", "slo.percentile", "control.objective", "control.policy", "gpu.devices"}},
+		{name: "min above max", toml: "[gpu]\nclock_min_mhz = 1500\nclock_max_mhz = 900\n", wantErr: []string{"clock_min_mhz (1500) is above"}},
+		{name: "bad url", toml: "[scrape]\nmetrics_url = \"localhost:8000\"\n", wantErr: []string{"scrape.metrics_url"}},
+		{name: "watchdog too short", toml: "[control]\nwatchdog = \"400ms\"\n", wantErr: []string{"control.watchdog"}},
+		{name: "negative limit", toml: "[slo]\ntpot_limit_s = -1\n", wantErr: []string{"slo.tpot_limit_s"}},
+		{name: "bad static", toml: "[control]\npolicy = \"static:abc\"\n", wantErr: []string{"static:1500"}},
+		{name: "bad sim params", toml: "[demo]\nsim_params = \"rosy\"\n", wantErr: []string{"demo.sim_params"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			cfg := Default()
+			err := Decode(tt.toml, &cfg)
+			if err == nil {
+				err = cfg.Validate()
+			}
+			if len(tt.wantErr) == 0 {
+				if err != nil {
+					t.Fatalf("unexpected error: %v", err)
+				}
+				tt.check(t, cfg)
+				return
+			}
+			if err == nil {
+				t.Fatalf("want error containing %q, got none", tt.wantErr)
+			}
+			for _, w := range tt.wantErr {
+				if !strings.Contains(err.Error(), w) {
+					t.Errorf("error %q does not mention %q", err, w)
+				}
+			}
+		})
+	}
+}
+
+func TestValidateWrapsErrInvalid(t *testing.T) {
+	c := Default()
+	c.SLO.Mode = "nope"
+	if err := c.Validate(); !errors.Is(err, ErrInvalid) {
+		t.Fatalf("want ErrInvalid, got %v", err)
+	}
+}
+
+func TestLoad(t *testing.T) {
+	dir := t.TempDir()
+	t.Chdir(dir)
+	cfg, path, err := Load("")
+	if err != nil || path != "" || cfg.Control.Policy != "gputune" {
+		t.Fatalf("no file: want defaults, got %v %q %v", cfg.Control.Policy, path, err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "tuner.toml"), []byte("[control]\npolicy = \"agft\"\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	cfg, path, err = Load("")
+	if err != nil || path != "tuner.toml" || cfg.Control.Policy != "agft" {
+		t.Fatalf("./tuner.toml: got %v %q %v", cfg.Control.Policy, path, err)
+	}
+	if _, _, err := Load(filepath.Join(dir, "missing.toml")); !errors.Is(err, ErrInvalid) {
+		t.Fatalf("missing file: want ErrInvalid, got %v", err)
+	}
+}
+
+func TestParseDevices(t *testing.T) {
+	tests := []struct {
+		in   string
+		want Devices
+		err  bool
+	}{
+		{"0", Devices{Indices: []int{0}}, false},
+		{"0, 2,3", Devices{Indices: []int{0, 2, 3}}, false},
+		{"all", Devices{All: true}, false},
+		{"", Devices{}, true},
+		{"-1", Devices{}, true},
+		{"0,0", Devices{}, true},
+		{"gpu0", Devices{}, true},
+	}
+	for _, tt := range tests {
+		got, err := ParseDevices(tt.in)
+		if (err != nil) != tt.err {
+			t.Errorf("ParseDevices(%q) error = %v, want error %v", tt.in, err, tt.err)
+			continue
+		}
+		if got.All != tt.want.All || len(got.Indices) != len(tt.want.Indices) {
+			t.Errorf("ParseDevices(%q) = %+v, want %+v", tt.in, got, tt.want)
+		}
+	}
+}
+
+func TestSanitizeModelName(t *testing.T) {
+	tests := map[string]string{
+		"NVIDIA H100 80GB HBM3":       "NVIDIA_H100_80GB_HBM3",
+		"meta-llama/Llama-3.1-8B":     "meta-llama_Llama-3.1-8B",
+		"../../etc/passwd":            "etc_passwd",
+		"  ":                          "unknown",
+		"NVIDIA A100-SXM4-80GB (sim)": "NVIDIA_A100-SXM4-80GB_sim",
+	}
+	for in, want := range tests {
+		if got := SanitizeModelName(in); got != want {
+			t.Errorf("SanitizeModelName(%q) = %q, want %q", in, got, want)
+		}
+	}
+}
