@@ -1,0 +1,134 @@
+package restore
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+)
+
+// GPUID names one GPU. The UUID is the identity (indices can change between
+// boots); the index is what users type.
+type GPUID struct {
+	Index int
+	UUID  string
+}
+
+func (g GPUID) String() string { return fmt.Sprintf("GPU %d (%s)", g.Index, g.UUID) }
+
+// State is the content of a state file: who owns a GPU and which clocks it
+// may have locked. A non-zero MHz means the clock must be reset.
+type State struct {
+	PID           int       `json:"pid"`
+	SupervisorPID int       `json:"supervisor_pid,omitempty"`
+	GPUIndex      int       `json:"gpu_index"`
+	GPUUUID       string    `json:"gpu_uuid"`
+	CoreLockedMHz int       `json:"core_locked_mhz"`
+	MemLockedMHz  int       `json:"mem_locked_mhz"`
+	Started       time.Time `json:"started"`
+	Updated       time.Time `json:"updated"`
+}
+
+// Locked reports whether the state says any clock may be locked.
+func (s State) Locked() bool { return s.CoreLockedMHz != 0 || s.MemLockedMHz != 0 }
+
+// GPU is the GPU the state belongs to.
+func (s State) GPU() GPUID { return GPUID{Index: s.GPUIndex, UUID: s.GPUUUID} }
+
+const (
+	stateExt = ".json"
+	lockExt  = ".lock"
+)
+
+func statePath(dir, uuid string) string { return filepath.Join(dir, uuid+stateExt) }
+func lockPath(dir, uuid string) string  { return filepath.Join(dir, uuid+lockExt) }
+
+// validUUID keeps a UUID from escaping the run directory.
+func validUUID(uuid string) error {
+	if uuid == "" || strings.ContainsAny(uuid, `/\`) || uuid == "." || uuid == ".." || strings.HasPrefix(uuid, ".") {
+		return fmt.Errorf("restore: GPU UUID %q cannot name a state file", uuid)
+	}
+	return nil
+}
+
+// readState reads a state file; ok is false when there is none.
+func readState(path string) (st State, ok bool, err error) {
+	data, err := os.ReadFile(path)
+	if errors.Is(err, fs.ErrNotExist) {
+		return State{}, false, nil
+	}
+	if err != nil {
+		return State{}, false, fmt.Errorf("restore: read state file: %w", err)
+	}
+	if err := json.Unmarshal(data, &st); err != nil {
+		return State{}, false, fmt.Errorf("restore: state file %s is corrupt (remove it after checking the GPU's clocks with nvidia-smi): %w", path, err)
+	}
+	return st, true, nil
+}
+
+// writeState replaces the state file atomically: a crash at any point leaves
+// either the old or the new content, never a torn file.
+func writeState(path string, st State) error {
+	data, err := json.MarshalIndent(st, "", "  ")
+	if err != nil {
+		return fmt.Errorf("restore: encode state: %w", err)
+	}
+	data = append(data, '\n')
+	tmp, err := os.CreateTemp(filepath.Dir(path), ".state-*.tmp")
+	if err != nil {
+		return fmt.Errorf("restore: write state file: %w", err)
+	}
+	defer os.Remove(tmp.Name()) // no-op after the rename succeeded
+	if _, err := tmp.Write(data); err != nil {
+		tmp.Close()
+		return fmt.Errorf("restore: write state file: %w", err)
+	}
+	if err := tmp.Sync(); err != nil {
+		tmp.Close()
+		return fmt.Errorf("restore: sync state file: %w", err)
+	}
+	if err := tmp.Close(); err != nil {
+		return fmt.Errorf("restore: write state file: %w", err)
+	}
+	if err := os.Rename(tmp.Name(), path); err != nil {
+		return fmt.Errorf("restore: install state file: %w", err)
+	}
+	return syncDir(filepath.Dir(path))
+}
+
+// syncDir makes a rename or removal in dir durable.
+func syncDir(dir string) error {
+	d, err := os.Open(dir)
+	if err != nil {
+		return fmt.Errorf("restore: sync run directory: %w", err)
+	}
+	defer d.Close()
+	if err := d.Sync(); err != nil {
+		return fmt.Errorf("restore: sync run directory: %w", err)
+	}
+	return nil
+}
+
+// listStates returns the UUIDs that have a state file in dir.
+func listStates(dir string) ([]string, error) {
+	entries, err := os.ReadDir(dir)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("restore: list run directory: %w", err)
+	}
+	var uuids []string
+	for _, e := range entries {
+		name := e.Name()
+		if e.IsDir() || strings.HasPrefix(name, ".") || !strings.HasSuffix(name, stateExt) {
+			continue
+		}
+		uuids = append(uuids, strings.TrimSuffix(name, stateExt))
+	}
+	return uuids, nil
+}
