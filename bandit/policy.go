@@ -58,6 +58,9 @@ type Observation struct {
 	Reward  float64
 	TTFT    float64
 	TPOT    float64
+	// EDP is the window's energy-delay product, used by agft's sampler and
+	// pruning; 0 or NaN when unknown (agft then derives it from Reward).
+	EDP float64
 }
 
 // Decision is the result of Decide.

@@ -1,0 +1,493 @@
+package bandit
+
+import (
+	"math"
+	"math/rand/v2"
+	"slices"
+)
+
+// Reasons shown in the score table. They are constants so that Decide
+// never formats strings.
+const (
+	reasonDominated  = "dominated: reward UCB below the best LCB"
+	reasonTTFT       = "TTFT upper bound over limit"
+	reasonTPOT       = "TPOT upper bound over limit"
+	reasonNoLatency  = "no latency data yet"
+	reasonNotAllowed = "not allowed now"
+)
+
+const (
+	// convergeWindow and convergeShare are the project's convergence
+	// definition (see ConvergeRound), applied online to the arms in effect.
+	convergeWindow = 100
+	convergeShare  = 0.9
+	// unconvergeShare gives hysteresis so the flag does not flip-flop (W6).
+	unconvergeShare = 0.7
+	// pruneStreak is how many consecutive decisions an arm must be
+	// dominated before it is pruned.
+	pruneStreak = 10
+	// latencyBlindRounds: a latency never observed after this many updates
+	// is treated as not measured rather than as unsafe for ever.
+	latencyBlindRounds = 20
+	contextClip        = 1e3
+	rewardClip         = 1e6
+	latencyClip        = 1e4
+)
+
+// gputune is one discounted ridge model of the reward over context ⊗ a
+// B-spline basis in the core clock (plus an additive memory-clock factor),
+// and two such models of TTFT and TPOT over context ⊗ [1, s, s²] with
+// s ∝ 1/f. All arms share the three models, so one window teaches every
+// clock something.
+type gputune struct {
+	cfg   Config
+	arms  []Arm
+	index map[Arm]int
+
+	d, kf, km, k, kl int
+	fmin, fmax       float64
+	mems             []int
+	g, gl            []float64 // per-arm basis rows (len(arms)·k, len(arms)·kl)
+	smIdx            []int     // per arm: index into sms
+	sms              []int     // distinct core clocks, ascending
+
+	reward, ttft, tpot *ridge
+
+	pulls    []int
+	last     []float64
+	prunedAt []int // round pruned; -1 while not pruned
+	streak   []int
+	allowed  []bool
+	safe     []bool
+
+	round, forced int
+	violation     bool
+	mode          SLOMode
+	ttftLimit     float64
+	tpotLimit     float64
+
+	hist                []int // ring of sms indices of arms in effect
+	histPos, histN      int
+	smCount             []int
+	converged           bool
+	convergedRound      int
+	pcg                 *rand.PCG
+	rng                 *rand.Rand
+	xs, u, kq, tmp, phi []float64
+	ul, kql, tmpl, phil []float64
+	up, kqp             []float64 // TPOT's u and K
+	gs, gls             []float64 // basis scratch for arms outside the set
+}
+
+func newGPUTune(cfg Config, arms []Arm, seed uint64) *gputune {
+	t := &gputune{cfg: cfg, arms: arms, index: make(map[Arm]int, len(arms))}
+	for i, a := range arms {
+		t.index[a] = i
+	}
+	t.d = cfg.Features
+	t.fmin, t.fmax = float64(arms[0].SMMHz), float64(arms[len(arms)-1].SMMHz)
+	for _, a := range arms {
+		if !slices.Contains(t.mems, a.MemMHz) {
+			t.mems = append(t.mems, a.MemMHz)
+		}
+		if !slices.Contains(t.sms, a.SMMHz) {
+			t.sms = append(t.sms, a.SMMHz)
+		}
+	}
+	slices.Sort(t.mems)
+	slices.Sort(t.sms)
+	t.kf = cfg.FreqBasis
+	t.km = len(t.mems) - 1
+	t.k = t.kf + t.km
+	t.kl = 3 + t.km
+	n := len(arms)
+	t.g = make([]float64, n*t.k)
+	t.gl = make([]float64, n*t.kl)
+	t.smIdx = make([]int, n)
+	t.gs = make([]float64, t.k)
+	t.gls = make([]float64, t.kl)
+	for i, a := range arms {
+		t.basis(a, t.g[i*t.k:(i+1)*t.k], t.gl[i*t.kl:(i+1)*t.kl])
+		t.smIdx[i], _ = slices.BinarySearch(t.sms, a.SMMHz)
+	}
+	p, pl := t.d*t.k, t.d*t.kl
+	t.reward = newRidge(p, cfg.Ridge, cfg.Forgetting, cfg.RefactorEvery)
+	// A small latency ridge keeps unexplored directions very uncertain,
+	// which is what makes untried low clocks start out unsafe.
+	t.ttft = newRidge(pl, 0.1, cfg.Forgetting, cfg.RefactorEvery)
+	t.tpot = newRidge(pl, 0.1, cfg.Forgetting, cfg.RefactorEvery)
+	t.pulls = make([]int, n)
+	t.last = make([]float64, n)
+	t.prunedAt = make([]int, n)
+	t.streak = make([]int, n)
+	t.allowed = make([]bool, n)
+	t.safe = make([]bool, n)
+	t.hist = make([]int, convergeWindow)
+	t.smCount = make([]int, len(t.sms))
+	t.xs = make([]float64, t.d)
+	t.u, t.kq, t.tmp, t.phi = make([]float64, t.k), make([]float64, t.k*t.k), make([]float64, p*t.k), make([]float64, p)
+	t.ul, t.kql, t.tmpl, t.phil = make([]float64, t.kl), make([]float64, t.kl*t.kl), make([]float64, pl*t.kl), make([]float64, pl)
+	t.up, t.kqp = make([]float64, t.kl), make([]float64, t.kl*t.kl)
+	t.pcg = rand.NewPCG(seed, seed^0x9e3779b97f4a7c15)
+	t.rng = rand.New(t.pcg)
+	t.Reset()
+	return t
+}
+
+// basis fills the reward basis g (B-splines in normalised f, then memory
+// indicators) and the latency basis gl ([1, s, s²] with s the normalised
+// 1/f, then memory indicators) for any arm, known or not.
+func (t *gputune) basis(a Arm, g, gl []float64) {
+	var u, s float64
+	if t.fmax > t.fmin {
+		f := min(max(float64(a.SMMHz), t.fmin), t.fmax)
+		u = (f - t.fmin) / (t.fmax - t.fmin)
+		s = (t.fmax/f - 1) / (t.fmax/t.fmin - 1)
+	}
+	bspline(u, t.kf, g[:t.kf])
+	gl[0], gl[1], gl[2] = 1, s, s*s
+	for m := 1; m < len(t.mems); m++ {
+		v := 0.0
+		if a.MemMHz == t.mems[m] {
+			v = 1
+		}
+		g[t.kf+m-1] = v
+		gl[3+m-1] = v
+	}
+}
+
+func (t *gputune) Name() string { return PolicyGPUTune }
+
+func (t *gputune) Reset() {
+	t.reward.reset()
+	t.ttft.reset()
+	t.tpot.reset()
+	clear(t.pulls)
+	clear(t.last)
+	clear(t.streak)
+	for i := range t.prunedAt {
+		t.prunedAt[i] = -1
+	}
+	t.round, t.forced, t.violation = 0, 0, false
+	t.mode, t.ttftLimit, t.tpotLimit = t.cfg.SLOMode, t.cfg.TTFTLimit, t.cfg.TPOTLimit
+	clear(t.hist)
+	clear(t.smCount)
+	t.histPos, t.histN = 0, 0
+	t.converged, t.convergedRound = false, 0
+}
+
+func (t *gputune) SetSLOMode(m SLOMode) {
+	if m == SLOAware || m == SLOIgnore {
+		t.mode = m
+	}
+}
+
+func (t *gputune) SetLimits(ttft, tpot float64) {
+	if finite(ttft) && ttft >= 0 {
+		t.ttftLimit = ttft
+	}
+	if finite(tpot) && tpot >= 0 {
+		t.tpotLimit = tpot
+	}
+}
+
+func (t *gputune) ForceExplore(n int) { t.forced = max(n, 0) }
+func (t *gputune) Round() int         { return t.round }
+func (t *gputune) Converged() (bool, int) {
+	return t.converged, t.convergedRound
+}
+
+func (t *gputune) Pruned() []Pruned {
+	var out []Pruned
+	for i, r := range t.prunedAt {
+		if r >= 0 {
+			out = append(out, Pruned{Arm: t.arms[i], Reason: reasonDominated, Round: r})
+		}
+	}
+	return out
+}
+
+// sanitizeContext copies x into t.xs with NaN/Inf set to 0 and values
+// clipped, so that a bad feature cannot poison the decision.
+func sanitizeContext(x, dst []float64) {
+	for i := range dst {
+		v := 0.0
+		if i < len(x) && finite(x[i]) {
+			v = min(max(x[i], -contextClip), contextClip)
+		}
+		dst[i] = v
+	}
+}
+
+// latencyBound returns the prediction and upper bound of one latency model
+// at basis gl, and whether the model is usable at all.
+func (t *gputune) latencyRow(m *ridge, u, kq, gl []float64) (pred, upper float64, ok bool) {
+	if m.n <= 0 {
+		return math.NaN(), math.NaN(), false
+	}
+	sigma := m.sigma(0.2*math.Abs(m.meanY())+1e-6, 2)
+	pred = dot(u, gl)
+	q := max(quadForm(kq, gl, len(gl)), 0)
+	upper = pred + t.cfg.LatencyBeta*sigma*math.Sqrt(q)
+	if !finite(pred) || !finite(upper) {
+		return math.NaN(), math.NaN(), false
+	}
+	return pred, upper, true
+}
+
+func (t *gputune) Decide(x []float64, allowed []Arm, scores []ArmScore) (Decision, []ArmScore) {
+	sanitizeContext(x, t.xs)
+	t.markAllowed(allowed)
+	alpha := alphaAt(t.cfg, t.round)
+	aware := t.mode == SLOAware
+
+	contextMean(t.reward.theta, t.xs, t.u)
+	contextQuad(t.reward.ainv, t.xs, t.k, t.tmp, t.kq)
+	sigma := t.reward.sigma(1, 2)
+	haveTTFT, haveTPOT := t.ttft.n > 0, t.tpot.n > 0
+	if haveTTFT {
+		contextMean(t.ttft.theta, t.xs, t.ul)
+		contextQuad(t.ttft.ainv, t.xs, t.kl, t.tmpl, t.kql)
+	}
+	if haveTPOT {
+		contextMean(t.tpot.theta, t.xs, t.up)
+		contextQuad(t.tpot.ainv, t.xs, t.kl, t.tmpl, t.kqp)
+	}
+	blind := t.round >= latencyBlindRounds
+
+	scores = scores[:0]
+	maxLCB := math.Inf(-1)
+	safeN := 0
+	for i, a := range t.arms {
+		g := t.g[i*t.k : (i+1)*t.k]
+		gl := t.gl[i*t.kl : (i+1)*t.kl]
+		pred := dot(t.u, g)
+		bonus := alpha * sigma * math.Sqrt(max(quadForm(t.kq, g, t.k), 0))
+		if !finite(pred) || !finite(bonus) {
+			pred, bonus = 0, 0
+		}
+		row := ArmScore{Arm: a, Pred: pred, Bonus: bonus, UCB: pred + bonus,
+			PredTTFT: math.NaN(), TTFTUpper: math.NaN(), PredTPOT: math.NaN(), TPOTUpper: math.NaN(),
+			Pulls: t.pulls[i], LastReward: t.last[i], State: StateOK}
+		ttftOK, tpotOK := true, true
+		if haveTTFT {
+			row.PredTTFT, row.TTFTUpper, _ = t.latencyRow(t.ttft, t.ul, t.kql, gl)
+			ttftOK = t.ttftLimit <= 0 || row.TTFTUpper <= t.ttftLimit
+		} else if t.ttftLimit > 0 && !blind {
+			ttftOK = false
+		}
+		if haveTPOT {
+			row.PredTPOT, row.TPOTUpper, _ = t.latencyRow(t.tpot, t.up, t.kqp, gl)
+			tpotOK = t.tpotLimit <= 0 || row.TPOTUpper <= t.tpotLimit
+		} else if t.tpotLimit > 0 && !blind {
+			tpotOK = false
+		}
+		safe := !aware || (ttftOK && tpotOK)
+		switch {
+		case !t.allowed[i]:
+			row.Reason = reasonNotAllowed
+		case !safe:
+			row.State = StateUnsafe
+			switch {
+			case (t.ttftLimit > 0 && !haveTTFT) || (t.tpotLimit > 0 && !haveTPOT):
+				row.Reason = reasonNoLatency
+			case !ttftOK:
+				row.Reason = reasonTTFT
+			default:
+				row.Reason = reasonTPOT
+			}
+		}
+		t.safe[i] = safe && t.allowed[i]
+		if t.safe[i] {
+			safeN++
+			maxLCB = max(maxLCB, pred-bonus)
+		}
+		scores = append(scores, row)
+	}
+
+	// Reversible pruning: an arm confidently worse than the best safe arm for
+	// this many consecutive contexts leaves the choice until it is not.
+	for i := range scores {
+		if !t.safe[i] {
+			continue
+		}
+		if scores[i].UCB < maxLCB {
+			t.streak[i]++
+			if t.cfg.ActionPruning && t.prunedAt[i] < 0 && t.streak[i] >= pruneStreak {
+				t.prunedAt[i] = t.round
+			}
+		} else {
+			t.streak[i] = 0
+			t.prunedAt[i] = -1
+		}
+		if t.prunedAt[i] >= 0 {
+			scores[i].State, scores[i].Reason, scores[i].Round = StatePruned, reasonDominated, t.prunedAt[i]
+		}
+	}
+
+	dec := Decision{Alpha: alpha, SafeArms: safeN, Violation: t.violation}
+	best, greedy := t.choose(scores, false)
+	if best < 0 {
+		best, greedy = t.choose(scores, true)
+	}
+	if best < 0 {
+		// Nothing is safe: the highest clock is the safest place to learn.
+		best = t.highestAllowed()
+		dec.Violation = aware && (t.ttftLimit > 0 || t.tpotLimit > 0)
+		dec.Arm = t.arms[best]
+		return dec, scores
+	}
+	if t.forced > 0 {
+		t.forced--
+		dec.Explore = true
+		best = t.mostUncertain(scores)
+	}
+	dec.Arm = t.arms[best]
+	dec.Explore = dec.Explore || best != greedy
+	return dec, scores
+}
+
+// choose returns the best-UCB and best-mean safe arms; with includePruned
+// false pruned arms are skipped.
+func (t *gputune) choose(scores []ArmScore, includePruned bool) (best, greedy int) {
+	best, greedy = -1, -1
+	for i := range scores {
+		if !t.safe[i] || (!includePruned && t.prunedAt[i] >= 0) {
+			continue
+		}
+		if best < 0 || scores[i].UCB > scores[best].UCB {
+			best = i
+		}
+		if greedy < 0 || scores[i].Pred > scores[greedy].Pred {
+			greedy = i
+		}
+	}
+	return best, greedy
+}
+
+func (t *gputune) mostUncertain(scores []ArmScore) int {
+	best := -1
+	for i := range scores {
+		if t.safe[i] && (best < 0 || scores[i].Bonus > scores[best].Bonus ||
+			(scores[i].Bonus == scores[best].Bonus && t.rng.IntN(2) == 0)) {
+			best = i
+		}
+	}
+	return best
+}
+
+func (t *gputune) highestAllowed() int {
+	for i := len(t.arms) - 1; i >= 0; i-- {
+		if t.allowed[i] {
+			return i
+		}
+	}
+	return len(t.arms) - 1
+}
+
+// markAllowed sets t.allowed; nil or empty allowed means every arm.
+func (t *gputune) markAllowed(allowed []Arm) {
+	markAllowed(t.allowed, t.index, allowed)
+}
+
+func markAllowed(mask []bool, index map[Arm]int, allowed []Arm) {
+	if len(allowed) == 0 {
+		for i := range mask {
+			mask[i] = true
+		}
+		return
+	}
+	clear(mask)
+	any := false
+	for _, a := range allowed {
+		if i, ok := index[a]; ok {
+			mask[i] = true
+			any = true
+		}
+	}
+	if !any {
+		// None of the allowed arms is known: fall back to all, so a
+		// caller's mismatch degrades to "no restriction" rather than to
+		// an empty choice.
+		for i := range mask {
+			mask[i] = true
+		}
+	}
+}
+
+func (t *gputune) Update(obs Observation) {
+	if len(obs.Context) != t.d || !allFinite(obs.Context) || !finite(obs.Reward) {
+		return
+	}
+	sanitizeContext(obs.Context, t.xs)
+	i, known := t.index[obs.Arm]
+	g, gl := t.gs, t.gls
+	if known {
+		g, gl = t.g[i*t.k:(i+1)*t.k], t.gl[i*t.kl:(i+1)*t.kl]
+	} else {
+		if obs.Arm.SMMHz <= 0 {
+			return
+		}
+		t.basis(obs.Arm, g, gl)
+	}
+	r := min(max(obs.Reward, -rewardClip), rewardClip)
+	kron(t.xs, g, t.phi)
+	t.reward.update(t.phi, r)
+	kron(t.xs, gl, t.phil)
+	aware := t.mode == SLOAware
+	t.violation = false
+	if finite(obs.TTFT) && obs.TTFT >= 0 {
+		t.ttft.update(t.phil, min(obs.TTFT, latencyClip))
+		t.violation = t.violation || (aware && t.ttftLimit > 0 && obs.TTFT > t.ttftLimit)
+	}
+	if finite(obs.TPOT) && obs.TPOT >= 0 {
+		t.tpot.update(t.phil, min(obs.TPOT, latencyClip))
+		t.violation = t.violation || (aware && t.tpotLimit > 0 && obs.TPOT > t.tpotLimit)
+	}
+	t.round++
+	if known {
+		t.pulls[i]++
+		t.last[i] = r
+		t.track(t.smIdx[i])
+	}
+}
+
+// track keeps the last convergeWindow arms in effect and applies the
+// project's convergence definition to them, with the best static clock
+// estimated as the most-chosen one.
+func (t *gputune) track(sm int) {
+	if t.histN == convergeWindow {
+		t.smCount[t.hist[t.histPos]]--
+	} else {
+		t.histN++
+	}
+	t.hist[t.histPos] = sm
+	t.histPos = (t.histPos + 1) % convergeWindow
+	t.smCount[sm]++
+	if t.histN < convergeWindow {
+		return
+	}
+	share := float64(bestNeighbourhood(t.smCount)) / convergeWindow
+	switch {
+	case !t.converged && share >= convergeShare:
+		t.converged, t.convergedRound = true, t.round
+	case t.converged && share < unconvergeShare:
+		t.converged, t.convergedRound = false, 0
+	}
+}
+
+// bestNeighbourhood is the largest count within ±1 grid step of any clock.
+func bestNeighbourhood(counts []int) int {
+	best := 0
+	for j := range counts {
+		s := counts[j]
+		if j > 0 {
+			s += counts[j-1]
+		}
+		if j+1 < len(counts) {
+			s += counts[j+1]
+		}
+		best = max(best, s)
+	}
+	return best
+}
