@@ -75,6 +75,12 @@ type Sample struct {
 	PrefixHits, PrefixQueries  float64
 	Finished, Preemptions      float64
 	TTFT, ITL, TPOT, E2E, Iter Histogram
+
+	// Swapped is vLLM V0's swapped-request gauge (SigSwapped).
+	Swapped float64
+	// Series names, per signal, the exposition series that supplied it
+	// (e.g. "vllm:kv_cache_usage_perc"); "" where the signal is missing.
+	Series [AllSignals]string
 }
 
 // Source yields samples: over HTTP from a real server, or in-process from the

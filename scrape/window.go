@@ -37,4 +37,11 @@ type Window struct {
 	// MaxTTFTUpper is an upper bound on the largest TTFT seen in this
 	// window (the upper bound of the highest non-empty bucket delta).
 	MaxTTFTUpper float64
+	// MaxTTFTLower is a lower bound on the largest TTFT seen in this
+	// window (the lower bound of the highest non-empty bucket delta): a
+	// value over a limit proves one request broke it.
+	MaxTTFTLower float64
+
+	// Swapped is vLLM V0's swapped-request gauge, from the later sample.
+	Swapped float64
 }
