@@ -1,0 +1,382 @@
+package control
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math"
+	"time"
+
+	"github.com/gputune/gputune/bandit"
+	"github.com/gputune/gputune/nvgpu"
+	"github.com/gputune/gputune/scrape"
+)
+
+// Cycle runs one decision: window statistics, window energy, features,
+// reward, policy update, next clock, lock, snapshot. Run calls it every
+// period; virtual-time drivers (the benchmark) call it directly after
+// advancing their clock.
+func (l *Loop) Cycle(ctx context.Context) Snapshot {
+	now := l.d.Clock.Now()
+	if l.startedAt.IsZero() {
+		l.startedAt = now
+	}
+	start := l.prevCycle
+	l.prevCycle = now
+	l.drainCommands(ctx)
+
+	snap := l.baseSnapshot(now)
+	win, ok := l.observe(ctx, now)
+	if !ok {
+		l.enterNoData(ctx, now)
+		return l.finish(ctx, snap, now)
+	}
+	if start.IsZero() {
+		// The first sample only primes the windower: no window yet.
+		l.st.mode = ModeWarmup
+		return l.finish(ctx, snap, now)
+	}
+
+	// Energy over the window, minus the switching transient.
+	from := start
+	if sw := l.lastSwitch(); sw.After(from) {
+		from = sw.Add(l.cfg.Control.SwitchSettle.Duration)
+	}
+	dur := now.Sub(start)
+	var powerW float64
+	energyJ, errJ, err := l.d.Meter.Energy(from, now)
+	measured := now.Sub(from)
+	if err == nil && measured > 0 {
+		powerW = energyJ / measured.Seconds()
+		// The same mean power over the whole window: tokens span all of it.
+		energyJ, errJ = powerW*dur.Seconds(), errJ*dur.Seconds()/measured.Seconds()
+	} else {
+		energyJ = math.NaN()
+	}
+	l.st.totalEnergyJ += finiteOr(energyJ, 0)
+
+	gs, gerr := l.d.Reader.Sample(ctx)
+	inEffect := l.armInEffect(gs)
+
+	var raw, norm [NumFeatures]float64
+	rawFeatures(&raw, win)
+	if l.d.Normaliser != nil {
+		l.d.Normaliser.Add(raw[:])
+		l.d.Normaliser.Normalize(norm[:], raw[:])
+	} else {
+		norm = raw
+	}
+
+	obj, valid := objectiveValue(Objective(l.cfg.Control.Objective), energyJ, dur, win.GenTokens, l.cfg.Control.MinTokensPerWindow)
+	valid = valid && !win.Reset && gerr == nil
+	ttft, tpot := win.TTFTMean, l.tpotMean(win)
+
+	snap.PowerW, snap.EnergyJ, snap.EnergyErrJ = powerW, energyJ, errJ
+	snap.Tokens = win.GenTokens
+	snap.SMClockMHz, snap.MemClockMHz = gs.SMClockMHz, gs.MemClockMHz
+	snap.TTFTP90S, snap.TPOTP90S = win.TTFTTail, l.tpotTail(win)
+	snap.Reward = math.NaN()
+	if valid {
+		snap.EDPPerToken = obj
+	} else {
+		snap.EDPPerToken = math.NaN()
+	}
+
+	// Train on the window that just ended, for the clock that was in effect.
+	prevMode := l.st.mode
+	switch {
+	case !l.st.baseline.Ready(l.cfg.Control.WarmupWindows):
+		if valid && prevMode == ModeWarmup {
+			l.st.baseline.Add(obj)
+		}
+	case valid && l.trainable(prevMode):
+		reward := l.st.baseline.Reward(obj)
+		snap.Reward, snap.RewardValid = reward, true
+		if l.d.Policy != nil && l.st.haveDecidedCtx {
+			l.d.Policy.Update(bandit.Observation{
+				Arm: inEffect, Context: l.st.decidedCtx[:], Reward: reward, TTFT: ttft, TPOT: tpot,
+			})
+			l.st.round++
+		}
+	}
+
+	l.updateIdle(win)
+	l.updateEmergency(win, &snap)
+	target := l.decide(norm[:], &snap)
+	l.st.decidedCtx = norm
+	l.st.haveDecidedCtx = true
+
+	snap.Features = make([]Feature, NumFeatures)
+	for i, name := range FeatureNames() {
+		snap.Features[i] = Feature{Name: name, Raw: raw[i], Norm: norm[i]}
+	}
+	l.actuate(ctx, target)
+	return l.finish(ctx, snap, now)
+}
+
+// observe fetches a sample and turns it into a window. It reports false when
+// metrics are unreachable, stale or garbage.
+func (l *Loop) observe(ctx context.Context, now time.Time) (scrape.Window, bool) {
+	if now.Before(l.st.backoffUntil) {
+		return scrape.Window{}, false
+	}
+	fctx, cancel := context.WithTimeout(ctx, l.cfg.Scrape.Timeout.Duration)
+	sample, err := l.d.Source.Fetch(fctx)
+	cancel()
+	var win scrape.Window
+	if err == nil {
+		win, err = l.d.Windower.Next(sample)
+	}
+	if err != nil {
+		l.st.failures++
+		// Back off exponentially up to 5 s so a dead server is not hammered.
+		backoff := min(l.cfg.Control.Period.Duration<<min(l.st.failures, 5), 5*time.Second)
+		l.st.backoffUntil = now.Add(backoff)
+		l.st.message = fmt.Sprintf("metrics: %v (retrying in %s)", err, backoff.Round(time.Millisecond))
+		if !l.st.lastGood.IsZero() && now.Sub(l.st.lastGood) < l.cfg.Scrape.StaleAfter.Duration {
+			// A blip: keep the clock, skip this window.
+			return scrape.Window{}, false
+		}
+		return scrape.Window{}, false
+	}
+	if l.st.failures > 0 {
+		l.st.message = "metrics are back"
+	}
+	l.st.failures = 0
+	l.st.lastGood = now
+	return win, true
+}
+
+// enterNoData gives the clocks back once metrics have been missing for
+// longer than scrape.stale_after: without metrics no decision is safe.
+func (l *Loop) enterNoData(ctx context.Context, now time.Time) {
+	if !l.st.lastGood.IsZero() && now.Sub(l.st.lastGood) < l.cfg.Scrape.StaleAfter.Duration {
+		return
+	}
+	l.st.mode = ModeNoData
+	l.st.haveDecidedCtx = false
+	l.prevCycle = time.Time{} // the next good sample only primes the windower
+	if err := l.act.release(ctx); err != nil {
+		l.log.Error("giving clocks back", "err", err)
+	}
+}
+
+func (l *Loop) trainable(m Mode) bool {
+	if l.st.paused {
+		return false
+	}
+	switch m {
+	case ModeExplore, ModeExploit, ModeEmergency:
+		return true
+	}
+	return false
+}
+
+// armInEffect is the arm matching the measured clocks: the reward belongs to
+// the clock that really ran, which a power cap or a slow switch can make
+// differ from the one commanded.
+func (l *Loop) armInEffect(gs nvgpu.Sample) bandit.Arm {
+	best := l.arms[0]
+	bestDist := math.MaxInt
+	for _, a := range l.arms {
+		d := abs(a.SMMHz-gs.SMClockMHz) + abs(a.MemMHz-gs.MemClockMHz)*4
+		if a.MemMHz == 0 {
+			d = abs(a.SMMHz - gs.SMClockMHz)
+		}
+		if d < bestDist {
+			best, bestDist = a, d
+		}
+	}
+	return best
+}
+
+func (l *Loop) tpotMean(w scrape.Window) float64 {
+	if l.cfg.SLO.TPOTSignal == "per-request" {
+		return w.TPOTMean
+	}
+	return w.ITLMean
+}
+
+func (l *Loop) tpotTail(w scrape.Window) float64 {
+	if l.cfg.SLO.TPOTSignal == "per-request" {
+		return w.TPOTTail
+	}
+	return w.ITLTail
+}
+
+func (l *Loop) updateIdle(w scrape.Window) {
+	if w.Running == 0 && w.Waiting == 0 && w.GenTokens == 0 && w.PromptTokens == 0 {
+		l.st.idleCount++
+	} else {
+		l.st.idleCount = 0
+	}
+}
+
+// updateEmergency enters emergency when a sliding-window tail is over its
+// limit, or one TTFT is over twice its limit; it leaves after enough clear
+// windows. EDP mode ignores SLOs, so it never enters emergency.
+func (l *Loop) updateEmergency(w scrape.Window, snap *Snapshot) {
+	ttftLim, tpotLim := l.cfg.SLO.TTFTLimitS, l.cfg.SLO.TPOTLimitS
+	tpotTail := l.tpotTail(w)
+	over := w.TTFTTail > ttftLim || tpotTail > tpotLim || w.MaxTTFTLower > 2*ttftLim
+	snap.SLOOK = !over
+	if over {
+		l.st.violations++
+	}
+	if l.st.sloMode == bandit.SLOIgnore {
+		l.st.emergency = false
+		return
+	}
+	switch {
+	case over:
+		if !l.st.emergency {
+			l.log.Warn("latency limit broken: emergency, highest clock",
+				"ttft_tail_s", w.TTFTTail, "tpot_tail_s", tpotTail, "ttft_limit_s", ttftLim, "tpot_limit_s", tpotLim)
+		}
+		l.st.emergency = true
+		l.st.clearCount = 0
+	case l.st.emergency:
+		l.st.clearCount++
+		if l.st.clearCount >= l.cfg.Control.EmergencyClearWindows {
+			l.st.emergency = false
+			l.log.Info("latency back under limits: leaving emergency")
+		}
+	}
+}
+
+// decide picks the next target arm (zero arm: the default governor) and the
+// mode it implies.
+func (l *Loop) decide(ctxNorm []float64, snap *Snapshot) bandit.Arm {
+	switch {
+	case !l.st.baseline.Ready(l.cfg.Control.WarmupWindows) && l.policy != "default" && l.policy != "static":
+		l.st.mode = ModeWarmup
+		return bandit.Arm{}
+	case l.st.idleCount >= l.cfg.Control.IdleWindows:
+		l.st.mode = ModeIdle
+		if l.policy == "default" {
+			return bandit.Arm{}
+		}
+		return l.idleArm
+	case l.st.emergency:
+		l.st.mode = ModeEmergency
+		if l.policy == "default" {
+			return bandit.Arm{}
+		}
+		return l.maxArm
+	}
+	l.st.decisions++
+	switch l.policy {
+	case "default":
+		l.st.mode = ModeExploit
+		return bandit.Arm{}
+	case "static":
+		l.st.mode = ModeExploit
+		return l.static
+	}
+	dec, scores := l.d.Policy.Decide(ctxNorm, l.arms, l.scores[:0])
+	l.scores = scores
+	snap.Alpha = dec.Alpha
+	if dec.Explore {
+		l.st.mode = ModeExplore
+	} else {
+		l.st.mode = ModeExploit
+	}
+	return dec.Arm
+}
+
+// actuate applies target unless paused, pinned or read-only.
+func (l *Loop) actuate(ctx context.Context, target bandit.Arm) {
+	switch {
+	case l.st.readOnly:
+		return
+	case l.st.paused:
+		return
+	case l.st.pinned.SMMHz != 0:
+		target = l.st.pinned
+	}
+	err := l.act.apply(ctx, target, l.d.Clock.Now())
+	switch {
+	case errors.Is(err, nvgpu.ErrNoPermission):
+		l.st.readOnly = true
+		l.st.message = "no permission to set clocks (run as root or with CAP_SYS_ADMIN): continuing read-only"
+		l.log.Warn(l.st.message)
+	case err != nil:
+		l.st.message = err.Error()
+		l.log.Error("setting clocks", "err", err)
+	}
+}
+
+func (l *Loop) lastSwitch() time.Time { return l.act.lastSwitch() }
+
+func (l *Loop) baseSnapshot(now time.Time) Snapshot {
+	return Snapshot{
+		Time:         now,
+		StartedAt:    l.startedAt,
+		GPU:          l.facts.Index,
+		GPUUUID:      l.facts.UUID,
+		GPUName:      l.facts.Name,
+		Demo:         l.d.Demo || l.facts.Simulated,
+		Policy:       l.cfg.Control.Policy,
+		Objective:    l.cfg.Control.Objective,
+		TTFTLimitS:   l.cfg.SLO.TTFTLimitS,
+		TPOTLimitS:   l.cfg.SLO.TPOTLimitS,
+		TTFTP90S:     math.NaN(),
+		TPOTP90S:     math.NaN(),
+		PowerW:       math.NaN(),
+		EnergyJ:      math.NaN(),
+		EDPPerToken:  math.NaN(),
+		Reward:       math.NaN(),
+		Alpha:        math.NaN(),
+		SLOOK:        true,
+		SupportedMHz: l.facts.CoreClocksMHz,
+		ClockMinMHz:  l.arms[0].SMMHz,
+		ClockMaxMHz:  l.maxArm.SMMHz,
+		CyclePeriod:  l.cfg.Control.Period.Duration,
+	}
+}
+
+// finish fills the fields every snapshot has, whatever path the cycle took.
+func (l *Loop) finish(ctx context.Context, snap Snapshot, now time.Time) Snapshot {
+	snap.Round = l.st.round
+	snap.Mode = l.st.mode
+	snap.SLOMode = string(l.st.sloMode)
+	snap.Decisions = l.st.decisions
+	snap.SLOViolations = l.st.violations
+	snap.TotalEnergyJ = l.st.totalEnergyJ
+	cur := l.act.current()
+	snap.FreqMHz, snap.MemFreqMHz = cur.SMMHz, cur.MemMHz
+	switch {
+	case l.st.readOnly:
+		snap.Actuation = ActReadOnly
+	case l.st.paused:
+		snap.Actuation = ActPaused
+	case l.st.pinned.SMMHz != 0:
+		snap.Actuation = ActPinned
+		snap.PinnedMHz = l.st.pinned.SMMHz
+	default:
+		snap.Actuation = ActAuto
+	}
+	if l.d.Policy != nil {
+		snap.Arms = append([]bandit.ArmScore(nil), l.scores...)
+		snap.Pruned = l.d.Policy.Pruned()
+	}
+	snap.Message = l.st.message
+	if snap.StartedAt.IsZero() {
+		snap.StartedAt = now
+	}
+	return snap
+}
+
+func finiteOr(v, alt float64) float64 {
+	if math.IsNaN(v) || math.IsInf(v, 0) {
+		return alt
+	}
+	return v
+}
+
+func abs(x int) int {
+	if x < 0 {
+		return -x
+	}
+	return x
+}

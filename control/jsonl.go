@@ -1,0 +1,94 @@
+package control
+
+import (
+	"encoding/json"
+	"io"
+	"math"
+	"time"
+)
+
+// JSONLine is the headless schema: one object per decision (README,
+// "Headless output"). Numbers that could not be measured are null.
+type JSONLine struct {
+	Time        time.Time          `json:"time"`
+	Round       int                `json:"round"`
+	GPU         int                `json:"gpu"`
+	GPUUUID     string             `json:"gpu_uuid"`
+	Mode        Mode               `json:"mode"`
+	Actuation   Actuation          `json:"actuation"`
+	FreqMHz     int                `json:"freq_mhz"`
+	SMClockMHz  int                `json:"sm_clock_mhz"`
+	MemClockMHz int                `json:"mem_clock_mhz"`
+	PowerW      *float64           `json:"power_w"`
+	EnergyJ     *float64           `json:"energy_j"`
+	Tokens      *float64           `json:"tokens"`
+	TTFTP90S    *float64           `json:"ttft_p90_s"`
+	TPOTP90S    *float64           `json:"tpot_p90_s"`
+	SLOOK       bool               `json:"slo_ok"`
+	Reward      *float64           `json:"reward"`
+	Features    map[string]float64 `json:"features"`
+	Arms        []jsonArm          `json:"arms"`
+	Pruned      []jsonPruned       `json:"pruned"`
+	Message     string             `json:"message,omitempty"`
+}
+
+type jsonArm struct {
+	SMMHz      int      `json:"sm_mhz"`
+	MemMHz     int      `json:"mem_mhz"`
+	Pred       *float64 `json:"pred"`
+	Bonus      *float64 `json:"bonus"`
+	UCB        *float64 `json:"ucb"`
+	Pulls      int      `json:"pulls"`
+	LastReward *float64 `json:"last_reward"`
+	State      string   `json:"state"`
+}
+
+type jsonPruned struct {
+	SMMHz  int    `json:"sm_mhz"`
+	MemMHz int    `json:"mem_mhz"`
+	Reason string `json:"reason"`
+	Round  int    `json:"round"`
+}
+
+func num(v float64) *float64 {
+	if math.IsNaN(v) || math.IsInf(v, 0) {
+		return nil
+	}
+	return &v
+}
+
+// ToJSONLine converts a snapshot to the headless schema.
+func ToJSONLine(s Snapshot) JSONLine {
+	j := JSONLine{
+		Time: s.Time.UTC(), Round: s.Round, GPU: s.GPU, GPUUUID: s.GPUUUID,
+		Mode: s.Mode, Actuation: s.Actuation, FreqMHz: s.FreqMHz,
+		SMClockMHz: s.SMClockMHz, MemClockMHz: s.MemClockMHz,
+		PowerW: num(s.PowerW), EnergyJ: num(s.EnergyJ), Tokens: num(s.Tokens),
+		TTFTP90S: num(s.TTFTP90S), TPOTP90S: num(s.TPOTP90S), SLOOK: s.SLOOK,
+		Reward:   num(s.Reward),
+		Features: make(map[string]float64, len(s.Features)),
+		Arms:     make([]jsonArm, len(s.Arms)),
+		Pruned:   make([]jsonPruned, len(s.Pruned)),
+		Message:  s.Message,
+	}
+	for _, f := range s.Features {
+		j.Features[f.Name] = finiteOr(f.Raw, 0)
+	}
+	for i, a := range s.Arms {
+		j.Arms[i] = jsonArm{SMMHz: a.SMMHz, MemMHz: a.MemMHz, Pred: num(a.Pred), Bonus: num(a.Bonus),
+			UCB: num(a.UCB), Pulls: a.Pulls, LastReward: num(a.LastReward), State: string(a.State)}
+	}
+	for i, p := range s.Pruned {
+		j.Pruned[i] = jsonPruned{SMMHz: p.SMMHz, MemMHz: p.MemMHz, Reason: p.Reason, Round: p.Round}
+	}
+	return j
+}
+
+// JSONWriter writes one JSON object per snapshot, one per line.
+type JSONWriter struct{ enc *json.Encoder }
+
+// NewJSONWriter writes to w.
+func NewJSONWriter(w io.Writer) *JSONWriter { return &JSONWriter{enc: json.NewEncoder(w)} }
+
+// Write writes one line.
+func (w *JSONWriter) Write(s Snapshot) error { return w.enc.Encode(ToJSONLine(s)) }

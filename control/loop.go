@@ -1,0 +1,331 @@
+package control
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"slices"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/gputune/gputune/bandit"
+	"github.com/gputune/gputune/internal/config"
+	"github.com/gputune/gputune/nvgpu"
+	"github.com/gputune/gputune/scrape"
+)
+
+// Deps are what a Loop is built from. Controller is nil in read-only modes
+// (probe, --dry-run, --demo without permission, bench observers).
+type Deps struct {
+	Config     config.Config
+	Reader     nvgpu.Reader
+	Controller nvgpu.Controller
+	Claim      Claim
+	Source     scrape.Source
+	Windower   Windower
+	Meter      EnergyMeter
+	Normaliser Normaliser
+	// Policy chooses clocks for the gputune and agft policies; nil for the
+	// default governor and static policies (Config.Control.Policy says).
+	Policy bandit.Policy
+	Logger *slog.Logger
+	Clock  Clock
+	// Go starts a goroutine that must not die silently (restore.Group.Go);
+	// nil means a plain goroutine.
+	Go func(name string, f func(ctx context.Context) error)
+	// Demo marks snapshots as simulated.
+	Demo bool
+}
+
+// Loop is gputune's decision loop and the only writer of clocks.
+type Loop struct {
+	d      Deps
+	cfg    config.Config
+	log    *slog.Logger
+	facts  nvgpu.Facts
+	policy string
+	static bandit.Arm
+
+	arms    []bandit.Arm // every arm the operator bounds allow
+	maxArm  bandit.Arm
+	idleArm bandit.Arm
+	scores  []bandit.ArmScore
+
+	cmds chan Command
+	subs subscribers
+
+	startedAt time.Time
+	prevCycle time.Time
+
+	st  state
+	act actuator
+
+	lastCycleDone atomic.Int64 // unix ns, for the watchdog
+}
+
+// state is the loop's decision state; only the cycle touches it.
+type state struct {
+	round, decisions, violations int
+	mode                         Mode
+	paused, readOnly             bool
+	pinned                       bandit.Arm
+	sloMode                      bandit.SLOMode
+	baseline                     Baseline
+
+	idleCount, clearCount int
+	emergency             bool
+
+	lastGood       time.Time
+	failures       int
+	backoffUntil   time.Time
+	decidedCtx     [NumFeatures]float64
+	haveDecidedCtx bool
+	decidedExplore bool
+	totalEnergyJ   float64
+	message        string
+}
+
+// New builds a loop. It reads the GPU's facts and derives the arm set.
+func New(d Deps) (*Loop, error) {
+	if d.Reader == nil || d.Source == nil || d.Windower == nil || d.Meter == nil {
+		return nil, errors.New("control: Reader, Source, Windower and Meter are required")
+	}
+	if d.Logger == nil {
+		d.Logger = slog.New(slog.DiscardHandler)
+	}
+	if d.Clock == nil {
+		d.Clock = WallClock{}
+	}
+	cfg := d.Config
+	name, mhz, err := config.ParsePolicy(cfg.Control.Policy)
+	if err != nil {
+		return nil, fmt.Errorf("control: %w", err)
+	}
+	if (name == "gputune" || name == "agft") && d.Policy == nil {
+		return nil, fmt.Errorf("control: policy %s needs a bandit.Policy", name)
+	}
+	l := &Loop{
+		d:      d,
+		cfg:    cfg,
+		log:    d.Logger,
+		facts:  d.Reader.Facts(),
+		policy: name,
+		cmds:   make(chan Command, 16),
+	}
+	l.arms, err = Arms(l.facts, cfg.GPU)
+	if err != nil {
+		return nil, err
+	}
+	l.maxArm = l.arms[len(l.arms)-1]
+	l.idleArm = l.arms[0]
+	if cfg.GPU.IdleClockMHz > 0 {
+		l.idleArm = bandit.Arm{SMMHz: nvgpu.Snap(l.facts.CoreClocksMHz, cfg.GPU.IdleClockMHz)}
+	}
+	if name == "static" {
+		l.static = bandit.Arm{SMMHz: nvgpu.Snap(l.facts.CoreClocksMHz, mhz)}
+		if l.static.SMMHz != mhz {
+			return nil, fmt.Errorf("control: static:%d is not a supported clock (nearest: %d MHz)", mhz, l.static.SMMHz)
+		}
+	}
+	l.scores = make([]bandit.ArmScore, 0, len(l.arms))
+	l.st.sloMode = bandit.SLOMode(cfg.SLO.Mode)
+	l.st.readOnly = d.Controller == nil || cfg.Control.DryRun
+	l.st.mode = ModeWarmup
+	if d.Policy != nil {
+		d.Policy.SetSLOMode(l.st.sloMode)
+		d.Policy.SetLimits(cfg.SLO.TTFTLimitS, cfg.SLO.TPOTLimitS)
+	}
+	l.act = actuator{ctl: d.Controller, claim: d.Claim, log: d.Logger, memArms: l.arms[0].MemMHz != 0}
+	return l, nil
+}
+
+// Arms derives the arm set from the GPU's supported clocks, the operator
+// bounds and the clock step; with memory tuning on (and allowed) each core
+// clock is paired with each memory clock.
+func Arms(f nvgpu.Facts, g config.GPU) ([]bandit.Arm, error) {
+	if len(f.CoreClocksMHz) == 0 {
+		return nil, errors.New("control: the GPU lists no supported core clocks")
+	}
+	lo, hi := f.CoreClocksMHz[0], f.CoreClocksMHz[len(f.CoreClocksMHz)-1]
+	if g.ClockMinMHz > 0 {
+		lo = max(lo, g.ClockMinMHz)
+	}
+	if g.ClockMaxMHz > 0 {
+		hi = min(hi, g.ClockMaxMHz)
+	}
+	var core []int
+	for _, c := range f.CoreClocksMHz {
+		if c < lo || c > hi {
+			continue
+		}
+		if g.ClockStepMHz > 0 && len(core) > 0 && c-core[len(core)-1] < g.ClockStepMHz && c != hi {
+			continue
+		}
+		core = append(core, c)
+	}
+	if len(core) == 0 {
+		return nil, fmt.Errorf("control: no supported core clock within gpu.clock_min_mhz..clock_max_mhz (%d..%d); the GPU supports %d..%d MHz",
+			g.ClockMinMHz, g.ClockMaxMHz, f.CoreClocksMHz[0], f.CoreClocksMHz[len(f.CoreClocksMHz)-1])
+	}
+	mems := []int{0}
+	if g.MemoryClocks && f.MemLockSupported && len(f.MemClocksMHz) > 1 {
+		mems = f.MemClocksMHz
+	}
+	arms := make([]bandit.Arm, 0, len(core)*len(mems))
+	for _, m := range mems {
+		for _, c := range core {
+			arms = append(arms, bandit.Arm{SMMHz: c, MemMHz: m})
+		}
+	}
+	slices.SortFunc(arms, func(a, b bandit.Arm) int {
+		if a.SMMHz != b.SMMHz {
+			return a.SMMHz - b.SMMHz
+		}
+		return a.MemMHz - b.MemMHz
+	})
+	return arms, nil
+}
+
+// Send queues an operator command without blocking. It reports false when
+// the queue is full (the command is dropped and the caller should say so).
+func (l *Loop) Send(c Command) bool {
+	select {
+	case l.cmds <- c:
+		return true
+	default:
+		return false
+	}
+}
+
+// Subscribe returns a channel of snapshots holding at most buf of them; when
+// a reader falls behind the oldest is dropped, so the loop never blocks.
+func (l *Loop) Subscribe(buf int) <-chan Snapshot { return l.subs.add(buf) }
+
+// Run cycles every configured period until ctx ends, with a watchdog that
+// gives the clocks back when no cycle completes in time. On return the
+// clocks are given back.
+func (l *Loop) Run(ctx context.Context) error {
+	period := l.cfg.Control.Period.Duration
+	clock := l.d.Clock
+	l.startedAt = clock.Now()
+	l.lastCycleDone.Store(l.startedAt.UnixNano())
+	wctx, stopWatchdog := context.WithCancel(ctx)
+	defer stopWatchdog()
+	l.goSafe("watchdog", l.watchdog(wctx))
+
+	next := clock.Now()
+	for {
+		next = next.Add(period)
+		wait := next.Sub(clock.Now())
+		if wait < 0 {
+			// Behind schedule (a slow scrape): skip, never burst.
+			next = clock.Now()
+			wait = 0
+		}
+		select {
+		case <-ctx.Done():
+			return l.Close(context.WithoutCancel(ctx))
+		case <-clock.After(wait):
+		}
+		now := clock.Now()
+		jitter := now.Sub(next)
+		if jitter < 0 {
+			jitter = -jitter
+		}
+		snap := l.Cycle(ctx)
+		snap.CycleJitter = jitter
+		l.lastCycleDone.Store(clock.Now().UnixNano())
+		l.subs.publish(snap)
+	}
+}
+
+func (l *Loop) goSafe(name string, f func(ctx context.Context) error) {
+	if l.d.Go != nil {
+		l.d.Go(name, f)
+		return
+	}
+	go func() { _ = f(context.Background()) }()
+}
+
+// watchdog gives the clocks back when no cycle completes for the configured
+// time (a hung NVML call, a blocked scrape), and lets the loop take them
+// again when it recovers.
+func (l *Loop) watchdog(ctx context.Context) func(context.Context) error {
+	return func(context.Context) error {
+		limit := l.cfg.Control.Watchdog.Duration
+		for {
+			select {
+			case <-ctx.Done():
+				return nil
+			case <-l.d.Clock.After(limit / 4):
+			}
+			last := time.Unix(0, l.lastCycleDone.Load())
+			if l.d.Clock.Now().Sub(last) > limit && l.act.releaseFromWatchdog(ctx) {
+				l.log.Warn("watchdog: no cycle completed in time; clocks given back", "limit", limit)
+			}
+		}
+	}
+}
+
+// Close gives the clocks back. It is safe to call more than once.
+func (l *Loop) Close(ctx context.Context) error {
+	l.subs.close()
+	return l.act.release(ctx)
+}
+
+// Arms returns the arm set (shared; do not modify).
+func (l *Loop) Arms() []bandit.Arm { return l.arms }
+
+type subscribers struct {
+	mu     sync.Mutex
+	chans  []chan Snapshot
+	closed bool
+}
+
+func (s *subscribers) add(buf int) <-chan Snapshot {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	c := make(chan Snapshot, max(buf, 1))
+	if s.closed {
+		close(c)
+		return c
+	}
+	s.chans = append(s.chans, c)
+	return c
+}
+
+func (s *subscribers) publish(snap Snapshot) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed {
+		return
+	}
+	for _, c := range s.chans {
+		for {
+			select {
+			case c <- snap:
+			default:
+				select {
+				case <-c: // drop the oldest
+				default:
+				}
+				continue
+			}
+			break
+		}
+	}
+}
+
+func (s *subscribers) close() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed {
+		return
+	}
+	s.closed = true
+	for _, c := range s.chans {
+		close(c)
+	}
+}

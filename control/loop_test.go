@@ -1,0 +1,502 @@
+package control
+
+import (
+	"context"
+	"errors"
+	"math"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/gputune/gputune/bandit"
+	"github.com/gputune/gputune/internal/config"
+	"github.com/gputune/gputune/nvgpu"
+	"github.com/gputune/gputune/scrape"
+)
+
+// stepClock is a virtual clock the test advances by hand.
+type stepClock struct {
+	mu  sync.Mutex
+	now time.Time
+}
+
+func (c *stepClock) Now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c.now }
+func (c *stepClock) After(d time.Duration) <-chan time.Time {
+	ch := make(chan time.Time, 1)
+	ch <- c.Now().Add(d)
+	return ch
+}
+func (c *stepClock) advance(d time.Duration) { c.mu.Lock(); c.now = c.now.Add(d); c.mu.Unlock() }
+
+// gpu is a fake Reader+Controller that records lock and reset calls.
+type gpu struct {
+	mu          sync.Mutex
+	locked      int // 0: governor
+	calls       []string
+	denyLocks   error
+	clocks      []int
+	governorMHz int
+}
+
+func newGPU() *gpu {
+	g := &gpu{governorMHz: 1980}
+	for c := 345; c <= 1980; c += 15 {
+		g.clocks = append(g.clocks, c)
+	}
+	return g
+}
+
+func (g *gpu) Facts() nvgpu.Facts {
+	return nvgpu.Facts{Index: 0, UUID: "GPU-test", Name: "Test H100", CoreClocksMHz: g.clocks,
+		MemClocksMHz: []int{1593, 2619}, PowerLimitW: 700}
+}
+func (g *gpu) Sample(context.Context) (nvgpu.Sample, error) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	c := g.locked
+	if c == 0 {
+		c = g.governorMHz
+	}
+	return nvgpu.Sample{SMClockMHz: c, MemClockMHz: 2619}, nil
+}
+func (g *gpu) InstantPower(context.Context) (nvgpu.PowerReading, error) {
+	return nvgpu.PowerReading{}, nil
+}
+func (g *gpu) EnergyCounter(context.Context) (uint64, error) { return 0, nil }
+func (g *gpu) LockCoreClock(_ context.Context, mhz int) error {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if g.denyLocks != nil {
+		return g.denyLocks
+	}
+	g.locked = mhz
+	g.calls = append(g.calls, "lock")
+	return nil
+}
+func (g *gpu) ResetCoreClock(context.Context) error {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	g.locked = 0
+	g.calls = append(g.calls, "reset")
+	return nil
+}
+func (g *gpu) LockMemClock(context.Context, int) error { return nvgpu.ErrNotSupported }
+func (g *gpu) ResetMemClock(context.Context) error     { return nil }
+func (g *gpu) lockedMHz() int                          { g.mu.Lock(); defer g.mu.Unlock(); return g.locked }
+func (g *gpu) nCalls() int                             { g.mu.Lock(); defer g.mu.Unlock(); return len(g.calls) }
+
+// feed serves windows the test sets; Fetch fails while err is set.
+type feed struct {
+	mu  sync.Mutex
+	win scrape.Window
+	err error
+}
+
+func (f *feed) Fetch(context.Context) (scrape.Sample, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return scrape.Sample{}, f.err
+}
+func (f *feed) Next(scrape.Sample) (scrape.Window, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.win, nil
+}
+func (f *feed) set(w scrape.Window, err error) { f.mu.Lock(); f.win, f.err = w, err; f.mu.Unlock() }
+
+// meter reports a constant power.
+type meter struct{ watts float64 }
+
+func (m meter) Energy(start, end time.Time) (float64, float64, error) {
+	return m.watts * end.Sub(start).Seconds(), 1, nil
+}
+
+// fixedPolicy always exploits one arm and counts updates.
+type fixedPolicy struct {
+	arm     bandit.Arm
+	updates []bandit.Observation
+	mode    bandit.SLOMode
+	explore int
+	resets  int
+}
+
+func (p *fixedPolicy) Name() string { return "fixed" }
+func (p *fixedPolicy) Decide(x []float64, allowed []bandit.Arm, s []bandit.ArmScore) (bandit.Decision, []bandit.ArmScore) {
+	for _, a := range allowed {
+		s = append(s, bandit.ArmScore{Arm: a, Pred: 0, UCB: 0, State: bandit.StateOK})
+	}
+	return bandit.Decision{Arm: p.arm, Explore: p.explore > 0, Alpha: 1}, s
+}
+func (p *fixedPolicy) Update(o bandit.Observation) {
+	if p.explore > 0 {
+		p.explore--
+	}
+	p.updates = append(p.updates, o)
+}
+func (p *fixedPolicy) SetSLOMode(m bandit.SLOMode)   { p.mode = m }
+func (p *fixedPolicy) SetLimits(float64, float64)    {}
+func (p *fixedPolicy) ForceExplore(n int)            { p.explore = n }
+func (p *fixedPolicy) Pruned() []bandit.Pruned       { return nil }
+func (p *fixedPolicy) Round() int                    { return len(p.updates) }
+func (p *fixedPolicy) Converged() (bool, int)        { return false, 0 }
+func (p *fixedPolicy) MarshalState() ([]byte, error) { return []byte("{}"), nil }
+func (p *fixedPolicy) UnmarshalState([]byte) error   { return nil }
+func (p *fixedPolicy) Reset()                        { p.resets++; p.updates = nil }
+
+func busy() scrape.Window {
+	return scrape.Window{Running: 32, GenTokens: 600, PromptTokens: 900, GenTokPerS: 2000, PromptTokPerS: 3000,
+		TTFTMean: 0.2, ITLMean: 0.015, TTFTTail: 0.3, ITLTail: 0.02, TPOTTail: 0.02,
+		PrefixHitRate: math.NaN(), MeanIterTokens: math.NaN()}
+}
+
+type rig struct {
+	loop   *Loop
+	gpu    *gpu
+	feed   *feed
+	clock  *stepClock
+	policy *fixedPolicy
+}
+
+func newRig(t *testing.T, mutate func(*config.Config), readOnly bool) *rig {
+	t.Helper()
+	cfg := config.Default()
+	cfg.Control.WarmupWindows = 3
+	if mutate != nil {
+		mutate(&cfg)
+	}
+	r := &rig{gpu: newGPU(), feed: &feed{}, clock: &stepClock{now: time.Unix(1_700_000_000, 0)},
+		policy: &fixedPolicy{arm: bandit.Arm{SMMHz: 1200}}}
+	r.feed.set(busy(), nil)
+	d := Deps{Config: cfg, Reader: r.gpu, Controller: r.gpu, Source: r.feed, Windower: r.feed,
+		Meter: meter{watts: 400}, Policy: r.policy, Clock: r.clock}
+	if readOnly {
+		d.Controller = nil
+	}
+	l, err := New(d)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r.loop = l
+	return r
+}
+
+func (r *rig) cycle() Snapshot {
+	r.clock.advance(300 * time.Millisecond)
+	return r.loop.Cycle(context.Background())
+}
+
+func (r *rig) cycles(n int) Snapshot {
+	var s Snapshot
+	for range n {
+		s = r.cycle()
+	}
+	return s
+}
+
+func TestWarmupThenExploit(t *testing.T) {
+	r := newRig(t, nil, false)
+	s := r.cycles(3) // priming + 2 warm-up windows
+	if s.Mode != ModeWarmup || r.gpu.lockedMHz() != 0 {
+		t.Fatalf("during warm-up: mode %s locked %d, want warmup at the governor", s.Mode, r.gpu.lockedMHz())
+	}
+	s = r.cycles(2)
+	if s.Mode != ModeExploit || r.gpu.lockedMHz() != 1200 || s.FreqMHz != 1200 {
+		t.Fatalf("after warm-up: mode %s locked %d freq %d, want exploit at 1200", s.Mode, r.gpu.lockedMHz(), s.FreqMHz)
+	}
+	s = r.cycle()
+	if len(r.policy.updates) == 0 || !s.RewardValid {
+		t.Fatalf("no policy update after exploiting (updates %d, reward valid %v)", len(r.policy.updates), s.RewardValid)
+	}
+	if got := r.policy.updates[len(r.policy.updates)-1].Arm.SMMHz; got != 1200 {
+		t.Errorf("reward went to %d MHz, want the clock in effect, 1200", got)
+	}
+	if len(s.Features) != NumFeatures || s.Features[NumFeatures-1].Name != "bias" {
+		t.Errorf("features: %+v", s.Features)
+	}
+}
+
+func TestRewardGoesToMeasuredClock(t *testing.T) {
+	r := newRig(t, nil, false)
+	r.cycles(6)
+	// A power cap holds the clock below the one commanded.
+	r.gpu.mu.Lock()
+	r.gpu.governorMHz = 1425
+	r.gpu.mu.Unlock()
+	r.loop.Send(Command{Kind: CmdPause})
+	r.cycle()
+	r.loop.Send(Command{Kind: CmdResume})
+	r.gpu.mu.Lock()
+	r.gpu.locked = 0 // pretend the lock was lost: the governor runs
+	r.gpu.mu.Unlock()
+	r.loop.act.released.Store(true)
+	n := len(r.policy.updates)
+	r.cycle()
+	if len(r.policy.updates) != n+1 {
+		t.Fatalf("want one update, got %d", len(r.policy.updates)-n)
+	}
+	if got := r.policy.updates[n].Arm.SMMHz; got != 1425 {
+		t.Errorf("reward credited to %d MHz, want the measured 1425", got)
+	}
+}
+
+func TestInvalidWindowsDoNotTrain(t *testing.T) {
+	r := newRig(t, nil, false)
+	r.cycles(6)
+	n := len(r.policy.updates)
+	w := busy()
+	w.GenTokens = 2 // below min_tokens_per_window
+	r.feed.set(w, nil)
+	s := r.cycle()
+	if len(r.policy.updates) != n || s.RewardValid {
+		t.Errorf("a window with too few tokens trained the policy")
+	}
+	w = busy()
+	w.Reset = true
+	r.feed.set(w, nil)
+	r.cycle()
+	if len(r.policy.updates) != n {
+		t.Errorf("a window with a counter reset trained the policy")
+	}
+}
+
+func TestIdleLocksLowClockAndLoadBringsItBack(t *testing.T) {
+	r := newRig(t, nil, false)
+	r.cycles(6)
+	r.feed.set(scrape.Window{}, nil)
+	s := r.cycles(3)
+	if s.Mode != ModeIdle || r.gpu.lockedMHz() != 345 {
+		t.Fatalf("idle: mode %s locked %d, want idle at 345", s.Mode, r.gpu.lockedMHz())
+	}
+	n := len(r.policy.updates)
+	r.cycle()
+	if len(r.policy.updates) != n {
+		t.Errorf("idle windows trained the policy")
+	}
+	r.feed.set(busy(), nil)
+	s = r.cycle()
+	if s.Mode == ModeIdle || r.gpu.lockedMHz() != 1200 {
+		t.Errorf("first busy window: mode %s locked %d, want the learned 1200 back within one cycle", s.Mode, r.gpu.lockedMHz())
+	}
+}
+
+func TestEmergencyMaxClockAndPinHolds(t *testing.T) {
+	r := newRig(t, func(c *config.Config) { c.SLO.TPOTLimitS = 0.025 }, false)
+	r.cycles(6)
+	w := busy()
+	w.ITLTail = 0.05
+	r.feed.set(w, nil)
+	s := r.cycle()
+	if s.Mode != ModeEmergency || r.gpu.lockedMHz() != 1980 || s.SLOOK {
+		t.Fatalf("tail over limit: mode %s locked %d slo_ok %v, want emergency at 1980", s.Mode, r.gpu.lockedMHz(), s.SLOOK)
+	}
+	r.loop.Send(Command{Kind: CmdPin, MHz: 900})
+	s = r.cycle()
+	if s.Mode != ModeEmergency || s.Actuation != ActPinned || r.gpu.lockedMHz() != 900 {
+		t.Fatalf("pin in emergency: mode %s act %s locked %d, want the pin to hold", s.Mode, s.Actuation, r.gpu.lockedMHz())
+	}
+	r.loop.Send(Command{Kind: CmdUnpin})
+	r.feed.set(busy(), nil)
+	s = r.cycles(10)
+	if s.Mode == ModeEmergency {
+		t.Errorf("still in emergency after %d clear windows", 10)
+	}
+}
+
+func TestOneTTFTOverTwiceTheLimitIsEmergency(t *testing.T) {
+	r := newRig(t, nil, false)
+	r.cycles(6)
+	w := busy()
+	w.MaxTTFTLower = 5 // limit 2 s
+	r.feed.set(w, nil)
+	if s := r.cycle(); s.Mode != ModeEmergency {
+		t.Fatalf("mode %s, want emergency", s.Mode)
+	}
+}
+
+func TestEDPModeIgnoresSLO(t *testing.T) {
+	r := newRig(t, func(c *config.Config) { c.SLO.TPOTLimitS = 0.025 }, false)
+	r.cycles(6)
+	r.loop.Send(Command{Kind: CmdSetSLOMode, SLOMode: bandit.SLOIgnore})
+	w := busy()
+	w.ITLTail = 0.05
+	r.feed.set(w, nil)
+	s := r.cycle()
+	if s.Mode == ModeEmergency || r.policy.mode != bandit.SLOIgnore || s.SLOMode != "edp" {
+		t.Fatalf("edp mode: mode %s policy mode %s snapshot %s", s.Mode, r.policy.mode, s.SLOMode)
+	}
+}
+
+func TestNoDataGivesClocksBack(t *testing.T) {
+	r := newRig(t, nil, false)
+	r.cycles(6)
+	if r.gpu.lockedMHz() == 0 {
+		t.Fatal("precondition: a clock is locked")
+	}
+	r.feed.set(scrape.Window{}, errors.New("connection refused"))
+	var s Snapshot
+	for range 20 { // well past stale_after (3 s)
+		s = r.cycle()
+	}
+	if s.Mode != ModeNoData || r.gpu.lockedMHz() != 0 {
+		t.Fatalf("metrics gone: mode %s locked %d, want nodata with clocks given back", s.Mode, r.gpu.lockedMHz())
+	}
+	if s.Message == "" {
+		t.Error("nodata snapshot does not say why")
+	}
+	r.feed.set(busy(), nil)
+	s = r.cycles(30) // back-off ≤ 5 s, then a priming window
+	if s.Mode == ModeNoData || r.gpu.lockedMHz() != 1200 {
+		t.Errorf("metrics back: mode %s locked %d", s.Mode, r.gpu.lockedMHz())
+	}
+}
+
+func TestCommands(t *testing.T) {
+	r := newRig(t, nil, false)
+	r.cycles(6)
+	tests := []struct {
+		cmd     Command
+		wantAct Actuation
+		wantMHz int
+		wantMsg string
+	}{
+		{Command{Kind: CmdPin, MHz: 1500}, ActPinned, 1500, "pinned 1500 MHz"},
+		{Command{Kind: CmdPin, MHz: 1501}, ActPinned, 1500, "not a supported clock"},
+		{Command{Kind: CmdPin, MHz: 5000}, ActPinned, 1500, "outside the allowed"},
+		{Command{Kind: CmdUnpin}, ActAuto, 1200, "unpinned"},
+		{Command{Kind: CmdPause}, ActPaused, 1200, "paused"},
+		{Command{Kind: CmdResume}, ActAuto, 1200, "resumed"},
+		{Command{Kind: CmdForceExplore, Rounds: 5}, ActAuto, 1200, "exploring for 5"},
+		{Command{Kind: CmdResetModel}, ActAuto, 1200, "model reset"},
+	}
+	for _, tt := range tests {
+		if !r.loop.Send(tt.cmd) {
+			t.Fatal("send refused")
+		}
+		s := r.cycle()
+		if s.Actuation != tt.wantAct || r.gpu.lockedMHz() != tt.wantMHz || !contains(s.Message, tt.wantMsg) {
+			t.Errorf("%v: act %s locked %d msg %q; want %s %d %q", tt.cmd, s.Actuation, r.gpu.lockedMHz(), s.Message, tt.wantAct, tt.wantMHz, tt.wantMsg)
+		}
+	}
+	if r.policy.resets != 1 {
+		t.Errorf("reset-model reached the policy %d times", r.policy.resets)
+	}
+}
+
+func TestPausedHoldsClockAndDoesNotTrain(t *testing.T) {
+	r := newRig(t, nil, false)
+	r.cycles(6)
+	r.loop.Send(Command{Kind: CmdPause})
+	r.cycle()
+	n := len(r.policy.updates)
+	r.policy.arm = bandit.Arm{SMMHz: 600}
+	r.cycles(3)
+	if r.gpu.lockedMHz() != 1200 || len(r.policy.updates) != n {
+		t.Errorf("paused: locked %d (want 1200 held), %d updates (want none)", r.gpu.lockedMHz(), len(r.policy.updates)-n)
+	}
+}
+
+func TestReadOnlyNeverTouchesSetters(t *testing.T) {
+	for _, tt := range []struct {
+		name   string
+		mutate func(*config.Config)
+		ro     bool
+	}{
+		{"no controller", nil, true},
+		{"dry-run", func(c *config.Config) { c.Control.DryRun = true }, false},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			r := newRig(t, tt.mutate, tt.ro)
+			r.cycles(8)
+			r.loop.Send(Command{Kind: CmdPin, MHz: 900})
+			s := r.cycle()
+			_ = r.loop.Close(context.Background())
+			if r.gpu.nCalls() != 0 {
+				t.Errorf("read-only loop made %d lock/reset calls", r.gpu.nCalls())
+			}
+			if s.Actuation != ActReadOnly || !contains(s.Message, "read-only") {
+				t.Errorf("actuation %s message %q", s.Actuation, s.Message)
+			}
+			if len(r.policy.updates) == 0 {
+				t.Error("read-only windows must still train (the clock in effect is known)")
+			}
+		})
+	}
+}
+
+func TestNoPermissionFallsBackToReadOnly(t *testing.T) {
+	r := newRig(t, nil, false)
+	r.gpu.denyLocks = nvgpu.ErrNoPermission
+	s := r.cycles(6)
+	if s.Actuation != ActReadOnly || !contains(s.Message, "CAP_SYS_ADMIN") {
+		t.Fatalf("actuation %s message %q", s.Actuation, s.Message)
+	}
+}
+
+func TestCloseGivesClocksBack(t *testing.T) {
+	r := newRig(t, nil, false)
+	r.cycles(6)
+	if err := r.loop.Close(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if r.gpu.lockedMHz() != 0 {
+		t.Errorf("clock still locked at %d after Close", r.gpu.lockedMHz())
+	}
+}
+
+func TestWatchdogReleasesAndLoopRelocks(t *testing.T) {
+	r := newRig(t, nil, false)
+	r.cycles(6)
+	r.loop.lastCycleDone.Store(r.clock.Now().UnixNano())
+	r.clock.advance(4 * time.Second) // no cycle for longer than the 3 s watchdog
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { _ = r.loop.watchdog(ctx)(ctx); close(done) }()
+	deadline := time.Now().Add(2 * time.Second)
+	for r.gpu.lockedMHz() != 0 && time.Now().Before(deadline) {
+		time.Sleep(time.Millisecond)
+	}
+	cancel()
+	<-done
+	if r.gpu.lockedMHz() != 0 {
+		t.Fatal("watchdog did not give the clock back")
+	}
+	r.cycle()
+	if r.gpu.lockedMHz() != 1200 {
+		t.Errorf("after recovery locked %d, want 1200 again", r.gpu.lockedMHz())
+	}
+}
+
+func TestArms(t *testing.T) {
+	f := newGPU().Facts()
+	f.MemLockSupported = true
+	tests := []struct {
+		name      string
+		g         config.GPU
+		n         int
+		lo, hi    int
+		wantError bool
+	}{
+		{"all", config.GPU{}, 110, 345, 1980, false},
+		{"bounds", config.GPU{ClockMinMHz: 900, ClockMaxMHz: 1500}, 41, 900, 1500, false},
+		{"step 90", config.GPU{ClockStepMHz: 90}, 20, 345, 1980, false},
+		{"memory pairs", config.GPU{MemoryClocks: true}, 220, 345, 1980, false},
+		{"empty range", config.GPU{ClockMinMHz: 2000}, 0, 0, 0, true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			arms, err := Arms(f, tt.g)
+			if (err != nil) != tt.wantError {
+				t.Fatalf("err %v", err)
+			}
+			if err != nil {
+				return
+			}
+			if len(arms) != tt.n || arms[0].SMMHz != tt.lo || arms[len(arms)-1].SMMHz != tt.hi {
+				t.Errorf("got %d arms %d..%d, want %d arms %d..%d", len(arms), arms[0].SMMHz, arms[len(arms)-1].SMMHz, tt.n, tt.lo, tt.hi)
+			}
+		})
+	}
+}
+
+func contains(s, sub string) bool { return strings.Contains(s, sub) }
