@@ -1,0 +1,246 @@
+package tui
+
+import (
+	"fmt"
+	"math"
+	"strconv"
+	"strings"
+
+	"github.com/gputune/gputune/bandit"
+	"github.com/gputune/gputune/control"
+)
+
+// armsChromeRows are the title and column-header rows above the arm rows.
+const armsChromeRows = 2
+
+// armsPane is the per-arm score table with its cursor.
+type armsPane struct {
+	snap           *control.Snapshot
+	cursor, offset int
+	st             *styles
+}
+
+// armCol is one table column. Narrow panes drop the columns with the
+// highest drop rank first, so core clock, state and scores stay longest.
+type armCol struct {
+	head  string
+	width int
+	drop  int // 0: never dropped
+	value func(s *control.Snapshot, a *bandit.ArmScore) string
+}
+
+func armColumns(showMem bool) []armCol {
+	cols := []armCol{
+		{"core", 5, 0, func(_ *control.Snapshot, a *bandit.ArmScore) string { return strconv.Itoa(a.SMMHz) }},
+	}
+	if showMem {
+		cols = append(cols, armCol{"mem", 5, 3, func(_ *control.Snapshot, a *bandit.ArmScore) string { return strconv.Itoa(a.MemMHz) }})
+	}
+	return append(cols,
+		armCol{"pred", 7, 2, func(_ *control.Snapshot, a *bandit.ArmScore) string { return fmtNum(a.Pred, 7, 3) }},
+		armCol{"bonus", 6, 7, func(_ *control.Snapshot, a *bandit.ArmScore) string { return fmtNum(a.Bonus, 6, 3) }},
+		armCol{"ucb", 7, 1, func(_ *control.Snapshot, a *bandit.ArmScore) string { return fmtNum(a.UCB, 7, 3) }},
+		armCol{"TTFTms ", 7, 4, func(s *control.Snapshot, a *bandit.ArmScore) string {
+			return fmtNum(a.PredTTFT*1e3, 6, 1) + mark(over(a.TTFTUpper, s.TTFTLimitS) || over(a.PredTTFT, s.TTFTLimitS))
+		}},
+		armCol{"TPOTms ", 7, 5, func(s *control.Snapshot, a *bandit.ArmScore) string {
+			return fmtNum(a.PredTPOT*1e3, 6, 1) + mark(over(a.TPOTUpper, s.TPOTLimitS) || over(a.PredTPOT, s.TPOTLimitS))
+		}},
+		armCol{"pulls", 5, 6, func(_ *control.Snapshot, a *bandit.ArmScore) string { return strconv.Itoa(a.Pulls) }},
+		armCol{"last", 7, 8, func(_ *control.Snapshot, a *bandit.ArmScore) string {
+			if a.Pulls == 0 {
+				return "-"
+			}
+			return fmtNum(a.LastReward, 7, 3)
+		}},
+		armCol{"state", 6, 0, func(s *control.Snapshot, a *bandit.ArmScore) string { return armState(s, *a) }},
+	)
+}
+
+// fitColumns drops columns, highest drop rank first, until the row fits w.
+func fitColumns(cols []armCol, w int) []armCol {
+	for {
+		total := 2 // cursor marker
+		for _, c := range cols {
+			total += c.width + 1
+		}
+		worst := -1
+		for i, c := range cols {
+			if c.drop > 0 && (worst < 0 || c.drop > cols[worst].drop) {
+				worst = i
+			}
+		}
+		if total-1 <= w || worst < 0 {
+			return cols
+		}
+		cols = append(cols[:worst:worst], cols[worst+1:]...)
+	}
+}
+
+func (p armsPane) render(w, h int) []string {
+	if h <= 0 || w <= 0 {
+		return nil
+	}
+	s := p.snap
+	showMem := false
+	for _, a := range s.Arms {
+		if a.MemMHz != 0 {
+			showMem = true
+			break
+		}
+	}
+	cols := fitColumns(armColumns(showMem), w)
+	lines := make([]string, 0, h)
+	lines = append(lines, p.title(w))
+	if h == 1 {
+		return lines
+	}
+	lines = append(lines, p.st.Label.Render(armHeader(cols)))
+	rows := h - armsChromeRows
+	off := max(0, min(p.offset, len(s.Arms)-rows))
+	for i := off; i < len(s.Arms) && i < off+rows; i++ {
+		lines = append(lines, p.row(i, cols, w))
+	}
+	return lines
+}
+
+func (p armsPane) title(w int) string {
+	s := p.snap
+	parts := []string{p.st.Title.Render("arms")}
+	if n := len(s.Arms); n > 0 {
+		parts = append(parts, p.st.Muted.Render(fmt.Sprintf("%d/%d", p.cursor+1, n)))
+	}
+	if len(s.Pruned) > 0 {
+		parts = append(parts, p.st.Muted.Render(fmt.Sprintf("%d pruned", len(s.Pruned))))
+	}
+	if s.TTFTLimitS > 0 || s.TPOTLimitS > 0 {
+		parts = append(parts, p.st.Muted.Render(fmt.Sprintf("limits TTFT %s ms, TPOT %s ms",
+			fmtMS(s.TTFTLimitS), fmtMS(s.TPOTLimitS))))
+	}
+	return joinFit(parts, "  ", w)
+}
+
+func armHeader(cols []armCol) string {
+	var b strings.Builder
+	b.WriteString("  ")
+	for i, c := range cols {
+		if c.head == "state" {
+			b.WriteByte(' ')
+			b.WriteString(c.head)
+			continue
+		}
+		cell(&b, c.head, c.width, i == 0)
+	}
+	return b.String()
+}
+
+// cell writes v right-aligned in width n, after a space unless first.
+func cell(b *strings.Builder, v string, n int, first bool) {
+	if !first {
+		b.WriteByte(' ')
+	}
+	for i := len(v); i < n; i++ {
+		b.WriteByte(' ')
+	}
+	b.WriteString(v)
+}
+
+// armState is the state column: pinned and chosen come from the snapshot,
+// the rest from the policy.
+func armState(s *control.Snapshot, a bandit.ArmScore) string {
+	switch {
+	case s.Actuation == control.ActPinned && a.SMMHz == s.PinnedMHz:
+		return "pinned"
+	case isChosen(s, a.Arm):
+		return "chosen"
+	case a.State == bandit.StateOK:
+		return ""
+	default:
+		return string(a.State)
+	}
+}
+
+func (p armsPane) row(i int, cols []armCol, w int) string {
+	s, a := p.snap, &p.snap.Arms[i]
+	state := armState(s, *a)
+	var b strings.Builder
+	b.Grow(80)
+	if i == p.cursor {
+		b.WriteString("> ")
+	} else {
+		b.WriteString("  ")
+	}
+	for j, c := range cols {
+		if c.head == "state" {
+			b.WriteByte(' ')
+			b.WriteString(state)
+			continue
+		}
+		cell(&b, c.value(s, a), c.width, j == 0)
+	}
+	text := b.String()
+	var style paint
+	switch {
+	case i == p.cursor:
+		// The cursor bar spans the pane, like a selected row in nvitop.
+		return p.st.Cursor.Render(padRight(fitWidth(text, w), w))
+	case state == "pinned":
+		style = p.st.Pinned
+	case state == "chosen":
+		style = p.st.Chosen
+	case state == string(bandit.StatePruned):
+		style = p.st.Pruned
+	case state == string(bandit.StateUnsafe):
+		style = p.st.Unsafe
+	default:
+		style = p.st.Value
+	}
+	return style.Render(text)
+}
+
+// mark flags a predicted latency over its limit, so the flag survives
+// --no-color.
+func mark(o bool) string {
+	if o {
+		return "!"
+	}
+	return " "
+}
+
+func over(v, limit float64) bool {
+	return limit > 0 && !math.IsNaN(v) && v > limit
+}
+
+// fmtNum formats v with prec decimals in at most width cells, falling back
+// to fewer digits, then to %g, for large values; NaN (not modelled) is "-".
+func fmtNum(v float64, width, prec int) string {
+	if math.IsNaN(v) {
+		return "-"
+	}
+	if math.IsInf(v, 0) {
+		if v > 0 {
+			return "inf"
+		}
+		return "-inf"
+	}
+	for p := prec; p >= 0; p-- {
+		if s := strconv.FormatFloat(v, 'f', p, 64); len(s) <= width {
+			return s
+		}
+	}
+	for p := 3; p >= 1; p-- {
+		if s := strconv.FormatFloat(v, 'g', p, 64); len(s) <= width {
+			return s
+		}
+	}
+	return strconv.FormatFloat(v, 'g', 1, 64)
+}
+
+// fmtMS formats seconds as milliseconds without needless decimals.
+func fmtMS(s float64) string {
+	ms := s * 1e3
+	if ms >= 100 || ms == math.Trunc(ms) {
+		return strconv.FormatFloat(ms, 'f', 0, 64)
+	}
+	return strconv.FormatFloat(ms, 'f', 1, 64)
+}

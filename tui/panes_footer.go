@@ -1,0 +1,58 @@
+package tui
+
+import (
+	"strings"
+)
+
+// footerLines are the message line (prompt, note, or the loop's message)
+// and the short key help. With one line, a message wins over help.
+func (m Model) footerLines(w, h int, oneLine bool) []string {
+	if h <= 0 || w <= 0 {
+		return nil
+	}
+	msg := m.messageLine()
+	hp := m.help
+	hp.Width = w
+	helpLine := hp.ShortHelpView(m.keys.ShortHelp())
+	if oneLine || h == 1 {
+		if msg != "" {
+			return []string{msg}
+		}
+		return []string{helpLine}
+	}
+	return []string{msg, helpLine}
+}
+
+func (m Model) messageLine() string {
+	st := &m.st
+	switch m.mode {
+	case modePinInput:
+		return st.Prompt.Render("pin clock (MHz): ") + st.Value.Render(string(m.input)+"_") +
+			st.Muted.Render("  enter to pin, esc to cancel")
+	case modeConfirmReset:
+		return st.Warn.Render("reset the model and forget everything learned? y/n")
+	}
+	switch {
+	case m.note != "" && m.noteBad:
+		return st.Bad.Render(m.note)
+	case m.note != "":
+		return st.Value.Render(m.note)
+	case m.snap.Err != "":
+		return st.Bad.Render("error: " + m.snap.Err)
+	case m.snap.Message != "":
+		return st.Value.Render(m.snap.Message)
+	}
+	return ""
+}
+
+// helpLines is the `?` screen.
+func (m Model) helpLines(w int) []string {
+	hp := m.help
+	hp.Width = w
+	lines := []string{m.st.Title.Render("keys") + m.st.Muted.Render("  (? or esc closes)"), ""}
+	lines = append(lines, strings.Split(hp.FullHelpView(m.keys.FullHelp()), "\n")...)
+	if m.opts.ReadOnly || m.snap.Actuation == "readonly" {
+		lines = append(lines, "", m.st.Muted.Render("read-only: the keys that change the GPU or the model are off"))
+	}
+	return lines
+}

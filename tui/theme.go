@@ -1,0 +1,135 @@
+package tui
+
+import (
+	"strings"
+
+	"github.com/charmbracelet/bubbles/help"
+	"github.com/charmbracelet/lipgloss"
+	"github.com/muesli/termenv"
+)
+
+// theme is the one palette. It uses ANSI-256 indices because sudo drops
+// COLORTERM, so termenv rarely detects more than 256 colours over SSH; the
+// indices are picked to stay readable on dark and light backgrounds alike.
+type theme struct {
+	Text, Muted, Accent  lipgloss.Color
+	Good, Warn, Bad      lipgloss.Color
+	Explore, Pin, Idle   lipgloss.Color
+	BadgeFg              lipgloss.Color
+	CursorBg, ChosenText lipgloss.Color
+}
+
+func defaultTheme() theme {
+	return theme{
+		Text:       "252",
+		Muted:      "244",
+		Accent:     "75",
+		Good:       "42",
+		Warn:       "214",
+		Bad:        "196",
+		Explore:    "39",
+		Pin:        "170",
+		Idle:       "244",
+		BadgeFg:    "16",
+		CursorBg:   "238",
+		ChosenText: "42",
+	}
+}
+
+// styles are every style a pane may use; panes never build styles with raw
+// colours, so --no-color and the palette live in one place.
+type styles struct {
+	Title, Label, Muted, Value paint
+	Good, Warn, Bad            paint
+	Sep                        paint
+	Cursor, Chosen, Pinned     paint
+	Pruned, Unsafe             paint
+	Prompt                     paint
+	Badge                      lipgloss.Style // base for mode and actuation badges
+	ModeBadge                  map[string]lipgloss.Style
+	ActBadge                   map[string]lipgloss.Style
+	Demo                       lipgloss.Style
+	Help                       help.Styles
+}
+
+// paint is a style reduced to the escape sequences around its text. A
+// frame paints hundreds of cells, and lipgloss's Render (padding, borders,
+// width measuring) is most of a frame's cost when called for each.
+type paint struct{ pre, post string }
+
+func newPaint(st lipgloss.Style) paint {
+	const mark = "X" // no escape sequence contains an X
+	out := st.Render(mark)
+	i := strings.Index(out, mark)
+	if i < 0 {
+		return paint{}
+	}
+	return paint{pre: out[:i], post: out[i+len(mark):]}
+}
+
+// Render wraps s in the style's sequences; s must be a single line.
+func (p paint) Render(s string) string {
+	if p.pre == "" && p.post == "" {
+		return s
+	}
+	return p.pre + s + p.post
+}
+
+// newRenderer returns a renderer bound to out that never probes the
+// terminal: a background-colour query sent after Bubble Tea owns stdin
+// comes back as keystrokes.
+func newRenderer(o Options) *lipgloss.Renderer {
+	r := lipgloss.NewRenderer(o.output())
+	r.SetHasDarkBackground(true)
+	if o.NoColor {
+		r.SetColorProfile(termenv.Ascii)
+	}
+	return r
+}
+
+func newStyles(r *lipgloss.Renderer, t theme) styles {
+	s := r.NewStyle
+	badge := s().Bold(true).Padding(0, 1).Foreground(t.BadgeFg)
+	st := styles{
+		Title: newPaint(s().Bold(true).Foreground(t.Accent)),
+		Label: newPaint(s().Foreground(t.Muted)),
+		Muted: newPaint(s().Foreground(t.Muted)),
+		Value: newPaint(s().Foreground(t.Text)),
+		Good:  newPaint(s().Foreground(t.Good)),
+		Warn:  newPaint(s().Foreground(t.Warn)),
+		Bad:   newPaint(s().Foreground(t.Bad).Bold(true)),
+		Sep:   newPaint(s().Foreground(t.Muted)),
+		Badge: badge,
+		ModeBadge: map[string]lipgloss.Style{
+			"WARMUP":    badge.Background(t.Warn),
+			"EXPLORE":   badge.Background(t.Explore),
+			"EXPLOIT":   badge.Background(t.Good),
+			"EMERGENCY": badge.Background(t.Bad).Blink(true),
+			"IDLE":      badge.Background(t.Idle),
+			"NODATA":    badge.Background(t.Bad),
+		},
+		ActBadge: map[string]lipgloss.Style{
+			"AUTO":     badge.Background(t.Good),
+			"PINNED":   badge.Background(t.Pin),
+			"PAUSED":   badge.Background(t.Warn),
+			"READONLY": badge.Background(t.Idle),
+		},
+		Demo:   badge.Background(t.Pin),
+		Cursor: newPaint(s().Background(t.CursorBg).Bold(true)),
+		Chosen: newPaint(s().Foreground(t.ChosenText).Bold(true)),
+		Pinned: newPaint(s().Foreground(t.Pin).Bold(true)),
+		Pruned: newPaint(s().Foreground(t.Muted).Faint(true)),
+		Unsafe: newPaint(s().Foreground(t.Warn)),
+		Prompt: newPaint(s().Foreground(t.Accent).Bold(true)),
+		Help: help.Styles{
+			Ellipsis:       s().Foreground(t.Muted),
+			ShortKey:       s().Foreground(t.Accent),
+			ShortDesc:      s().Foreground(t.Muted),
+			ShortSeparator: s().Foreground(t.Muted),
+			FullKey:        s().Foreground(t.Accent),
+			FullDesc:       s().Foreground(t.Muted),
+			FullSeparator:  s().Foreground(t.Muted),
+		},
+	}
+	return st
+}
