@@ -60,12 +60,8 @@ func (l *Loop) Cycle(ctx context.Context) Snapshot {
 
 	var raw, norm [NumFeatures]float64
 	rawFeatures(&raw, win)
-	if l.d.Normaliser != nil {
-		l.d.Normaliser.Add(raw[:])
-		l.d.Normaliser.Normalize(norm[:], raw[:])
-	} else {
-		norm = raw
-	}
+	_ = l.norm.Add(raw[:NumFeatures-1]) // refuses non-finite vectors whole
+	l.norm.Normalize(raw[:NumFeatures-1], norm[:0], true)
 
 	obj, valid := objectiveValue(Objective(l.cfg.Control.Objective), energyJ, dur, win.GenTokens, l.cfg.Control.MinTokensPerWindow)
 	valid = valid && !win.Reset && gerr == nil
@@ -85,12 +81,15 @@ func (l *Loop) Cycle(ctx context.Context) Snapshot {
 	// Train on the window that just ended, for the clock that was in effect.
 	prevMode := l.st.mode
 	switch {
-	case !l.st.baseline.Ready(l.cfg.Control.WarmupWindows):
+	case !l.st.baseline.Ready():
 		if valid && prevMode == ModeWarmup {
 			l.st.baseline.Add(obj)
 		}
 	case valid && l.trainable(prevMode):
-		reward := l.st.baseline.Reward(obj)
+		reward, ok := reward(l.policy, l.st.baseline, obj)
+		if !ok {
+			break
+		}
 		snap.Reward, snap.RewardValid = reward, true
 		if l.d.Policy != nil && l.st.haveDecidedCtx {
 			l.d.Policy.Update(bandit.Observation{
@@ -248,7 +247,7 @@ func (l *Loop) updateEmergency(w scrape.Window, snap *Snapshot) {
 // mode it implies.
 func (l *Loop) decide(ctxNorm []float64, snap *Snapshot) bandit.Arm {
 	switch {
-	case !l.st.baseline.Ready(l.cfg.Control.WarmupWindows) && l.policy != "default" && l.policy != "static":
+	case !l.st.baseline.Ready() && l.policy != "default" && l.policy != "static":
 		l.st.mode = ModeWarmup
 		return bandit.Arm{}
 	case l.st.idleCount >= l.cfg.Control.IdleWindows:

@@ -35,13 +35,6 @@ type EnergyMeter interface {
 	Energy(start, end time.Time) (joules, errBoundJ float64, err error)
 }
 
-// Normaliser z-scores context features online (bandit.Normaliser
-// implements it).
-type Normaliser interface {
-	Add(x []float64)
-	Normalize(dst, x []float64)
-}
-
 // Claim records, before each lock, which clocks are about to be locked, so a
 // supervisor can restore them if this process dies (restore.Claim).
 type Claim interface {

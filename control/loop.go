@@ -26,7 +26,6 @@ type Deps struct {
 	Source     scrape.Source
 	Windower   Windower
 	Meter      EnergyMeter
-	Normaliser Normaliser
 	// Policy chooses clocks for the gputune and agft policies; nil for the
 	// default governor and static policies (Config.Control.Policy says).
 	Policy bandit.Policy
@@ -37,6 +36,9 @@ type Deps struct {
 	Go func(name string, f func(ctx context.Context) error)
 	// Demo marks snapshots as simulated.
 	Demo bool
+	// ModelPath is where the learned model is saved periodically and at
+	// exit; empty: not saved.
+	ModelPath string
 }
 
 // Loop is gputune's decision loop and the only writer of clocks.
@@ -55,6 +57,9 @@ type Loop struct {
 
 	cmds chan Command
 	subs subscribers
+	norm *bandit.Normaliser
+	// servedModel is the model name the server reports, for the envelope.
+	servedModel string
 
 	startedAt time.Time
 	prevCycle time.Time
@@ -63,6 +68,7 @@ type Loop struct {
 	act actuator
 
 	lastCycleDone atomic.Int64 // unix ns, for the watchdog
+	lastSave      time.Time
 }
 
 // state is the loop's decision state; only the cycle touches it.
@@ -72,7 +78,7 @@ type state struct {
 	paused, readOnly             bool
 	pinned                       bandit.Arm
 	sloMode                      bandit.SLOMode
-	baseline                     Baseline
+	baseline                     bandit.RewardBaseline
 
 	idleCount, clearCount int
 	emergency             bool
@@ -133,6 +139,10 @@ func New(d Deps) (*Loop, error) {
 	l.st.sloMode = bandit.SLOMode(cfg.SLO.Mode)
 	l.st.readOnly = d.Controller == nil || cfg.Control.DryRun
 	l.st.mode = ModeWarmup
+	l.st.baseline = bandit.RewardBaseline{Target: cfg.Control.WarmupWindows, Factor: 0.9}
+	if l.norm, err = bandit.NewNormaliser(NumFeatures-1, bandit.DefaultClip); err != nil {
+		return nil, err
+	}
 	if d.Policy != nil {
 		d.Policy.SetSLOMode(l.st.sloMode)
 		d.Policy.SetLimits(cfg.SLO.TTFTLimitS, cfg.SLO.TPOTLimitS)
@@ -238,6 +248,25 @@ func (l *Loop) Run(ctx context.Context) error {
 		snap.CycleJitter = jitter
 		l.lastCycleDone.Store(clock.Now().UnixNano())
 		l.subs.publish(snap)
+		if now.Sub(l.lastSave) >= l.cfg.Control.SaveInterval.Duration {
+			l.saveModel(now)
+		}
+	}
+}
+
+// saveModel writes the model when there is one and a path to write it to.
+// A failed save is logged: the loop keeps its model in memory.
+func (l *Loop) saveModel(now time.Time) {
+	l.lastSave = now
+	if l.d.ModelPath == "" {
+		return
+	}
+	e, ok, err := l.Envelope()
+	if err == nil && ok {
+		err = SaveModel(l.d.ModelPath, e)
+	}
+	if err != nil {
+		l.log.Error("saving the model", "path", l.d.ModelPath, "err", err)
 	}
 }
 
@@ -269,10 +298,13 @@ func (l *Loop) watchdog(ctx context.Context) func(context.Context) error {
 	}
 }
 
-// Close gives the clocks back. It is safe to call more than once.
+// Close gives the clocks back, then saves the model. It is safe to call
+// more than once.
 func (l *Loop) Close(ctx context.Context) error {
 	l.subs.close()
-	return l.act.release(ctx)
+	err := l.act.release(ctx)
+	l.saveModel(l.d.Clock.Now())
+	return err
 }
 
 // Arms returns the arm set (shared; do not modify).

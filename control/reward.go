@@ -3,6 +3,8 @@ package control
 import (
 	"math"
 	"time"
+
+	"github.com/gputune/gputune/bandit"
 )
 
 // Objective is what a window's reward minimises.
@@ -30,30 +32,19 @@ func objectiveValue(obj Objective, energyJ float64, dur time.Duration, tokens, m
 	return perToken * dur.Seconds() / tokens, true
 }
 
-// Baseline is the objective at the default governor, the reference every
-// reward is measured against. It is saved with the model: AGFT loses it on
-// restart and then learns nothing.
-type Baseline struct {
-	// LogMean is the mean of ln(objective) over the warm-up windows.
-	LogMean float64 `json:"log_mean"`
-	Windows int     `json:"windows"`
-}
-
-// Ready reports whether the baseline has its warm-up windows.
-func (b Baseline) Ready(need int) bool { return b.Windows >= need }
-
-// Add folds one warm-up window in.
-func (b *Baseline) Add(objective float64) {
-	if !(objective > 0) || math.IsInf(objective, 0) {
-		return
+// reward is the window's reward against the baseline (the objective at the
+// default governor, saved with the model: AGFT loses it on restart and then
+// learns nothing). The agft policy keeps AGFT's own mapping,
+// 2·(1 − min(2, obj/(0.9·baseline))). gputune uses −ln(obj/baseline): 0 at
+// the baseline, positive when better, scale-free, and it turns the load's
+// multiplicative effect on energy and delay into an additive one that a
+// linear model can learn.
+func reward(policy string, b bandit.RewardBaseline, objective float64) (float64, bool) {
+	if policy == bandit.PolicyAGFT {
+		return b.Reward(objective)
 	}
-	b.Windows++
-	b.LogMean += (math.Log(objective) - b.LogMean) / float64(b.Windows)
-}
-
-// Reward is −ln(objective / baseline): 0 at the baseline, positive when
-// better. The log makes it scale-free and turns the load's multiplicative
-// effect on energy and delay into an additive one a linear model can learn.
-func (b Baseline) Reward(objective float64) float64 {
-	return -(math.Log(objective) - b.LogMean)
+	if !b.Ready() || !(objective > 0) || !(b.Mean > 0) || math.IsInf(objective, 0) {
+		return 0, false
+	}
+	return -math.Log(objective / b.Mean), true
 }

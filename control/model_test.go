@@ -1,0 +1,134 @@
+package control
+
+import (
+	"context"
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/gputune/gputune/bandit"
+	"github.com/gputune/gputune/internal/config"
+)
+
+// newLearningLoop builds a loop around the real gputune policy.
+func newLearningLoop(t *testing.T, r *rig, modelPath string) *Loop {
+	t.Helper()
+	cfg := config.Default()
+	cfg.Control.WarmupWindows = 3
+	arms, err := Arms(r.gpu.Facts(), cfg.GPU)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := bandit.New(bandit.PolicyGPUTune, bandit.Config{Features: NumFeatures, Bias: true}, arms, 7)
+	if err != nil {
+		t.Fatal(err)
+	}
+	l, err := New(Deps{Config: cfg, Reader: r.gpu, Controller: r.gpu, Source: r.feed, Windower: r.feed,
+		Meter: meter{watts: 400}, Policy: p, Clock: r.clock, ModelPath: modelPath})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return l
+}
+
+func TestRestartLoadsModelAndBaselineAndKeepsLearning(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "models", "gpu.gputune.json")
+	r := newRig(t, nil, false)
+	l := newLearningLoop(t, r, path)
+	var s Snapshot
+	for range 40 {
+		r.clock.advance(300 * time.Millisecond)
+		s = l.Cycle(context.Background())
+	}
+	if s.Round == 0 {
+		t.Fatal("first run learned nothing")
+	}
+	roundsBefore := s.Round
+	if err := l.Close(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	info, err := os.Stat(path)
+	if err != nil {
+		t.Fatalf("model not saved at exit: %v", err)
+	}
+	if info.Mode().Perm() != 0o600 {
+		t.Errorf("model file mode %v, want 0600", info.Mode().Perm())
+	}
+
+	l2 := newLearningLoop(t, r, path)
+	e, err := LoadModel(path, r.gpu.Facts().Name, r.clock.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := l2.Restore(e); err != nil {
+		t.Fatal(err)
+	}
+	// Two cycles: priming, then a window. A restored baseline means no
+	// warm-up: the second cycle already trains.
+	r.clock.advance(300 * time.Millisecond)
+	s = l2.Cycle(context.Background())
+	r.clock.advance(300 * time.Millisecond)
+	s = l2.Cycle(context.Background())
+	if s.Mode == ModeWarmup {
+		t.Fatal("restarted loop went back to warm-up: the baseline was lost")
+	}
+	for range 3 {
+		r.clock.advance(300 * time.Millisecond)
+		s = l2.Cycle(context.Background())
+	}
+	if s.Round <= roundsBefore {
+		t.Errorf("round %d after restart, want more than the %d saved", s.Round, roundsBefore)
+	}
+}
+
+func TestLoadModelCorruptKeptAside(t *testing.T) {
+	dir := t.TempDir()
+	tests := []struct {
+		name, content string
+	}{
+		{"truncated", `{"format_version": 1, "gpu_model": "Test`},
+		{"wrong version", `{"format_version": 99, "gpu_model": "Test H100", "policy": "gputune", "policy_state": {}}`},
+		{"garbage", "\x00\x01not json"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			path := filepath.Join(dir, tt.name+".json")
+			if err := os.WriteFile(path, []byte(tt.content), 0o600); err != nil {
+				t.Fatal(err)
+			}
+			_, err := LoadModel(path, "Test H100", time.Unix(0, 0))
+			if err == nil || !strings.Contains(err.Error(), "kept as") {
+				t.Fatalf("want a kept-aside error, got %v", err)
+			}
+			if _, err := os.Stat(path); !errors.Is(err, os.ErrNotExist) {
+				t.Error("corrupt file still in place")
+			}
+			matches, _ := filepath.Glob(path + ".bad-*")
+			if len(matches) != 1 {
+				t.Errorf("corrupt file not kept aside: %v", matches)
+			}
+		})
+	}
+	if _, err := LoadModel(filepath.Join(dir, "none.json"), "x", time.Now()); !errors.Is(err, ErrNoModel) {
+		t.Errorf("missing model: want ErrNoModel, got %v", err)
+	}
+}
+
+func TestForeignGPUModelRefused(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "m.json")
+	r := newRig(t, nil, false)
+	l := newLearningLoop(t, r, path)
+	for range 10 {
+		r.clock.advance(300 * time.Millisecond)
+		l.Cycle(context.Background())
+	}
+	if err := l.Close(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := LoadModel(path, "NVIDIA A100-SXM4-80GB", time.Now()); err == nil || !strings.Contains(err.Error(), "kept as") {
+		t.Fatalf("a model for another GPU was accepted: %v", err)
+	}
+}
