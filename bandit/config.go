@@ -80,6 +80,8 @@ func DefaultConfig(name string, n int) Config {
 			SLOMode: SLOAware, TTFTLimit: 0, TPOTLimit: 0,
 			ActionPruning: true, ExtremePruning: true,
 			Objective: ObjectiveEDP, Forgetting: 1, ClockStepMHz: 15,
+			// Unused by agft; set so one Validate covers both policies.
+			FreqBasis: 10, LatencyBeta: 2, RefactorEvery: 64,
 		}
 	default:
 		return Config{

@@ -30,6 +30,7 @@ const (
 	// is treated as not measured rather than as unsafe for ever.
 	latencyBlindRounds = 20
 	contextClip        = 1e3
+	maxNZ              = 6
 	rewardClip         = 1e6
 	latencyClip        = 1e4
 )
@@ -49,6 +50,7 @@ type gputune struct {
 	mems             []int
 	g, gl            []float64 // per-arm basis rows (len(arms)·k, len(arms)·kl)
 	smIdx            []int     // per arm: index into sms
+	gNZ              []int     // per arm: non-zero positions of g (maxNZ each, -1 padded)
 	sms              []int     // distinct core clocks, ascending
 
 	reward, ttft, tpot *ridge
@@ -109,6 +111,22 @@ func newGPUTune(cfg Config, arms []Arm, seed uint64) *gputune {
 	for i, a := range arms {
 		t.basis(a, t.g[i*t.k:(i+1)*t.k], t.gl[i*t.kl:(i+1)*t.kl])
 		t.smIdx[i], _ = slices.BinarySearch(t.sms, a.SMMHz)
+	}
+	// A cubic B-spline has at most 4 non-zero functions at any clock, plus
+	// one memory indicator: the per-arm quadratic form needs only those.
+	t.gNZ = make([]int, n*maxNZ)
+	for i := range arms {
+		nz := t.gNZ[i*maxNZ : (i+1)*maxNZ]
+		c := 0
+		for l, v := range t.g[i*t.k : (i+1)*t.k] {
+			if v != 0 && c < maxNZ {
+				nz[c] = l
+				c++
+			}
+		}
+		for ; c < maxNZ; c++ {
+			nz[c] = -1
+		}
 	}
 	p, pl := t.d*t.k, t.d*t.kl
 	t.reward = newRidge(p, cfg.Ridge, cfg.Forgetting, cfg.RefactorEvery)
@@ -242,16 +260,16 @@ func (t *gputune) Decide(x []float64, allowed []Arm, scores []ArmScore) (Decisio
 	aware := t.mode == SLOAware
 
 	contextMean(t.reward.theta, t.xs, t.u)
-	contextQuad(t.reward.ainv, t.xs, t.k, t.tmp, t.kq)
+	t.reward.contextQuad(t.xs, t.k, t.tmp, t.kq)
 	sigma := t.reward.sigma(1, 2)
 	haveTTFT, haveTPOT := t.ttft.n > 0, t.tpot.n > 0
 	if haveTTFT {
 		contextMean(t.ttft.theta, t.xs, t.ul)
-		contextQuad(t.ttft.ainv, t.xs, t.kl, t.tmpl, t.kql)
+		t.ttft.contextQuad(t.xs, t.kl, t.tmpl, t.kql)
 	}
 	if haveTPOT {
 		contextMean(t.tpot.theta, t.xs, t.up)
-		contextQuad(t.tpot.ainv, t.xs, t.kl, t.tmpl, t.kqp)
+		t.tpot.contextQuad(t.xs, t.kl, t.tmpl, t.kqp)
 	}
 	blind := t.round >= latencyBlindRounds
 
@@ -261,8 +279,8 @@ func (t *gputune) Decide(x []float64, allowed []Arm, scores []ArmScore) (Decisio
 	for i, a := range t.arms {
 		g := t.g[i*t.k : (i+1)*t.k]
 		gl := t.gl[i*t.kl : (i+1)*t.kl]
-		pred := dot(t.u, g)
-		bonus := alpha * sigma * math.Sqrt(max(quadForm(t.kq, g, t.k), 0))
+		pred, q := t.sparseRow(i, g)
+		bonus := alpha * sigma * math.Sqrt(max(q, 0))
 		if !finite(pred) || !finite(bonus) {
 			pred, bonus = 0, 0
 		}
@@ -345,6 +363,29 @@ func (t *gputune) Decide(x []float64, allowed []Arm, scores []ArmScore) (Decisio
 	dec.Arm = t.arms[best]
 	dec.Explore = dec.Explore || best != greedy
 	return dec, scores
+}
+
+// sparseRow is u·g and gᵀKg over arm i's non-zero basis entries.
+func (t *gputune) sparseRow(i int, g []float64) (pred, q float64) {
+	nz := t.gNZ[i*maxNZ : (i+1)*maxNZ]
+	k := t.k
+	for _, a := range nz {
+		if a < 0 {
+			break
+		}
+		va := g[a]
+		pred += t.u[a] * va
+		row := t.kq[a*k : a*k+k]
+		var s float64
+		for _, b := range nz {
+			if b < 0 {
+				break
+			}
+			s += row[b] * g[b]
+		}
+		q += va * s
+	}
+	return pred, q
 }
 
 // choose returns the best-UCB and best-mean safe arms; with includePruned

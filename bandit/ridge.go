@@ -3,99 +3,147 @@ package bandit
 import "math"
 
 // ridge is a discounted ridge regression y ≈ θᵀφ. With discount γ the
-// precision is A = λI + Σ γ^(t−s) φ_s φ_sᵀ: the prior is refreshed rather
-// than discounted, so A never falls below λI and old data fades.
+// precision is A = λI + G, G = Σ γ^(t−s) φ_s φ_sᵀ: the prior is refreshed
+// rather than discounted, so A never falls below λI and old data fades.
 //
-// A⁻¹ is kept by rank-1 Sherman–Morrison updates. Between refactorisations
-// the (1−γ)λI refresh is left out of A⁻¹, which makes it slightly too large:
-// the confidence bounds err on the wide (safe) side until the next exact
-// re-inversion, which also stops round-off from accumulating.
+// Updates are recursive least squares with forgetting on P ≈ A⁻¹ (rank-1
+// Sherman–Morrison, O(p²)), where the λ(1−γ)I refresh is left out: P is
+// then slightly too large and the confidence bounds err on the wide (safe)
+// side. Every refactorEvery updates P and θ are recomputed exactly from A
+// and b, which also stops round-off from accumulating. Scale factors keep
+// the discounting O(1) instead of O(p²) per update.
 type ridge struct {
 	p             int
 	lambda, gamma float64
 	refactorEvery int
 
-	a, ainv, b, theta []float64
+	// G = gScale·h; P = pScale·m.
+	h, m           []float64
+	gScale, pScale float64
+	b, theta       []float64
 	// n is the discounted count, sumY the discounted sum of targets and
 	// sumSq the discounted sum of squared one-step-ahead residuals.
 	n, sumY, sumSq float64
 	since          int
 
-	u, work []float64
+	u, work, a []float64
+	nz         []int
 }
 
 func newRidge(p int, lambda, gamma float64, refactorEvery int) *ridge {
 	r := &ridge{
 		p: p, lambda: lambda, gamma: gamma, refactorEvery: refactorEvery,
-		a: make([]float64, p*p), ainv: make([]float64, p*p),
+		h: make([]float64, p*p), m: make([]float64, p*p),
 		b: make([]float64, p), theta: make([]float64, p),
-		u: make([]float64, p), work: make([]float64, p*p),
+		u: make([]float64, p), work: make([]float64, p*p), a: make([]float64, p*p),
+		nz: make([]int, 0, p),
 	}
 	r.reset()
 	return r
 }
 
 func (r *ridge) reset() {
-	clear(r.a)
-	clear(r.ainv)
+	clear(r.h)
+	clear(r.m)
 	clear(r.b)
 	clear(r.theta)
 	for i := 0; i < r.p; i++ {
-		r.a[i*r.p+i] = r.lambda
-		r.ainv[i*r.p+i] = 1 / r.lambda
+		r.m[i*r.p+i] = 1 / r.lambda
 	}
+	r.gScale, r.pScale = 1, 1
 	r.n, r.sumY, r.sumSq, r.since = 0, 0, 0, 0
 }
 
 // update trains on one finite (φ, y).
 func (r *ridge) update(phi []float64, y float64) {
 	p, g := r.p, r.gamma
-	e := y - dot(r.theta, phi[:p])
-	if g < 1 {
-		refresh := (1 - g) * r.lambda
-		for i := range r.a {
-			r.a[i] *= g
-		}
-		for i := 0; i < p; i++ {
-			r.a[i*p+i] += refresh
-		}
-		for i := range r.b {
-			r.b[i] *= g
-		}
-		inv := 1 / g
-		for i := range r.ainv {
-			r.ainv[i] *= inv
+	phi = phi[:p]
+	e := y - dot(r.theta, phi)
+	r.nz = r.nz[:0]
+	for i, v := range phi {
+		if v != 0 {
+			r.nz = append(r.nz, i)
 		}
 	}
-	for i := 0; i < p; i++ {
-		pi := phi[i]
-		if pi == 0 {
-			continue
+	// G ← γG + φφᵀ, touching only the non-zero block of φφᵀ.
+	r.gScale *= g
+	if r.gScale < 1e-100 {
+		for i := range r.h {
+			r.h[i] *= r.gScale
 		}
-		row := r.a[i*p : i*p+p]
-		for j := 0; j < p; j++ {
-			row[j] += pi * phi[j]
+		r.gScale = 1
+	}
+	inv := 1 / r.gScale
+	for _, i := range r.nz {
+		row := r.h[i*p : i*p+p]
+		w := phi[i] * inv
+		for _, j := range r.nz {
+			row[j] += w * phi[j]
 		}
-		r.b[i] += y * pi
+	}
+	for i := range r.b {
+		r.b[i] *= g
+	}
+	for _, i := range r.nz {
+		r.b[i] += y * phi[i]
 	}
 	r.n = g*r.n + 1
 	r.sumY = g*r.sumY + y
 	r.sumSq = g*r.sumSq + math.Min(e*e, 1e12)
-	r.since++
-	if !shermanMorrison(r.ainv, phi, r.u, p) || r.since >= r.refactorEvery {
-		r.refactor()
+
+	// RLS: u = Pφ, P ← (P − uuᵀ/(γ + φᵀu))/γ, θ ← θ + P'φ·e.
+	for i := 0; i < p; i++ {
+		row := r.m[i*p : i*p+p]
+		var s float64
+		for _, j := range r.nz {
+			s += row[j] * phi[j]
+		}
+		r.u[i] = r.pScale * s
 	}
-	matVec(r.ainv, r.b, r.theta, p)
-	if !allFinite(r.theta) {
-		r.reset()
+	denom := g + dot(phi, r.u)
+	r.since++
+	if !(denom > 1e-12) || !finite(denom) || r.since >= r.refactorEvery {
+		r.refactor()
+		return
+	}
+	c := 1 / (denom * r.pScale)
+	for i := 0; i < p; i++ {
+		ui := r.u[i] * c
+		row := r.m[i*p : i*p+p]
+		for j := 0; j < p; j++ {
+			row[j] -= ui * r.u[j]
+		}
+	}
+	r.pScale /= g
+	// P'φ = u·(γ/denom)/γ = u/denom.
+	k := e / denom
+	for i := range r.theta {
+		r.theta[i] += k * r.u[i]
+	}
+	if !allFinite(r.theta) || !finite(r.pScale) || r.pScale > 1e100 {
+		r.refactor()
 	}
 }
 
-// refactor re-inverts A exactly. A is λI plus a Gram matrix, so failure
-// means the numbers went bad; the model then restarts from its prior.
+// refactor recomputes P = A⁻¹ and θ = A⁻¹b exactly. A is λI plus a Gram
+// matrix, so failure means the numbers went bad; the model then restarts
+// from its prior.
 func (r *ridge) refactor() {
 	r.since = 0
-	if !invertSPD(r.a, r.ainv, r.work, r.p) {
+	p := r.p
+	for i := range r.a {
+		r.a[i] = r.gScale * r.h[i]
+	}
+	for i := 0; i < p; i++ {
+		r.a[i*p+i] += r.lambda
+	}
+	if !invertSPD(r.a, r.m, r.work, p) {
+		r.reset()
+		return
+	}
+	r.pScale = 1
+	matVec(r.m, r.b, r.theta, p)
+	if !allFinite(r.theta) {
 		r.reset()
 	}
 }
@@ -128,32 +176,52 @@ func allFinite(v []float64) bool {
 
 // ridgeState is the persisted part of a ridge model; A⁻¹ and θ are rebuilt.
 type ridgeState struct {
-	A     []float64 `json:"a"`
+	G     []float64 `json:"g"` // discounted Gram matrix; A = λI + G
 	B     []float64 `json:"b"`
 	N     float64   `json:"n"`
 	SumY  float64   `json:"sum_y"`
 	SumSq float64   `json:"sum_sq"`
 }
 
+// state stores G (not A) so that λ may be read back unchanged.
 func (r *ridge) state() ridgeState {
-	return ridgeState{A: append([]float64(nil), r.a...), B: append([]float64(nil), r.b...), N: r.n, SumY: r.sumY, SumSq: r.sumSq}
+	g := make([]float64, len(r.h))
+	for i, v := range r.h {
+		g[i] = r.gScale * v
+	}
+	return ridgeState{G: g, B: append([]float64(nil), r.b...), N: r.n, SumY: r.sumY, SumSq: r.sumSq}
 }
 
 func (r *ridge) restore(s ridgeState) bool {
-	if len(s.A) != r.p*r.p || len(s.B) != r.p || !allFinite(s.A) || !allFinite(s.B) ||
+	if len(s.G) != r.p*r.p || len(s.B) != r.p || !allFinite(s.G) || !allFinite(s.B) ||
 		!finite(s.N) || !finite(s.SumY) || !finite(s.SumSq) || s.N < 0 || s.SumSq < 0 {
 		return false
 	}
-	copy(r.a, s.A)
+	copy(r.h, s.G)
 	copy(r.b, s.B)
+	r.gScale = 1
 	r.n, r.sumY, r.sumSq = s.N, s.SumY, s.SumSq
-	r.since = 0
-	if !invertSPD(r.a, r.ainv, r.work, r.p) {
+	for i := range r.a {
+		r.a[i] = r.h[i]
+	}
+	for i := 0; i < r.p; i++ {
+		r.a[i*r.p+i] += r.lambda
+	}
+	if !invertSPD(r.a, r.m, r.work, r.p) {
 		r.reset()
 		return false
 	}
-	matVec(r.ainv, r.b, r.theta, r.p)
+	r.pScale = 1
+	matVec(r.m, r.b, r.theta, r.p)
 	return allFinite(r.theta)
+}
+
+// contextQuad writes K for this model's P (see contextQuad).
+func (r *ridge) contextQuad(x []float64, k int, tmp, kOut []float64) {
+	contextQuad(r.m, x, k, tmp, kOut)
+	for i := range kOut[:k*k] {
+		kOut[i] *= r.pScale
+	}
 }
 
 // kron writes x ⊗ g (index i·k+l) into dst.

@@ -1,0 +1,68 @@
+package bandit
+
+import (
+	"math/rand/v2"
+	"testing"
+)
+
+func benchArms(memClocks []int) []Arm {
+	var arms []Arm
+	for _, m := range memClocks {
+		for f := 345; f <= 1980; f += 15 {
+			arms = append(arms, Arm{SMMHz: f, MemMHz: m})
+		}
+	}
+	return arms
+}
+
+// target: gputune/110=50us gputune/220=100us agft/110=50us
+func BenchmarkDecide(b *testing.B) {
+	cases := []struct {
+		name   string
+		policy string
+		mems   []int
+	}{
+		{"gputune/110", PolicyGPUTune, []int{0}},
+		{"gputune/220", PolicyGPUTune, []int{1593, 2619}},
+		{"agft/110", PolicyAGFT, []int{0}},
+	}
+	for _, c := range cases {
+		b.Run(c.name, func(b *testing.B) {
+			cfg := DefaultConfig(c.policy, 8)
+			cfg.MemoryClock = c.mems[0] != 0
+			cfg.TTFTLimit, cfg.TPOTLimit = 2, 0.1
+			arms := benchArms(c.mems)
+			p, err := New(c.policy, cfg, arms, 1)
+			if err != nil {
+				b.Fatal(err)
+			}
+			rng := rand.New(rand.NewPCG(1, 2))
+			const nCtx = 64
+			ctx := make([][]float64, nCtx)
+			for i := range ctx {
+				ctx[i] = make([]float64, 8)
+				for j := 0; j < 7; j++ {
+					ctx[i][j] = rng.NormFloat64()
+				}
+				ctx[i][7] = 1
+			}
+			scores := make([]ArmScore, 0, len(arms))
+			step := func(i int) {
+				x := ctx[i%nCtx]
+				d, s := p.Decide(x, nil, scores)
+				scores = s
+				u := float64(d.Arm.SMMHz) / 1980
+				p.Update(Observation{Arm: d.Arm, Context: x, Reward: 1 - (u-0.6)*(u-0.6) + 0.05*x[0],
+					EDP: 1 + (u-0.6)*(u-0.6), TTFT: 0.3 / u, TPOT: 0.02 / u})
+			}
+			for i := 0; i < 1000; i++ { // reach steady state: sweep done, rings full
+				step(i)
+			}
+			b.ReportAllocs()
+			b.ResetTimer()
+			for i := 0; i < b.N; i++ {
+				step(i)
+			}
+		})
+	}
+}

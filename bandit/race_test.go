@@ -1,0 +1,5 @@
+//go:build race
+
+package bandit
+
+const raceEnabled = true
