@@ -57,6 +57,9 @@ const defaultExploreRounds = 20
 // Run shows the TUI until the user quits, ctx is done or the snapshot feed
 // closes; all three return nil. Giving the clocks back is the caller's job.
 func Run(ctx context.Context, opts Options) error {
+	// Cancelling on return also ends the goroutine waiting for a snapshot.
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
 	m := NewModel(opts)
 	m.done = ctx.Done()
 	popts := []tea.ProgramOption{tea.WithContext(ctx), tea.WithOutput(opts.output())}
