@@ -1,0 +1,40 @@
+package scrape
+
+import (
+	"testing"
+	"time"
+)
+
+// target: 1ms
+func BenchmarkScrapeParse(b *testing.B) {
+	body := readFixture(b, "vllm_v1.prom")
+	p := NewParser()
+	at := time.Unix(0, 0)
+	b.SetBytes(int64(len(body)))
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := p.Parse(body, at); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+func BenchmarkWindowNext(b *testing.B) {
+	s1 := mustParse(b, readFixture(b, "vllm_v1.prom"))
+	s2 := mustParse(b, readFixture(b, "vllm_v1_later.prom"))
+	w, err := NewWindower(WindowConfig{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.ReportAllocs()
+	i := 0
+	for b.Loop() {
+		i++
+		s := s1
+		if i%2 == 0 {
+			s = s2
+		}
+		s.At = time.Unix(int64(i), 0)
+		_, _ = w.Next(s)
+	}
+}
