@@ -1,0 +1,315 @@
+package sim
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"sync"
+	"time"
+
+	"github.com/gputune/gputune/nvgpu"
+	"github.com/gputune/gputune/scrape"
+)
+
+// LiveOptions configure a real-time simulation.
+type LiveOptions struct {
+	// Speed is virtual seconds per wall second (default 1).
+	Speed float64
+	// Addr is where /metrics listens (default 127.0.0.1:0, a free port).
+	Addr string
+	// Tick is the wall-clock period of advancing the simulation (default
+	// 5 ms).
+	Tick time.Duration
+}
+
+// Live runs a Sim in real time: one goroutine advances it at Speed× wall
+// time and serves the exposition on /metrics over HTTP. Live implements
+// nvgpu.Reader and nvgpu.Controller on the simulated GPU, scrape.Source in
+// process, and a virtual clock (Now, After, Sleep) for the control loop.
+// All methods are safe for concurrent use.
+type Live struct {
+	mu      sync.Mutex
+	sim     Sim
+	waiters []liveWaiter
+
+	speed     float64
+	tick      time.Duration
+	wallStart time.Time
+	virtStart time.Duration
+
+	ln     net.Listener
+	srv    *http.Server
+	cancel context.CancelFunc
+	wg     sync.WaitGroup
+	errMu  sync.Mutex
+	srvErr error
+}
+
+type liveWaiter struct {
+	at time.Duration
+	ch chan time.Time
+}
+
+// StartLive builds the simulation, listens and starts advancing it. It
+// stops when ctx is cancelled or Close is called.
+func StartLive(ctx context.Context, cfg Config, opts LiveOptions) (*Live, error) {
+	if opts.Speed < 0 || opts.Tick < 0 {
+		return nil, fmt.Errorf("live sim: speed and tick must not be negative")
+	}
+	if opts.Speed == 0 {
+		opts.Speed = 1
+	}
+	if opts.Tick == 0 {
+		opts.Tick = 5 * time.Millisecond
+	}
+	if opts.Addr == "" {
+		opts.Addr = "127.0.0.1:0"
+	}
+	if cfg.Epoch.IsZero() {
+		cfg.Epoch = time.Now()
+	}
+	s, err := New(cfg)
+	if err != nil {
+		return nil, err
+	}
+	var lc net.ListenConfig
+	ln, err := lc.Listen(ctx, "tcp", opts.Addr)
+	if err != nil {
+		return nil, fmt.Errorf("live sim: listen on %s: %w", opts.Addr, err)
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	l := &Live{
+		sim:       s,
+		speed:     opts.Speed,
+		tick:      opts.Tick,
+		wallStart: time.Now(),
+		ln:        ln,
+		cancel:    cancel,
+	}
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /metrics", l.serveMetrics)
+	l.srv = &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}
+	l.wg.Add(2)
+	go func() {
+		defer l.wg.Done()
+		if err := l.srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			l.errMu.Lock()
+			l.srvErr = err
+			l.errMu.Unlock()
+		}
+	}()
+	go func() {
+		defer l.wg.Done()
+		l.run(ctx)
+	}()
+	return l, nil
+}
+
+// Close stops the simulation and the HTTP server and waits for both. It
+// returns the server's error, if it failed.
+func (l *Live) Close() error {
+	l.cancel()
+	l.wg.Wait()
+	l.errMu.Lock()
+	defer l.errMu.Unlock()
+	return l.srvErr
+}
+
+// Addr is the /metrics listener's address.
+func (l *Live) Addr() net.Addr { return l.ln.Addr() }
+
+// URL is the full /metrics URL.
+func (l *Live) URL() string { return "http://" + l.ln.Addr().String() + "/metrics" }
+
+func (l *Live) run(ctx context.Context) {
+	t := time.NewTicker(l.tick)
+	defer t.Stop()
+	defer func() {
+		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+		defer cancel()
+		_ = l.srv.Shutdown(ctx) // Close reports Serve's error
+	}()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case now := <-t.C:
+			l.advanceTo(l.virtStart + time.Duration(float64(now.Sub(l.wallStart))*l.speed))
+		}
+	}
+}
+
+// advanceTo steps the simulation to virtual time target, stopping at each
+// waiter's deadline so that After fires at exactly the virtual time asked.
+func (l *Live) advanceTo(target time.Duration) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	for l.sim.Now() < target {
+		next := target
+		for _, w := range l.waiters {
+			next = min(next, max(w.at, l.sim.Now()))
+		}
+		l.sim.Step(next - l.sim.Now())
+		l.fireWaiters()
+	}
+	l.fireWaiters()
+}
+
+func (l *Live) fireWaiters() {
+	now := l.sim.Now()
+	kept := l.waiters[:0]
+	for _, w := range l.waiters {
+		if w.at <= now {
+			w.ch <- l.sim.WallNow() // buffered: never blocks
+			continue
+		}
+		kept = append(kept, w)
+	}
+	l.waiters = kept
+}
+
+// Now is the simulation's virtual time as a wall-clock time.
+func (l *Live) Now() time.Time {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.sim.WallNow()
+}
+
+// Speed is virtual seconds per wall second.
+func (l *Live) Speed() float64 { return l.speed }
+
+// After returns a channel that receives the virtual time once d of virtual
+// time has passed (d/Speed of wall time).
+func (l *Live) After(d time.Duration) <-chan time.Time {
+	ch := make(chan time.Time, 1)
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if d <= 0 {
+		ch <- l.sim.WallNow()
+		return ch
+	}
+	l.waiters = append(l.waiters, liveWaiter{at: l.sim.Now() + d, ch: ch})
+	return ch
+}
+
+// Sleep waits d of virtual time, or until ctx ends.
+func (l *Live) Sleep(ctx context.Context, d time.Duration) error {
+	select {
+	case <-l.After(d):
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// Do runs f on the simulation under the lock (f must not keep s).
+func (l *Live) Do(f func(s *Sim)) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	f(&l.sim)
+}
+
+// Truth is the simulation's ground truth now.
+func (l *Live) Truth() Truth {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.sim.Truth()
+}
+
+// Fetch makes Live an in-process scrape.Source: what a scrape of URL would
+// parse to, without HTTP.
+func (l *Live) Fetch(ctx context.Context) (scrape.Sample, error) {
+	if err := ctx.Err(); err != nil {
+		return scrape.Sample{}, err
+	}
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.sim.Metrics(), nil
+}
+
+func (l *Live) serveMetrics(w http.ResponseWriter, _ *http.Request) {
+	var buf bytes.Buffer
+	l.mu.Lock()
+	err := l.sim.WriteExposition(&buf, l.sim.Flavor())
+	l.mu.Unlock()
+	if err != nil {
+		http.Error(w, err.Error(), http.StatusInternalServerError)
+		return
+	}
+	// What prometheus_client ≥ 0.23 (and so current vLLM) sends.
+	w.Header().Set("Content-Type", "text/plain; version=1.0.0; charset=utf-8")
+	_, _ = w.Write(buf.Bytes())
+}
+
+// The nvgpu.Reader and nvgpu.Controller methods delegate to the simulated
+// GPU under the lock.
+var (
+	_ nvgpu.Reader     = (*Live)(nil)
+	_ nvgpu.Controller = (*Live)(nil)
+	_ scrape.Source    = (*Live)(nil)
+)
+
+// Facts reports the simulated GPU's facts.
+func (l *Live) Facts() nvgpu.Facts {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.sim.gpu.Facts()
+}
+
+// Sample is one cheap read of the simulated GPU.
+func (l *Live) Sample(ctx context.Context) (nvgpu.Sample, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.sim.gpu.Sample(ctx)
+}
+
+// InstantPower is the GPU's instant power as NVML would report it now, its
+// timestamp on the Live clock (Now).
+func (l *Live) InstantPower(ctx context.Context) (nvgpu.PowerReading, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	r, err := l.sim.gpu.InstantPower(ctx)
+	if err != nil {
+		return r, err
+	}
+	r.At = l.sim.gpuStamp(r.At)
+	return r, nil
+}
+
+// EnergyCounter is the GPU's energy counter in mJ.
+func (l *Live) EnergyCounter(ctx context.Context) (uint64, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.sim.gpu.EnergyCounter(ctx)
+}
+
+// LockCoreClock locks the simulated SM clock.
+func (l *Live) LockCoreClock(ctx context.Context, mhz int) error {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.sim.gpu.LockCoreClock(ctx, mhz)
+}
+
+// ResetCoreClock returns the simulated SM clock to the default governor.
+func (l *Live) ResetCoreClock(ctx context.Context) error {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.sim.gpu.ResetCoreClock(ctx)
+}
+
+// LockMemClock locks the simulated memory clock.
+func (l *Live) LockMemClock(ctx context.Context, mhz int) error {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.sim.gpu.LockMemClock(ctx, mhz)
+}
+
+// ResetMemClock returns the simulated memory clock to its default.
+func (l *Live) ResetMemClock(ctx context.Context) error {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.sim.gpu.ResetMemClock(ctx)
+}
