@@ -12,6 +12,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/gputune/gputune/nvgpu"
 )
@@ -39,9 +40,11 @@ func (s *spyController) do(op string, mhz int) error {
 	return s.failOps[strings.Fields(op)[0]]
 }
 
-func (s *spyController) LockCoreClock(_ context.Context, mhz int) error { return s.do("lock_core", mhz) }
+func (s *spyController) LockCoreClock(_ context.Context, mhz int) error {
+	return s.do("lock_core", mhz)
+}
 func (s *spyController) ResetCoreClock(context.Context) error          { return s.do("reset_core", 0) }
-func (s *spyController) LockMemClock(_ context.Context, mhz int) error  { return s.do("lock_mem", mhz) }
+func (s *spyController) LockMemClock(_ context.Context, mhz int) error { return s.do("lock_mem", mhz) }
 func (s *spyController) ResetMemClock(context.Context) error           { return s.do("reset_mem", 0) }
 func (s *spyController) Close() error                                  { s.closed = true; return nil }
 
@@ -367,5 +370,31 @@ func TestRestoreAfterOnlyTouchesTheDeadWorkersFiles(t *testing.T) {
 	}
 	if _, ok, _ := readState(statePath(dir, other.UUID)); !ok {
 		t.Fatal("another process's state file was removed")
+	}
+}
+
+func TestPidAliveTreatsZombiesAsDead(t *testing.T) {
+	cmd := exec.Command("sleep", "30")
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer cmd.Wait()
+	pid := cmd.Process.Pid
+	if !pidAlive(pid) {
+		t.Fatal("running child reported dead")
+	}
+	if err := cmd.Process.Kill(); err != nil {
+		t.Fatal(err)
+	}
+	// Not reaped yet: a zombie until cmd.Wait.
+	deadline := time.Now().Add(5 * time.Second)
+	for pidAlive(pid) {
+		if time.Now().After(deadline) {
+			t.Fatal("killed, unreaped child still reported alive")
+		}
+		time.Sleep(time.Millisecond)
+	}
+	if pidAlive(0) || pidAlive(-1) {
+		t.Fatal("non-positive pids reported alive")
 	}
 }

@@ -1,11 +1,13 @@
 package restore
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
 	"io/fs"
 	"os"
+	"strconv"
 	"syscall"
 	"time"
 
@@ -99,13 +101,24 @@ func lockHeld(path string) (bool, error) {
 	return false, nil
 }
 
-// pidAlive reports whether a process with this pid exists.
+// pidAlive reports whether a process with this pid exists and is not a
+// zombie (a dead process its parent has not reaped yet, which an orphan's
+// may be for a while in a container whose init reaps slowly).
 func pidAlive(pid int) bool {
 	if pid <= 0 {
 		return false
 	}
-	err := syscall.Kill(pid, 0)
-	return err == nil || errors.Is(err, syscall.EPERM)
+	if err := syscall.Kill(pid, 0); err != nil && !errors.Is(err, syscall.EPERM) {
+		return false
+	}
+	stat, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
+	if err != nil {
+		return true // no procfs: trust kill
+	}
+	// The state follows the parenthesised command name, which may itself
+	// contain spaces or parentheses.
+	i := bytes.LastIndexByte(stat, ')')
+	return i < 0 || i+2 >= len(stat) || stat[i+2] != 'Z'
 }
 
 // pollInterval is how often a busy lock is retried while waiting for a
