@@ -109,17 +109,35 @@ func (m physics) capClock(w Work, target float64, memMHz int, tempC, limitW floa
 		return target, false
 	}
 	lo, hi := float64(m.prof.MinCoreMHz), target
-	if p, _ := m.powerFor(w, lo, memMHz, tempC); p >= limitW {
+	pLo, _ := m.powerFor(w, lo, memMHz, tempC)
+	if pLo >= limitW {
 		return lo, true
 	}
-	// Power rises monotonically with f for fixed work; 16 halvings of a
-	// ≤1.7 GHz interval leave < 0.03 MHz of error.
-	for range 16 {
-		mid := (lo + hi) / 2
-		if p, _ := m.powerFor(w, mid, memMHz, tempC); p > limitW {
-			hi = mid
+	pHi, _ := m.powerFor(w, hi, memMHz, tempC)
+	// Power rises monotonically with f for fixed work, and nearly linearly
+	// in φ(f): regula falsi with the Illinois fix converges in a handful of
+	// evaluations to well under a MHz.
+	gLo, gHi := pLo-limitW, pHi-limitW
+	side := 0
+	for range 24 {
+		mid := hi - gHi*(hi-lo)/(gHi-gLo)
+		pm, _ := m.powerFor(w, mid, memMHz, tempC)
+		gm := pm - limitW
+		if math.Abs(gm) < 0.05 || hi-lo < 0.1 {
+			return mid, true
+		}
+		if gm > 0 {
+			hi, gHi = mid, gm
+			if side == -1 {
+				gLo /= 2
+			}
+			side = -1
 		} else {
-			lo = mid
+			lo, gLo = mid, gm
+			if side == 1 {
+				gHi /= 2
+			}
+			side = 1
 		}
 	}
 	return lo, true
