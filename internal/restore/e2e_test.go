@@ -439,3 +439,30 @@ func TestTwoGPUsAreIndependent(t *testing.T) {
 	r.assertRestored(0, w0)
 	r.assertRestored(1, gpu1.cmd.Process.Pid)
 }
+
+func TestRepeatedSignalsForceAStuckWorker(t *testing.T) {
+	t.Parallel()
+	r := newRig(t)
+	in := r.start(nil, "-mode", "stuck")
+	in.ready()
+	// Signals sent faster than they are handled may coalesce, so keep
+	// sending until the supervisor gives up on the worker.
+	tick := time.NewTicker(50 * time.Millisecond)
+	defer tick.Stop()
+	deadline := time.After(waitLimit)
+wait:
+	for {
+		select {
+		case <-in.done:
+			break wait
+		case <-tick.C:
+			_ = syscall.Kill(in.cmd.Process.Pid, syscall.SIGTERM)
+		case <-deadline:
+			t.Fatalf("supervisor never forced the stuck worker:\n%s", in.stderr)
+		}
+	}
+	if code := in.exit(); code != 128+int(syscall.SIGKILL) {
+		t.Errorf("exit status %d, want 137", code)
+	}
+	r.assertRestored(0, in.cmd.Process.Pid)
+}

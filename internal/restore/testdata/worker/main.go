@@ -34,7 +34,7 @@ func run() int {
 	fs.IntVar(&cfg.gpu, "gpu", 0, "fake GPU index")
 	fs.IntVar(&cfg.coreMHz, "core", 1200, "core clock to lock")
 	fs.IntVar(&cfg.memMHz, "mem", 1593, "memory clock to lock (0: none)")
-	fs.StringVar(&cfg.mode, "mode", "wait", "wait|print|panic-main|panic-group|panic-raw|exit|fatal")
+	fs.StringVar(&cfg.mode, "mode", "wait", "wait|print|stuck|panic-main|panic-group|panic-raw|exit|fatal")
 	fs.BoolVar(&cfg.takeover, "takeover", false, "take the GPU over from a running instance")
 	if err := fs.Parse(os.Args[1:]); err != nil {
 		return 2
@@ -111,6 +111,11 @@ func work(log *slog.Logger, callLog string, cfg config) (err error) {
 
 	switch cfg.mode {
 	case "wait":
+	case "stuck":
+		// A restore that hangs (a wedged driver): only the supervisor's
+		// forced kill gets the clocks back.
+		<-ctx.Done()
+		select {}
 	case "print":
 		g.Go("printer", func(ctx context.Context) error {
 			t := time.NewTicker(5 * time.Millisecond)
