@@ -67,6 +67,7 @@ type errStats struct {
 	medJ, p90J, p99J, maxJ     float64
 	medRel, p90Rel, p99Rel     float64
 	maxRel, biasJ, withinBound float64
+	medBoundJ                  float64
 }
 
 func summarise(absJ, rel, signed []float64, within int) errStats {
@@ -86,8 +87,8 @@ func summarise(absJ, rel, signed []float64, within int) errStats {
 }
 
 func (s errStats) String() string {
-	return fmt.Sprintf("n=%d |err| J: median %.2f p90 %.2f p99 %.2f max %.2f; %%: median %.2f p90 %.2f p99 %.2f max %.2f; bias %+.2f J; within bound %.1f%%",
-		s.n, s.medJ, s.p90J, s.p99J, s.maxJ, 100*s.medRel, 100*s.p90Rel, 100*s.p99Rel, 100*s.maxRel, s.biasJ, 100*s.withinBound)
+	return fmt.Sprintf("n=%d |err| J: median %.2f p90 %.2f p99 %.2f max %.2f; %%: median %.2f p90 %.2f p99 %.2f max %.2f; bias %+.2f J; within bound %.1f%% (median bound %.2f J)",
+		s.n, s.medJ, s.p90J, s.p99J, s.maxJ, 100*s.medRel, 100*s.p90Rel, 100*s.p99Rel, 100*s.maxRel, s.biasJ, 100*s.withinBound, s.medBoundJ)
 }
 
 // The probe stamps each row after all its reads; the counter is read first
@@ -149,6 +150,7 @@ func replayMeter(t *testing.T, rows []probeRow, ws []truthWindow, counterEvery i
 			next++
 		}
 	}
+	t.Logf("replay gain %.4f after %d rows", m.Gain(), len(rows))
 	return est[:next], bound[:next]
 }
 
@@ -164,7 +166,11 @@ func compare(ws []truthWindow, est, bound []float64) errStats {
 			within++
 		}
 	}
-	return summarise(absJ, rel, signed, within)
+	st := summarise(absJ, rel, signed, within)
+	if bound != nil {
+		st.medBoundJ = slices.Sorted(slices.Values(bound))[len(bound)/2]
+	}
+	return st
 }
 
 // agftEstimate is AGFT's method: the mean of GetPowerUsage readings in the
@@ -225,6 +231,16 @@ func TestReplayRealH100Traces(t *testing.T) {
 			t.Logf("meter settled (asked 150 ms after the window): %v", ss)
 			t.Logf("meter causal (asked at the window's end):      %v", cs)
 			t.Logf("AGFT GetPowerUsage mean x duration:            %v", as)
+			// The windows that matter for tuning: under load (> 300 W).
+			var hw []truthWindow
+			var hs, hb, ha []float64
+			for i, w := range ws[:len(settled)] {
+				if w.joules/w.end.Sub(w.start).Seconds() > 300 {
+					hw, hs, hb, ha = append(hw, w), append(hs, settled[i]), append(hb, sBound[i]), append(ha, agft[i])
+				}
+			}
+			t.Logf("loaded (>300 W) meter settled:                 %v", compare(hw, hs, hb))
+			t.Logf("loaded (>300 W) AGFT:                          %v", compare(hw, ha, nil))
 
 			// Naive counter deltas and the meter on a 0.3 s wall-clock grid,
 			// against the counter interpolated linearly between its changes.
