@@ -2,6 +2,7 @@ package bandit
 
 import (
 	"fmt"
+	"math"
 	"slices"
 	"testing"
 )
@@ -36,20 +37,21 @@ func convergenceVariants() []policyVariant {
 }
 
 // runSegments runs one policy through stationary segments and returns, per
-// segment, the rounds to converge (ok=false: not within the segment).
-func runSegments(t testing.TB, v policyVariant, seed uint64, segs []regime, segLen int) (rounds []int, ok []bool) {
+// segment, the rounds to converge (ok=false: not within the segment) and
+// the mean distance in MHz from the best static clock over its last 100
+// rounds.
+func runSegments(t testing.TB, v policyVariant, seed uint64, segs []regime, best []int, segLen int, noise float64) (rounds []int, ok []bool, dist []float64) {
 	arms := envArms()
 	p, err := New(v.name, v.cfg(), arms, seed)
 	if err != nil {
 		t.Fatal(err)
 	}
-	env := newSynthEnv(seed, segs[0])
+	env := newSynthEnv(seed, segs[0], noise)
 	x := make([]float64, 0, envFeatures)
 	scores := make([]ArmScore, 0, len(arms))
 	chosen := make([]int, segLen)
-	for _, reg := range segs {
+	for s, reg := range segs {
 		env.setRegime(reg)
-		best := bestStatic(reg, arms)
 		for r := 0; r < segLen; r++ {
 			x = env.context(x)
 			var d Decision
@@ -57,10 +59,15 @@ func runSegments(t testing.TB, v policyVariant, seed uint64, segs []regime, segL
 			chosen[r] = d.Arm.SMMHz
 			p.Update(env.step(d.Arm, x))
 		}
-		rr, conv := ConvergeRound(chosen, best, 15)
+		rr, conv := ConvergeRound(chosen, best[s], 15)
 		rounds, ok = append(rounds, rr), append(ok, conv)
+		var sum float64
+		for _, f := range chosen[segLen-100:] {
+			sum += math.Abs(float64(f - best[s]))
+		}
+		dist = append(dist, sum/100)
 	}
-	return rounds, ok
+	return rounds, ok, dist
 }
 
 // quartiles of the rounds, with unconverged runs counted as the segment
@@ -81,22 +88,29 @@ func TestConvergence(t *testing.T) {
 		name   string
 		segs   []regime
 		segLen int
+		noise  float64
 	}{
-		{"smooth", []regime{smoothRegime(0)}, 700},
-		{"non-smooth", []regime{smoothRegime(-1), kneeRegime(1), smoothRegime(-1)}, 600},
+		{"smooth", []regime{smoothRegime(0)}, 600, 0.08},
+		{"smooth-2%", []regime{smoothRegime(0)}, 600, 0.02},
+		{"non-smooth", []regime{smoothRegime(-1), kneeRegime(1), smoothRegime(-1)}, 500, 0.08},
 	}
 	results := map[string]map[string][]int{}
+	distance := map[string]float64{}
 	for _, env := range envs {
 		results[env.name] = map[string][]int{}
+		best := make([]int, len(env.segs))
 		for s, reg := range env.segs {
-			t.Logf("%s segment %d: best static clock %d MHz", env.name, s, bestStatic(reg, envArms()))
+			best[s] = bestStatic(reg, envArms())
+			t.Logf("%s segment %d: best static clock %d MHz", env.name, s, best[s])
 		}
 		for _, v := range convergenceVariants() {
 			perSeg := make([][]int, len(env.segs))
+			dists := make([][]float64, len(env.segs))
 			conv := make([]int, len(env.segs))
 			for seed := 1; seed <= seeds; seed++ {
-				rounds, ok := runSegments(t, v, uint64(seed), env.segs, env.segLen)
+				rounds, ok, dist := runSegments(t, v, uint64(seed), env.segs, best, env.segLen, env.noise)
 				for s := range rounds {
+					dists[s] = append(dists[s], dist[s])
 					if !ok[s] {
 						rounds[s] = env.segLen
 					} else {
@@ -107,19 +121,23 @@ func TestConvergence(t *testing.T) {
 			}
 			for s := range perSeg {
 				q1, med, q3 := quartiles(perSeg[s])
-				line := fmt.Sprintf("%-10s seg %d  %-9s median %4d  IQR [%4d, %4d]  converged %2d/%d",
-					env.name, s, v.label, med, q1, q3, conv[s], seeds)
-				t.Log(line)
+				var md float64
+				for _, d := range dists[s] {
+					md += d
+				}
+				md /= float64(len(dists[s]))
+				t.Log(fmt.Sprintf("%-10s seg %d  %-9s rounds median %4d  IQR [%4d, %4d]  converged %2d/%d  mean |f−best| last 100: %5.1f MHz",
+					env.name, s, v.label, med, q1, q3, conv[s], seeds, md))
 				results[env.name][fmt.Sprintf("%s/%d", v.label, s)] = perSeg[s]
+				distance[env.name+"/"+v.label+fmt.Sprint(s)] = md
 			}
 		}
 	}
-	// The claim the package makes: on the smooth environment gputune's
-	// median is below faithful AGFT's.
-	_, g, _ := quartiles(results["smooth"]["gputune/0"])
-	_, a, _ := quartiles(results["smooth"]["agft/0"])
-	if g >= a {
-		t.Errorf("smooth: gputune median %d rounds is not below agft's %d", g, a)
+	// Rounds are censored at the segment length when a run never meets the
+	// strict ±1-step definition, so the claim checked here is the distance
+	// from the best static clock at the end of the smooth segment.
+	if g, a := distance["smooth/gputune0"], distance["smooth/agft0"]; g >= a {
+		t.Errorf("smooth: gputune ends %.1f MHz from the best static clock, agft %.1f", g, a)
 	}
 }
 

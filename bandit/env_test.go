@@ -12,7 +12,6 @@ import (
 
 const (
 	envFeatures = 8 // 7 context features + bias
-	envNoise    = 0.08
 )
 
 func envArms() []Arm {
@@ -33,7 +32,7 @@ type regime struct {
 // smoothRegime: time per token a + b/u, the compute share b moving a little
 // with the context; optimum in the interior of the range.
 func smoothRegime(x0 float64) regime {
-	t := func(u, x1 float64) float64 { return 0.55 + (0.45+0.04*x1)/u }
+	t := func(u, x1 float64) float64 { return 0.55 + (0.45+0*x1)/u }
 	return regime{
 		x0:   x0,
 		edp:  func(u, x1 float64) float64 { return (90 + 400*u*u*u) * t(u, x1) * t(u, x1) },
@@ -44,7 +43,7 @@ func smoothRegime(x0 float64) regime {
 // kneeRegime: a roofline knee, t = max(a, b/u); the EDP optimum sits on the
 // kink, where a smooth model is biased.
 func kneeRegime(x0 float64) regime {
-	t := func(u, x1 float64) float64 { return math.Max(0.9, (0.75+0.02*x1)/u) }
+	t := func(u, x1 float64) float64 { return math.Max(0.9, (0.75+0*x1)/u) }
 	return regime{
 		x0:   x0,
 		edp:  func(u, x1 float64) float64 { return (150 + 300*u*u*u) * t(u, x1) * t(u, x1) },
@@ -57,10 +56,12 @@ type synthEnv struct {
 	fmax float64
 	reg  regime
 	norm float64 // EDP at the top clock, so rewards are relative
+	// noise is the log-normal σ of a window's EDP.
+	noise float64
 }
 
-func newSynthEnv(seed uint64, reg regime) *synthEnv {
-	e := &synthEnv{rng: rand.New(rand.NewPCG(seed, 77)), fmax: 1980}
+func newSynthEnv(seed uint64, reg regime, noise float64) *synthEnv {
+	e := &synthEnv{rng: rand.New(rand.NewPCG(seed, 77)), fmax: 1980, noise: noise}
 	e.setRegime(reg)
 	return e
 }
@@ -84,7 +85,7 @@ func reward(edpRel float64) float64 { return 2 * (1 - math.Min(2, edpRel/0.9)) }
 // step returns the observation for running arm a in context x.
 func (e *synthEnv) step(a Arm, x []float64) Observation {
 	u := float64(a.SMMHz) / e.fmax
-	edp := e.reg.edp(u, x[1]) / e.norm * math.Exp(envNoise*e.rng.NormFloat64()-envNoise*envNoise/2)
+	edp := e.reg.edp(u, x[1]) / e.norm * math.Exp(e.noise*e.rng.NormFloat64()-e.noise*e.noise/2)
 	tpot := e.reg.tpot(u) * (1 + 0.05*e.rng.NormFloat64())
 	return Observation{Arm: a, Context: x, Reward: reward(edp), EDP: edp, TPOT: tpot, TTFT: 10 * tpot}
 }

@@ -181,6 +181,11 @@ type ridgeState struct {
 	N     float64   `json:"n"`
 	SumY  float64   `json:"sum_y"`
 	SumSq float64   `json:"sum_sq"`
+	// P, Theta and Since carry the recursive estimate exactly, so a
+	// restored model decides as the saved one would have.
+	P     []float64 `json:"p"`
+	Theta []float64 `json:"theta"`
+	Since int       `json:"since"`
 }
 
 // state stores G (not A) so that λ may be read back unchanged.
@@ -189,7 +194,12 @@ func (r *ridge) state() ridgeState {
 	for i, v := range r.h {
 		g[i] = r.gScale * v
 	}
-	return ridgeState{G: g, B: append([]float64(nil), r.b...), N: r.n, SumY: r.sumY, SumSq: r.sumSq}
+	pm := make([]float64, len(r.m))
+	for i, v := range r.m {
+		pm[i] = r.pScale * v
+	}
+	return ridgeState{G: g, B: append([]float64(nil), r.b...), N: r.n, SumY: r.sumY, SumSq: r.sumSq,
+		P: pm, Theta: append([]float64(nil), r.theta...), Since: r.since}
 }
 
 func (r *ridge) restore(s ridgeState) bool {
@@ -213,6 +223,12 @@ func (r *ridge) restore(s ridgeState) bool {
 	}
 	r.pScale = 1
 	matVec(r.m, r.b, r.theta, r.p)
+	if len(s.P) == r.p*r.p && len(s.Theta) == r.p && allFinite(s.P) && allFinite(s.Theta) &&
+		s.Since >= 0 && s.Since < r.refactorEvery {
+		copy(r.m, s.P)
+		copy(r.theta, s.Theta)
+		r.since = s.Since
+	}
 	return allFinite(r.theta)
 }
 
