@@ -48,10 +48,10 @@ func (k *KeyMap) writes() []*key.Binding {
 	return []*key.Binding{&k.Pause, &k.Pin, &k.PinMHz, &k.Unpin, &k.SLOMode, &k.Explore, &k.Reset}
 }
 
-// ShortHelp is the footer line: the most used keys first, since help
-// truncates from the right on narrow terminals.
+// ShortHelp is the footer line. Narrow terminals drop keys from the right,
+// so help and quit come first: `?` still leads to the rest.
 func (k KeyMap) ShortHelp() []key.Binding {
-	return []key.Binding{k.Pause, k.Pin, k.PinMHz, k.Unpin, k.SLOMode, k.Explore, k.Help, k.Quit}
+	return []key.Binding{k.Help, k.Quit, k.Pause, k.Pin, k.PinMHz, k.Unpin, k.SLOMode, k.Explore}
 }
 
 // FullHelp is the `?` screen, grouped into columns.

@@ -11,9 +11,7 @@ func (m Model) footerLines(w, h int, oneLine bool) []string {
 		return nil
 	}
 	msg := m.messageLine()
-	hp := m.help
-	hp.Width = w
-	helpLine := hp.ShortHelpView(m.keys.ShortHelp())
+	helpLine := m.shortHelp(w)
 	if oneLine || h == 1 {
 		if msg != "" {
 			return []string{msg}
@@ -43,6 +41,21 @@ func (m Model) messageLine() string {
 		return st.Value.Render(m.snap.Message)
 	}
 	return ""
+}
+
+// shortHelp is the footer's key line: the enabled keys that fit, most used
+// first. It is built with paints rather than help.Model because it is drawn
+// every frame.
+func (m Model) shortHelp(w int) string {
+	parts := make([]string, 0, 8)
+	for _, b := range m.keys.ShortHelp() {
+		if !b.Enabled() {
+			continue
+		}
+		h := b.Help()
+		parts = append(parts, m.st.Accent.Render(h.Key)+" "+m.st.Muted.Render(h.Desc))
+	}
+	return joinFit(parts, m.st.Muted.Render(" • "), w)
 }
 
 // helpLines is the `?` screen.

@@ -50,12 +50,12 @@ func renderHeader(s *control.Snapshot, has bool, w, h int, st *styles) []string 
 	if s.GPUName != "" {
 		gpu += " " + s.GPUName
 	}
-	left := []string{st.Title.Render("gputune"), modeStyle.Render(mode)}
+	left := []string{st.Title.Render("gputune"), modeStyle.badge(mode)}
 	if has {
-		left = append(left, st.ActBadge[actKey].Render(act))
+		left = append(left, st.ActBadge[actKey].badge(act))
 	}
 	if s.Demo {
-		left = append(left, st.Demo.Render("DEMO"))
+		left = append(left, st.Demo.badge("DEMO"))
 	}
 	left = append(left, st.Value.Render(gpu))
 	line1 := joinFit(left, " ", w)

@@ -40,17 +40,21 @@ func defaultTheme() theme {
 // colours, so --no-color and the palette live in one place.
 type styles struct {
 	Title, Label, Muted, Value paint
+	Accent                     paint
 	Good, Warn, Bad            paint
 	Sep                        paint
 	Cursor, Chosen, Pinned     paint
 	Pruned, Unsafe             paint
 	Prompt                     paint
-	Badge                      lipgloss.Style // base for mode and actuation badges
-	ModeBadge                  map[string]lipgloss.Style
-	ActBadge                   map[string]lipgloss.Style
-	Demo                       lipgloss.Style
+	Badge                      paint // base for mode and actuation badges
+	ModeBadge                  map[string]paint
+	ActBadge                   map[string]paint
+	Demo                       paint
 	Help                       help.Styles
 }
+
+// badge pads a label so its background reads as a tag.
+func (p paint) badge(label string) string { return p.Render(" " + label + " ") }
 
 // paint is a style reduced to the escape sequences around its text. A
 // frame paints hundreds of cells, and lipgloss's Render (padding, borders,
@@ -89,32 +93,34 @@ func newRenderer(o Options) *lipgloss.Renderer {
 
 func newStyles(r *lipgloss.Renderer, t theme) styles {
 	s := r.NewStyle
-	badge := s().Bold(true).Padding(0, 1).Foreground(t.BadgeFg)
+	badgeStyle := s().Bold(true).Foreground(t.BadgeFg)
+	badge := func(bg lipgloss.Color) paint { return newPaint(badgeStyle.Background(bg)) }
 	st := styles{
-		Title: newPaint(s().Bold(true).Foreground(t.Accent)),
-		Label: newPaint(s().Foreground(t.Muted)),
-		Muted: newPaint(s().Foreground(t.Muted)),
-		Value: newPaint(s().Foreground(t.Text)),
-		Good:  newPaint(s().Foreground(t.Good)),
-		Warn:  newPaint(s().Foreground(t.Warn)),
-		Bad:   newPaint(s().Foreground(t.Bad).Bold(true)),
-		Sep:   newPaint(s().Foreground(t.Muted)),
-		Badge: badge,
-		ModeBadge: map[string]lipgloss.Style{
-			"WARMUP":    badge.Background(t.Warn),
-			"EXPLORE":   badge.Background(t.Explore),
-			"EXPLOIT":   badge.Background(t.Good),
-			"EMERGENCY": badge.Background(t.Bad).Blink(true),
-			"IDLE":      badge.Background(t.Idle),
-			"NODATA":    badge.Background(t.Bad),
+		Title:  newPaint(s().Bold(true).Foreground(t.Accent)),
+		Label:  newPaint(s().Foreground(t.Muted)),
+		Accent: newPaint(s().Foreground(t.Accent)),
+		Muted:  newPaint(s().Foreground(t.Muted)),
+		Value:  newPaint(s().Foreground(t.Text)),
+		Good:   newPaint(s().Foreground(t.Good)),
+		Warn:   newPaint(s().Foreground(t.Warn)),
+		Bad:    newPaint(s().Foreground(t.Bad).Bold(true)),
+		Sep:    newPaint(s().Foreground(t.Muted)),
+		Badge:  badge(t.Idle),
+		ModeBadge: map[string]paint{
+			"WARMUP":    badge(t.Warn),
+			"EXPLORE":   badge(t.Explore),
+			"EXPLOIT":   badge(t.Good),
+			"EMERGENCY": badge(t.Bad),
+			"IDLE":      badge(t.Idle),
+			"NODATA":    badge(t.Bad),
 		},
-		ActBadge: map[string]lipgloss.Style{
-			"AUTO":     badge.Background(t.Good),
-			"PINNED":   badge.Background(t.Pin),
-			"PAUSED":   badge.Background(t.Warn),
-			"READONLY": badge.Background(t.Idle),
+		ActBadge: map[string]paint{
+			"AUTO":     badge(t.Good),
+			"PINNED":   badge(t.Pin),
+			"PAUSED":   badge(t.Warn),
+			"READONLY": badge(t.Idle),
 		},
-		Demo:   badge.Background(t.Pin),
+		Demo:   badge(t.Pin),
 		Cursor: newPaint(s().Background(t.CursorBg).Bold(true)),
 		Chosen: newPaint(s().Foreground(t.ChosenText).Bold(true)),
 		Pinned: newPaint(s().Foreground(t.Pin).Bold(true)),

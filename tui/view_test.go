@@ -142,3 +142,21 @@ func BenchmarkView(b *testing.B) {
 		_ = m.View()
 	}
 }
+
+// BenchmarkUpdateSnapshot is the per-snapshot cost in the TUI's goroutine:
+// storing it and pushing the history rings.
+func BenchmarkUpdateSnapshot(b *testing.B) {
+	m, _ := testModel(b, 200, 60, 10, nil)
+	snaps := make([]control.Snapshot, 64)
+	for i := range snaps {
+		snaps[i] = testSnapshot(100 + i)
+	}
+	b.ReportAllocs()
+	b.ResetTimer()
+	i := 0
+	for b.Loop() {
+		next, _ := m.Update(snapshotMsg{snaps[i%len(snaps)]})
+		m = next.(Model)
+		i++
+	}
+}
