@@ -17,7 +17,6 @@ import (
 // watchdog and Close release them, possibly from another goroutine.
 type actuator struct {
 	ctl     nvgpu.Controller
-	claim   Claim
 	log     *slog.Logger
 	memArms bool
 
@@ -56,11 +55,6 @@ func (a *actuator) apply(ctx context.Context, arm bandit.Arm, now time.Time) err
 		return a.releaseLocked(ctx)
 	}
 	if arm.SMMHz != a.commanded.SMMHz || !a.coreHeld {
-		if a.claim != nil {
-			if err := a.claim.WillLockCore(ctx, arm.SMMHz); err != nil {
-				return fmt.Errorf("recording the lock before taking it: %w", err)
-			}
-		}
 		if err := a.ctl.LockCoreClock(ctx, arm.SMMHz); err != nil {
 			return fmt.Errorf("locking core clock %d MHz: %w", arm.SMMHz, err)
 		}
@@ -68,11 +62,6 @@ func (a *actuator) apply(ctx context.Context, arm bandit.Arm, now time.Time) err
 		a.commanded.SMMHz = arm.SMMHz
 	}
 	if a.memArms && !a.memDenied && arm.MemMHz != 0 && (arm.MemMHz != a.commanded.MemMHz || !a.memHeld) {
-		if a.claim != nil {
-			if err := a.claim.WillLockMem(ctx, arm.MemMHz); err != nil {
-				return fmt.Errorf("recording the lock before taking it: %w", err)
-			}
-		}
 		err := a.ctl.LockMemClock(ctx, arm.MemMHz)
 		switch {
 		case errors.Is(err, nvgpu.ErrNotSupported):

@@ -125,6 +125,14 @@ func (l *Loop) observe(ctx context.Context, now time.Time) (scrape.Window, bool)
 	var win scrape.Window
 	if err == nil {
 		win, err = l.d.Windower.Next(sample)
+		if errors.Is(err, scrape.ErrNoBaseline) {
+			// The first sample after a start or a gap only primes the
+			// windower: the source is healthy, there is just no window yet.
+			l.st.failures = 0
+			l.st.lastGood = now
+			l.prevCycle = now
+			return scrape.Window{}, false
+		}
 	}
 	if err != nil {
 		l.st.failures++
@@ -139,7 +147,7 @@ func (l *Loop) observe(ctx context.Context, now time.Time) (scrape.Window, bool)
 		return scrape.Window{}, false
 	}
 	if l.st.failures > 0 {
-		l.st.message = "metrics are back"
+		l.st.message = ""
 	}
 	l.st.failures = 0
 	l.st.lastGood = now

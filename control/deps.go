@@ -1,7 +1,6 @@
 package control
 
 import (
-	"context"
 	"time"
 
 	"github.com/gputune/gputune/scrape"
@@ -33,11 +32,4 @@ type Windower interface {
 // (nvgpu.Meter implements it).
 type EnergyMeter interface {
 	Energy(start, end time.Time) (joules, errBoundJ float64, err error)
-}
-
-// Claim records, before each lock, which clocks are about to be locked, so a
-// supervisor can restore them if this process dies (restore.Claim).
-type Claim interface {
-	WillLockCore(ctx context.Context, mhz int) error
-	WillLockMem(ctx context.Context, mhz int) error
 }

@@ -17,12 +17,12 @@ import (
 )
 
 // Deps are what a Loop is built from. Controller is nil in read-only modes
-// (probe, --dry-run, --demo without permission, bench observers).
+// (--dry-run, no permission). Live, it is the restore.Claim, which records
+// every clock in the GPU's state file before locking it.
 type Deps struct {
 	Config     config.Config
 	Reader     nvgpu.Reader
 	Controller nvgpu.Controller
-	Claim      Claim
 	Source     scrape.Source
 	Windower   Windower
 	Meter      EnergyMeter
@@ -147,7 +147,7 @@ func New(d Deps) (*Loop, error) {
 		d.Policy.SetSLOMode(l.st.sloMode)
 		d.Policy.SetLimits(cfg.SLO.TTFTLimitS, cfg.SLO.TPOTLimitS)
 	}
-	l.act = actuator{ctl: d.Controller, claim: d.Claim, log: d.Logger, memArms: l.arms[0].MemMHz != 0}
+	l.act = actuator{ctl: d.Controller, log: d.Logger, memArms: l.arms[0].MemMHz != 0}
 	return l, nil
 }
 
@@ -220,7 +220,7 @@ func (l *Loop) Run(ctx context.Context) error {
 	period := l.cfg.Control.Period.Duration
 	clock := l.d.Clock
 	l.startedAt = clock.Now()
-	l.lastCycleDone.Store(l.startedAt.UnixNano())
+	l.lastCycleDone.Store(time.Now().UnixNano())
 	wctx, stopWatchdog := context.WithCancel(ctx)
 	defer stopWatchdog()
 	l.goSafe("watchdog", l.watchdog(wctx))
@@ -228,12 +228,12 @@ func (l *Loop) Run(ctx context.Context) error {
 	next := clock.Now()
 	for {
 		next = next.Add(period)
-		wait := next.Sub(clock.Now())
-		if wait < 0 {
-			// Behind schedule (a slow scrape): skip, never burst.
-			next = clock.Now()
-			wait = 0
+		// Behind schedule (a slow scrape): skip the missed periods, never
+		// burst.
+		for !next.After(clock.Now()) {
+			next = next.Add(period)
 		}
+		wait := next.Sub(clock.Now())
 		select {
 		case <-ctx.Done():
 			return l.Close(context.WithoutCancel(ctx))
@@ -246,7 +246,7 @@ func (l *Loop) Run(ctx context.Context) error {
 		}
 		snap := l.Cycle(ctx)
 		snap.CycleJitter = jitter
-		l.lastCycleDone.Store(clock.Now().UnixNano())
+		l.lastCycleDone.Store(time.Now().UnixNano())
 		l.subs.publish(snap)
 		if now.Sub(l.lastSave) >= l.cfg.Control.SaveInterval.Duration {
 			l.saveModel(now)
@@ -280,18 +280,21 @@ func (l *Loop) goSafe(name string, f func(ctx context.Context) error) {
 
 // watchdog gives the clocks back when no cycle completes for the configured
 // time (a hung NVML call, a blocked scrape), and lets the loop take them
-// again when it recovers.
+// again when it recovers. It runs on wall time even in a sped-up demo: what
+// it guards against (a hung call) happens in wall time.
 func (l *Loop) watchdog(ctx context.Context) func(context.Context) error {
 	return func(context.Context) error {
 		limit := l.cfg.Control.Watchdog.Duration
+		tick := time.NewTicker(limit / 4)
+		defer tick.Stop()
 		for {
 			select {
 			case <-ctx.Done():
 				return nil
-			case <-l.d.Clock.After(limit / 4):
+			case <-tick.C:
 			}
 			last := time.Unix(0, l.lastCycleDone.Load())
-			if l.d.Clock.Now().Sub(last) > limit && l.act.releaseFromWatchdog(ctx) {
+			if time.Since(last) > limit && l.act.releaseFromWatchdog(ctx) {
 				l.log.Warn("watchdog: no cycle completed in time; clocks given back", "limit", limit)
 			}
 		}

@@ -447,12 +447,12 @@ func TestCloseGivesClocksBack(t *testing.T) {
 func TestWatchdogReleasesAndLoopRelocks(t *testing.T) {
 	r := newRig(t, nil, false)
 	r.cycles(6)
-	r.loop.lastCycleDone.Store(r.clock.Now().UnixNano())
-	r.clock.advance(4 * time.Second) // no cycle for longer than the 3 s watchdog
+	// The last cycle ended 4 s ago (wall time): longer than the 3 s watchdog.
+	r.loop.lastCycleDone.Store(time.Now().Add(-4 * time.Second).UnixNano())
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
 	go func() { _ = r.loop.watchdog(ctx)(ctx); close(done) }()
-	deadline := time.Now().Add(2 * time.Second)
+	deadline := time.Now().Add(5 * time.Second)
 	for r.gpu.lockedMHz() != 0 && time.Now().Before(deadline) {
 		time.Sleep(time.Millisecond)
 	}

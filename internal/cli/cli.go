@@ -1,0 +1,104 @@
+// Package cli is gputune's command line: it parses flags over the config,
+// builds the pieces for each subcommand and maps errors to exit codes.
+package cli
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+
+	"github.com/gputune/gputune/internal/config"
+)
+
+// Exit codes.
+const (
+	exitOK      = 0
+	exitFailure = 1 // a run failed, or probe found a part not working
+	exitUsage   = 2 // bad flags or configuration: the message says what to fix
+)
+
+// IO is the process's standard streams.
+type IO struct {
+	In       io.Reader
+	Out, Err io.Writer
+}
+
+// Std returns the process's streams.
+func Std() IO { return IO{In: os.Stdin, Out: os.Stdout, Err: os.Stderr} }
+
+const usage = `gputune — online GPU clock tuner for LLM inference servers
+
+Usage:
+  gputune [flags]                  tune the GPU (terminal UI; --no-tui for JSON lines)
+  gputune --demo [flags]           the same against a simulated H100 and vLLM (no GPU, no root)
+  gputune probe [flags]            what gputune sees on this machine (read-only)
+  gputune reset [--gpu N,M|all]    give back clocks a gputune locked, clear stale state
+  gputune model show|export|import FILE
+  gputune bench [flags]            compare policies on the simulator (virtual time)
+  gputune version
+
+Run "gputune COMMAND --help" for a command's flags. Configuration: tuner.toml
+(every key documented); flags override the file, the file overrides defaults.
+`
+
+// Main runs gputune with args (without the program name) and returns the
+// process exit code.
+func Main(ctx context.Context, args []string, std IO) int {
+	cmd := ""
+	if len(args) > 0 && len(args[0]) > 0 && args[0][0] != '-' {
+		cmd, args = args[0], args[1:]
+	}
+	var err error
+	switch cmd {
+	case "":
+		err = runTune(ctx, args, std)
+	case "probe":
+		err = runProbe(ctx, args, std)
+	case "reset":
+		err = runReset(ctx, args, std)
+	case "model":
+		err = runModel(ctx, args, std)
+	case "bench":
+		err = runBench(ctx, args, std)
+	case "version":
+		fmt.Fprintln(std.Out, "gputune", version())
+		return exitOK
+	case "help":
+		fmt.Fprint(std.Out, usage)
+		return exitOK
+	default:
+		fmt.Fprintf(std.Err, "gputune: unknown command %q\n\n%s", cmd, usage)
+		return exitUsage
+	}
+	return exitCode(err, std)
+}
+
+// errUsage marks bad flags or arguments (exit 2).
+var errUsage = errors.New("usage")
+
+// exitStatus carries a specific exit code without being an error message.
+type exitStatus int
+
+func (e exitStatus) Error() string { return fmt.Sprintf("exit status %d", int(e)) }
+
+func exitCode(err error, std IO) int {
+	var st exitStatus
+	switch {
+	case err == nil:
+		return exitOK
+	case errors.As(err, &st):
+		return int(st)
+	case errors.Is(err, errHelp):
+		return exitOK
+	case errors.Is(err, errUsage), errors.Is(err, config.ErrInvalid):
+		fmt.Fprintf(std.Err, "gputune: %v\n", err)
+		return exitUsage
+	default:
+		fmt.Fprintf(std.Err, "gputune: %v\n", err)
+		return exitFailure
+	}
+}
+
+func version() string { return "0.1.0" }

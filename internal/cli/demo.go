@@ -1,0 +1,110 @@
+package cli
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/gputune/gputune/control"
+	"github.com/gputune/gputune/internal/config"
+	"github.com/gputune/gputune/internal/restore"
+	"github.com/gputune/gputune/nvgpu"
+	"github.com/gputune/gputune/scrape"
+	"github.com/gputune/gputune/sim"
+)
+
+// simWorkload resolves the demo's workload: the embedded Azure trace by
+// default, any trace file with --trace, or a synthetic one.
+func simWorkload(cfg config.Config, seed uint64, loop bool) (sim.Workload, error) {
+	wl := sim.Workload{Name: cfg.Demo.Workload, Loop: loop, Seed: seed}
+	switch {
+	case cfg.Demo.Trace != "":
+		t, err := sim.LoadTrace(cfg.Demo.Trace)
+		if err != nil {
+			return wl, fmt.Errorf("%w: --trace: %w", config.ErrInvalid, err)
+		}
+		wl.Name, wl.Trace = sim.WorkloadAzureConv, t
+	case cfg.Demo.Workload == sim.WorkloadAzureConv:
+		t, err := sim.AzureConvTrace()
+		if err != nil {
+			return wl, err
+		}
+		wl.Trace = t
+	}
+	return wl, nil
+}
+
+// startDemo starts one simulated GPU and vLLM server per --sim-gpus, each
+// serving /metrics over real HTTP on loopback, and a loop per GPU that reads
+// it through HTTP and drives the simulated GPU through the nvgpu
+// interfaces. No real GPU is opened; nothing needs root.
+func startDemo(ctx context.Context, cfg config.Config, f *runFlags, group *restore.Group, log *slog.Logger) ([]tuned, control.Clock, error) {
+	var out []tuned
+	var clock control.Clock
+	for i := range cfg.Demo.SimGPUs {
+		wl, err := simWorkload(cfg, cfg.Bandit.Seed+uint64(i), true)
+		if err != nil {
+			return out, nil, err
+		}
+		live, err := sim.StartLive(ctx, sim.Config{
+			GPUProfile: cfg.Demo.GPUProfile, Params: cfg.Demo.SimParams, Workload: wl,
+			SLO: sim.SLO{TTFT: seconds(cfg.SLO.TTFTLimitS), TPOT: seconds(cfg.SLO.TPOTLimitS)},
+		}, sim.LiveOptions{Speed: cfg.Demo.Speed, Tick: time.Millisecond})
+		if err != nil {
+			return out, nil, fmt.Errorf("%w: demo: %w", config.ErrInvalid, err)
+		}
+		group.OnPanic(func(context.Context) error { return live.Close() })
+		if clock == nil {
+			clock = live
+		}
+		source, err := scrape.NewHTTPSource(live.URL(), scrape.WithTimeout(cfg.Scrape.Timeout.Duration), scrape.WithClock(live.Now))
+		if err != nil {
+			return out, nil, err
+		}
+		meter, err := nvgpu.NewMeter(nvgpu.DefaultMeterConfig())
+		if err != nil {
+			return out, nil, err
+		}
+		sampler, err := nvgpu.NewSampler(live, meter, nvgpu.SamplerConfig{Ticks: virtualTicks(live, group), Now: live.Now}, log)
+		if err != nil {
+			return out, nil, err
+		}
+		group.Go(fmt.Sprintf("sim-sampler-gpu%d", i), sampler.Run)
+		// The demo's loop locks the simulated GPU: live is a simulated
+		// controller. No NVML controller exists in this mode.
+		loop, err := buildLoop(stackSpec{cfg: cfg, reader: live, ctl: live, source: source, clock: live,
+			meter: meter, demo: true, resetModel: f.resetModel, log: log, goFn: group.Go})
+		if err != nil {
+			return out, nil, err
+		}
+		out = append(out, tuned{loop: loop, facts: live.Facts(), release: func(context.Context) error { return live.Close() }})
+	}
+	return out, clock, nil
+}
+
+// virtualTicks ticks the energy sampler every 20 ms of simulated time, but
+// no faster than every millisecond of wall time, so a fast demo stays cheap
+// while every ~100 ms sensor step is still seen.
+func virtualTicks(live *sim.Live, group *restore.Group) <-chan time.Time {
+	period := max(time.Duration(float64(20*time.Millisecond)/live.Speed()), time.Millisecond)
+	ch := make(chan time.Time, 1)
+	group.Go("sim-ticks", func(ctx context.Context) error {
+		t := time.NewTicker(period)
+		defer t.Stop()
+		for {
+			select {
+			case <-ctx.Done():
+				return nil
+			case <-t.C:
+				select {
+				case ch <- live.Now():
+				default:
+				}
+			}
+		}
+	})
+	return ch
+}
+
+func seconds(s float64) time.Duration { return time.Duration(s * float64(time.Second)) }

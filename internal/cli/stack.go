@@ -1,0 +1,130 @@
+package cli
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/gputune/gputune/bandit"
+	"github.com/gputune/gputune/control"
+	"github.com/gputune/gputune/internal/config"
+	"github.com/gputune/gputune/nvgpu"
+	"github.com/gputune/gputune/scrape"
+)
+
+// stackSpec is what one tuning loop is built from, live or in the demo.
+type stackSpec struct {
+	cfg        config.Config
+	reader     nvgpu.Reader
+	ctl        nvgpu.Controller // nil: read-only
+	source     scrape.Source
+	clock      control.Clock
+	meter      control.EnergyMeter
+	demo       bool
+	resetModel bool
+	log        *slog.Logger
+	goFn       func(name string, f func(ctx context.Context) error)
+}
+
+// newPolicy builds the configured policy over arms; nil for the default
+// governor and static policies, which learn nothing.
+func newPolicy(cfg config.Config, arms []bandit.Arm) (bandit.Policy, error) {
+	name, _, err := config.ParsePolicy(cfg.Control.Policy)
+	if err != nil {
+		return nil, err
+	}
+	if name != bandit.PolicyGPUTune && name != bandit.PolicyAGFT {
+		return nil, nil
+	}
+	step := 15
+	if len(arms) > 1 && arms[1].SMMHz > arms[0].SMMHz {
+		step = arms[1].SMMHz - arms[0].SMMHz
+	}
+	bc := bandit.Config{
+		Features:       control.NumFeatures,
+		Bias:           true,
+		InitialAlpha:   cfg.Bandit.InitialAlpha,
+		Forgetting:     cfg.Bandit.Forgetting,
+		ActionPruning:  cfg.Bandit.ActionPruning,
+		ExtremePruning: cfg.Bandit.ExtremePruning,
+		SLOMode:        bandit.SLOMode(cfg.SLO.Mode),
+		TTFTLimit:      cfg.SLO.TTFTLimitS,
+		TPOTLimit:      cfg.SLO.TPOTLimitS,
+		Objective:      cfg.Control.Objective,
+		MemoryClock:    arms[0].MemMHz != 0,
+		ClockStepMHz:   step,
+	}
+	if cfg.Bandit.Forgetting == 0 && name == bandit.PolicyAGFT {
+		bc.Forgetting = 1 // AGFT never forgets
+	}
+	return bandit.New(name, bc, arms, cfg.Bandit.Seed)
+}
+
+// buildLoop assembles one loop and loads its saved model.
+func buildLoop(s stackSpec) (*control.Loop, error) {
+	wcfg := scrape.DefaultWindowConfig()
+	wcfg.TailWindow = s.cfg.Scrape.TailWindow.Duration
+	wcfg.TailMinObs = s.cfg.Scrape.TailMinObservations
+	wcfg.TailQuantile = s.cfg.SLO.Percentile
+	windower, err := scrape.NewWindower(wcfg)
+	if err != nil {
+		return nil, err
+	}
+	facts := s.reader.Facts()
+	arms, err := control.Arms(facts, s.cfg.GPU)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %v", config.ErrInvalid, err)
+	}
+	policy, err := newPolicy(s.cfg, arms)
+	if err != nil {
+		return nil, err
+	}
+	modelPath := ""
+	if policy != nil {
+		modelPath = control.ModelPath(s.cfg.DataDir(), config.SanitizeModelName(facts.Name), facts.UUID, policy.Name())
+	}
+	loop, err := control.New(control.Deps{
+		Config: s.cfg, Reader: s.reader, Controller: s.ctl, Source: s.source, Windower: windower,
+		Meter: s.meter, Policy: policy, Logger: s.log.With("gpu", facts.Index), Clock: s.clock,
+		Go: s.goFn, Demo: s.demo, ModelPath: modelPath,
+	})
+	if err != nil {
+		return nil, err
+	}
+	if policy == nil || s.resetModel {
+		return loop, nil
+	}
+	e, err := control.LoadModel(modelPath, facts.Name, time.Now())
+	switch {
+	case errors.Is(err, control.ErrNoModel):
+		s.log.Info("no saved model: learning from scratch", "path", modelPath)
+	case err != nil:
+		s.log.Warn(err.Error())
+	default:
+		if err := loop.Restore(e); err != nil {
+			s.log.Warn("saved model not used: starting fresh", "path", modelPath, "err", err)
+		} else {
+			s.log.Info("loaded saved model", "path", modelPath, "rounds", e.Meta.Rounds, "converged", e.Meta.Converged)
+		}
+	}
+	return loop, nil
+}
+
+// decisionLog opens the per-GPU-model JSON-lines file every mode writes to,
+// so an experiment driven from the keyboard is recorded too.
+func decisionLog(cfg config.Config, facts nvgpu.Facts, now time.Time) (*os.File, error) {
+	dir := filepath.Join(cfg.LogDir(), config.SanitizeModelName(facts.Name))
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return nil, fmt.Errorf("decision log: %w", err)
+	}
+	name := fmt.Sprintf("decisions-%s-gpu%d.jsonl", now.UTC().Format("20060102T150405Z"), facts.Index)
+	f, err := os.OpenFile(filepath.Join(dir, name), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
+	if err != nil {
+		return nil, fmt.Errorf("decision log: %w", err)
+	}
+	return f, nil
+}

@@ -1,0 +1,274 @@
+package cli
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/gputune/gputune/control"
+	"github.com/gputune/gputune/internal/config"
+	"github.com/gputune/gputune/internal/restore"
+	"github.com/gputune/gputune/nvgpu"
+	"github.com/gputune/gputune/scrape"
+	"github.com/gputune/gputune/tui"
+)
+
+// runTune is `gputune [flags]`: tune real GPUs, or simulated ones with --demo.
+func runTune(ctx context.Context, args []string, std IO) error {
+	f := newRunFlags("gputune", std.Err)
+	cfg, err := f.parse(args)
+	if err != nil {
+		return err
+	}
+	if cfg.Demo.Enabled {
+		return runSession(ctx, cfg, f, std, nil)
+	}
+	be := newBackend(nil)
+	// A run that may lock clocks runs as a worker under a supervisor that
+	// restores them whatever ends the worker (SIGKILL and OOM included).
+	if !cfg.Control.DryRun && !restore.IsWorker() {
+		log := newLogger(cfg, std.Err, true)
+		code := restore.Supervise(ctx, restore.Options{Opener: backendWithLog(be, log).opener(), RunDir: cfg.GPU.RunDir, Log: log})
+		if code != 0 {
+			return exitStatus(code)
+		}
+		return nil
+	}
+	return runSession(ctx, cfg, f, std, &be)
+}
+
+func backendWithLog(b backend, log *slog.Logger) backend { b.log = log; return b }
+
+// newLogger logs to stderr headless; with the TUI on, to a file under the
+// log folder (stderr would garble the screen).
+func newLogger(cfg config.Config, stderr io.Writer, headless bool) *slog.Logger {
+	var level slog.Level
+	_ = level.UnmarshalText([]byte(cfg.Log.Level))
+	w := stderr
+	if !headless {
+		if err := os.MkdirAll(cfg.LogDir(), 0o755); err == nil {
+			if f, err := os.OpenFile(cfg.LogDir()+"/gputune.log", os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644); err == nil {
+				w = f
+			}
+		}
+	}
+	return slog.New(slog.NewTextHandler(w, &slog.HandlerOptions{Level: level}))
+}
+
+// tuned is one running loop and what must happen when it stops.
+type tuned struct {
+	loop    *control.Loop
+	facts   nvgpu.Facts
+	release func(context.Context) error // give the GPU back (claim), may be nil
+}
+
+// runSession runs the loops (one per GPU) with the TUI or headless output
+// until the user quits, a signal arrives or --duration passes. be is nil in
+// the demo, which opens no GPU at all.
+func runSession(ctx context.Context, cfg config.Config, f *runFlags, std IO, be *backend) (err error) {
+	headless := !cfg.TUI.Enabled
+	log := newLogger(cfg, std.Err, headless)
+	ctx, stop := restore.NotifyContext(ctx)
+	defer stop()
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	group, gctx := restore.NewGroup(ctx, log)
+
+	var loops []tuned
+	var clock control.Clock = control.WallClock{}
+	defer func() {
+		// Give every GPU back, whatever happened above.
+		rctx, rcancel := context.WithTimeout(context.WithoutCancel(ctx), 15*time.Second)
+		defer rcancel()
+		for _, t := range loops {
+			if cerr := t.loop.Close(rctx); cerr != nil {
+				err = errors.Join(err, cerr)
+			}
+			if t.release != nil {
+				if rerr := t.release(rctx); rerr != nil {
+					err = errors.Join(err, fmt.Errorf("giving GPU %d back: %w", t.facts.Index, rerr))
+				}
+			}
+		}
+	}()
+
+	if be == nil {
+		loops, clock, err = startDemo(gctx, cfg, f, group, log)
+	} else {
+		loops, err = startReal(gctx, cfg, f, *be, group, log)
+	}
+	if err != nil {
+		return err
+	}
+
+	for _, t := range loops {
+		group.Go(fmt.Sprintf("loop-gpu%d", t.facts.Index), t.loop.Run)
+	}
+	if f.duration > 0 {
+		group.Go("duration", func(ctx context.Context) error {
+			select {
+			case <-ctx.Done():
+			case <-clock.After(f.duration):
+				cancel()
+			}
+			return nil
+		})
+	}
+
+	var outputs sync.WaitGroup
+	for _, t := range loops {
+		logFile, lerr := decisionLog(cfg, t.facts, time.Now())
+		if lerr != nil {
+			log.Warn("no decision log", "err", lerr)
+		}
+		var stdout io.Writer
+		if headless {
+			stdout = std.Out
+		}
+		sub := t.loop.Subscribe(256)
+		outputs.Add(1)
+		go func() {
+			defer outputs.Done()
+			writeDecisions(sub, stdout, logFile, cancel, log)
+		}()
+	}
+
+	if !headless && len(loops) > 0 {
+		first := loops[0]
+		terr := tui.Run(gctx, tui.Options{
+			Snapshots: first.loop.Subscribe(1),
+			Send:      func(c control.Command) { first.loop.Send(c) },
+			ReadOnly:  cfg.Control.DryRun,
+			NoColor:   cfg.TUI.NoColor || os.Getenv("NO_COLOR") != "",
+			ASCII:     cfg.TUI.ASCII,
+			Input:     std.In,
+			Output:    std.Out,
+		})
+		cancel()
+		if terr != nil {
+			err = errors.Join(err, terr)
+		}
+	}
+	<-gctx.Done()
+	werr := group.Wait()
+	outputs.Wait()
+	var perr *restore.PanicError
+	if errors.As(werr, &perr) {
+		return werr
+	}
+	return nil
+}
+
+// writeDecisions writes every snapshot as a JSON line to stdout (headless)
+// and to the decision log. A closed stdout (`gputune --no-tui | head`) stops
+// the run in order: clocks are given back.
+func writeDecisions(sub <-chan control.Snapshot, stdout io.Writer, logFile *os.File, stop func(), log *slog.Logger) {
+	var out, file *control.JSONWriter
+	if stdout != nil {
+		out = control.NewJSONWriter(stdout)
+	}
+	if logFile != nil {
+		defer logFile.Close()
+		file = control.NewJSONWriter(logFile)
+	}
+	for snap := range sub {
+		if out != nil {
+			if err := out.Write(snap); err != nil {
+				log.Info("stdout closed: stopping", "err", err)
+				out = nil
+				stop()
+			}
+		}
+		if file != nil {
+			if err := file.Write(snap); err != nil {
+				log.Warn("decision log write failed", "err", err)
+				file = nil
+			}
+		}
+	}
+}
+
+// startReal opens the GPUs, claims each (unless --dry-run) and builds a loop
+// per GPU against the server's /metrics over HTTP.
+func startReal(ctx context.Context, cfg config.Config, f *runFlags, be backend, group *restore.Group, log *slog.Logger) ([]tuned, error) {
+	be.log = log
+	indices, err := be.indices(cfg.GPU.Devices)
+	if err != nil {
+		return nil, err
+	}
+	var out []tuned
+	for _, idx := range indices {
+		d, err := be.open(ctx, idx)
+		if err != nil {
+			return out, err
+		}
+		facts := d.dev.Facts()
+		t := tuned{facts: facts}
+		var ctl nvgpu.Controller
+		dir := cfg.GPU.RunDir
+		if dir == "" {
+			dir = restore.DefaultDir()
+		}
+		if cfg.Control.DryRun {
+			reportLocks(dir, facts, log)
+		} else {
+			claim, err := restore.Acquire(ctx, dir, restore.GPUID{Index: idx, UUID: facts.UUID}, d.dev,
+				restore.AcquireOptions{Takeover: cfg.GPU.Takeover, Log: log})
+			if err != nil {
+				return out, err
+			}
+			group.OnPanic(claim.Release)
+			ctl = claim
+			t.release = claim.Release
+		}
+		source, err := scrape.NewHTTPSource(cfg.Scrape.MetricsURL, scrape.WithTimeout(cfg.Scrape.Timeout.Duration))
+		if err != nil {
+			return out, fmt.Errorf("%w: %v", config.ErrInvalid, err)
+		}
+		meter, err := nvgpu.NewMeter(nvgpu.DefaultMeterConfig())
+		if err != nil {
+			return out, err
+		}
+		sampler, err := nvgpu.NewSampler(d.dev, meter, nvgpu.SamplerConfig{}, log)
+		if err != nil {
+			return out, err
+		}
+		group.Go(fmt.Sprintf("sampler-gpu%d", idx), sampler.Run)
+		t.loop, err = buildLoop(stackSpec{cfg: cfg, reader: d.dev, ctl: ctl, source: source, clock: control.WallClock{},
+			meter: meter, resetModel: f.resetModel, log: log, goFn: group.Go})
+		if err != nil {
+			if t.release != nil {
+				_ = t.release(ctx)
+			}
+			return out, err
+		}
+		out = append(out, t)
+	}
+	return out, nil
+}
+
+// reportLocks says, read-only, whether another gputune holds this GPU or a
+// stale lock is left; it never resets anything.
+func reportLocks(dir string, facts nvgpu.Facts, log *slog.Logger) {
+	entries, err := restore.Inspect(dir)
+	if err != nil {
+		return
+	}
+	for _, e := range entries {
+		if !strings.EqualFold(e.UUID, facts.UUID) {
+			continue
+		}
+		switch {
+		case e.Held:
+			log.Warn("another gputune holds this GPU", "gpu", facts.Index, "state", e.Path)
+		case e.Stale:
+			log.Warn("a stale clock lock is left on this GPU (read-only: not reset; run gputune reset)", "gpu", facts.Index, "state", e.Path)
+		}
+	}
+}
