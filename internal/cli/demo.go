@@ -55,6 +55,8 @@ func startDemo(ctx context.Context, cfg config.Config, f *runFlags, group *resto
 			return out, nil, fmt.Errorf("%w: demo: %w", config.ErrInvalid, err)
 		}
 		group.OnPanic(func(context.Context) error { return live.Close() })
+		log.Info("demo: simulated GPU and vLLM server", "gpu", i, "metrics_url", live.URL(),
+			"profile", cfg.Demo.GPUProfile, "sim_params", cfg.Demo.SimParams, "speed", cfg.Demo.Speed)
 		if clock == nil {
 			clock = live
 		}
