@@ -9,9 +9,9 @@ import (
 	"path/filepath"
 	"time"
 
-	"github.com/gputune/gputune/bandit"
 	"github.com/gputune/gputune/control"
 	"github.com/gputune/gputune/internal/config"
+	"github.com/gputune/gputune/internal/loopkit"
 	"github.com/gputune/gputune/nvgpu"
 	"github.com/gputune/gputune/scrape"
 )
@@ -30,47 +30,9 @@ type stackSpec struct {
 	goFn       func(name string, f func(ctx context.Context) error)
 }
 
-// newPolicy builds the configured policy over arms; nil for the default
-// governor and static policies, which learn nothing.
-func newPolicy(cfg config.Config, arms []bandit.Arm) (bandit.Policy, error) {
-	name, _, err := config.ParsePolicy(cfg.Control.Policy)
-	if err != nil {
-		return nil, err
-	}
-	if name != bandit.PolicyGPUTune && name != bandit.PolicyAGFT {
-		return nil, nil
-	}
-	step := 15
-	if len(arms) > 1 && arms[1].SMMHz > arms[0].SMMHz {
-		step = arms[1].SMMHz - arms[0].SMMHz
-	}
-	bc := bandit.Config{
-		Features:       control.NumFeatures,
-		Bias:           true,
-		InitialAlpha:   cfg.Bandit.InitialAlpha,
-		Forgetting:     cfg.Bandit.Forgetting,
-		ActionPruning:  cfg.Bandit.ActionPruning,
-		ExtremePruning: cfg.Bandit.ExtremePruning,
-		SLOMode:        bandit.SLOMode(cfg.SLO.Mode),
-		TTFTLimit:      cfg.SLO.TTFTLimitS,
-		TPOTLimit:      cfg.SLO.TPOTLimitS,
-		Objective:      cfg.Control.Objective,
-		MemoryClock:    arms[0].MemMHz != 0,
-		ClockStepMHz:   step,
-	}
-	if cfg.Bandit.Forgetting == 0 && name == bandit.PolicyAGFT {
-		bc.Forgetting = 1 // AGFT never forgets
-	}
-	return bandit.New(name, bc, arms, cfg.Bandit.Seed)
-}
-
 // buildLoop assembles one loop and loads its saved model.
 func buildLoop(s stackSpec) (*control.Loop, error) {
-	wcfg := scrape.DefaultWindowConfig()
-	wcfg.TailWindow = s.cfg.Scrape.TailWindow.Duration
-	wcfg.TailMinObs = s.cfg.Scrape.TailMinObservations
-	wcfg.TailQuantile = s.cfg.SLO.Percentile
-	windower, err := scrape.NewWindower(wcfg)
+	windower, err := loopkit.NewWindower(s.cfg)
 	if err != nil {
 		return nil, err
 	}
@@ -79,7 +41,7 @@ func buildLoop(s stackSpec) (*control.Loop, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%w: %v", config.ErrInvalid, err)
 	}
-	policy, err := newPolicy(s.cfg, arms)
+	policy, err := loopkit.NewPolicy(s.cfg, arms)
 	if err != nil {
 		return nil, err
 	}
