@@ -284,3 +284,18 @@ func TestStateColumn(t *testing.T) {
 		}
 	}
 }
+
+// TestRuneBurstIsSplit: Bubble Tea delivers runes read together as one
+// message, as tmux send-keys or fast typing produce them.
+func TestRuneBurstIsSplit(t *testing.T) {
+	m, sent := testModel(t, 120, 40, 3, nil)
+	m = keys(t, m, keyRunes("f1500"), enter, keyRunes("ux"))
+	want := []control.Command{{Kind: control.CmdPin, MHz: 1500}, {Kind: control.CmdUnpin}, {Kind: control.CmdForceExplore, Rounds: 20}}
+	if !equalCommands(*sent, want) {
+		t.Fatalf("sent %+v, want %+v", *sent, want)
+	}
+	_, cmd := m.Update(keyRunes("jq"))
+	if cmd == nil {
+		t.Fatal("q inside a burst did not quit")
+	}
+}

@@ -177,9 +177,27 @@ func (m Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 	case feedEndedMsg:
 		return m, tea.Quit
 	case tea.KeyMsg:
-		return m.handleKey(msg)
+		return m.handleKeys(msg)
 	}
 	return m, nil
+}
+
+// handleKeys splits a burst of typed runes (Bubble Tea delivers "f1500"
+// read in one go as one message) into single keys, so fast typing and
+// scripted keys mean the same as slow typing.
+func (m Model) handleKeys(msg tea.KeyMsg) (tea.Model, tea.Cmd) {
+	if msg.Type != tea.KeyRunes || len(msg.Runes) <= 1 || msg.Paste {
+		return m.handleKey(msg)
+	}
+	var cmds []tea.Cmd
+	for _, r := range msg.Runes {
+		next, cmd := m.handleKey(tea.KeyMsg{Type: tea.KeyRunes, Runes: []rune{r}, Alt: msg.Alt})
+		m = next.(Model)
+		if cmd != nil {
+			cmds = append(cmds, cmd)
+		}
+	}
+	return m, tea.Sequence(cmds...)
 }
 
 func (m *Model) relayout() {

@@ -105,7 +105,7 @@ func TestViewFitsEverySize(t *testing.T) {
 				wStep = 7 // the other states share the layout code; sample them
 			}
 			if raceEnabled {
-				hStep = 5 // the race detector makes each frame ~10x slower
+				hStep = 9 // the race detector makes each frame ~10x slower
 			}
 			for w := 20; w <= 240; w += wStep {
 				for h := 5; h <= 80; h += hStep {
