@@ -153,25 +153,12 @@ func newEngine(model ModelProfile, cfg EngineConfig, slo SLO) (engine, error) {
 	return e, nil
 }
 
-func (e *engine) clone() engine {
-	c := *e
-	c.running = make([]request, len(e.running), cap(e.running))
-	copy(c.running, e.running)
-	c.waiting = e.waiting.clone()
-	return c
-}
-
 // arrive queues a new request. Requests longer than the model or the whole
 // KV cache are cut to fit, the way a client's max_tokens would be.
 func (e *engine) arrive(p pendingRequest) {
 	prompt := min(p.prompt, e.maxTokens-1)
 	output := min(p.output, e.maxTokens-prompt)
-	e.waiting.pushBack(request{
-		arrival:        int64(p.at),
-		firstScheduled: -1,
-		prompt:         prompt,
-		output:         max(output, 1),
-	})
+	e.waiting.pushBack(freshRequest{arrival: int64(p.at), prompt: prompt, output: max(output, 1)})
 	e.stats.arrived++
 }
 
@@ -221,7 +208,7 @@ func (e *engine) schedule(now time.Duration) Work {
 	}
 	for !preempted && budget > 0 && e.waiting.len() > 0 && len(e.running) < e.cfg.MaxNumSeqs {
 		w := e.waiting.front()
-		n := min(w.prompt+w.generated-w.computed, budget)
+		n := min(w.prompt+w.generated, budget)
 		need := e.blocksFor(n)
 		if need > e.freeBlocks {
 			break

@@ -105,12 +105,12 @@ func e2eBucketsSGLang() []float64 {
 	return []float64{0.1, 0.2, 0.4, 0.6, 0.8, 1, 2, 4, 6, 8, 10, 20, 40, 60, 80, 100, 200, 400, 600, 1200, 1800, 2400}
 }
 
-// Fine latency histograms for ground truth: logarithmic buckets 1% wide
+// Fine latency histograms for ground truth: logarithmic buckets 2% wide
 // from 100 µs to about 1 h, enough for p99 and SLO attainment.
 const (
 	fineLow     = 1e-4
-	fineRatio   = 1.01
-	fineBuckets = 1750
+	fineRatio   = 1.02
+	fineBuckets = 880
 )
 
 // LatencyDist is a ground-truth latency distribution: plain data.
@@ -159,7 +159,7 @@ func (d *LatencyDist) Mean() float64 {
 // Max is the largest observation in seconds.
 func (d *LatencyDist) Max() float64 { return d.max }
 
-// Quantile returns an upper bound (at most 1% high) on the q-quantile in
+// Quantile returns an upper bound (at most 2% high) on the q-quantile in
 // seconds; NaN when empty or q is outside [0, 1].
 func (d *LatencyDist) Quantile(q float64) float64 {
 	if d.n == 0 || !(q >= 0 && q <= 1) {
@@ -178,7 +178,7 @@ func (d *LatencyDist) Quantile(q float64) float64 {
 }
 
 // FractionWithin returns the fraction of observations at or below limit
-// seconds, a lower bound exact to one 1% bucket (NaN when empty).
+// seconds, a lower bound exact to one 2% bucket (NaN when empty).
 func (d *LatencyDist) FractionWithin(limit float64) float64 {
 	if d.n == 0 {
 		return math.NaN()

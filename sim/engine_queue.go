@@ -14,63 +14,65 @@ type request struct {
 // integer so that request stays small).
 type durationNS = int64
 
-// queue is a double-ended ring of requests: waiting requests in FIFO order,
-// with preempted requests pushed back to the front as vLLM does.
+// freshRequest is a request that has never been scheduled: all a queued
+// request needs until then, in 16 bytes, so that a long queue clones fast.
+type freshRequest struct {
+	arrival        durationNS
+	prompt, output int32
+}
+
+// queue holds the waiting requests in vLLM's order: preempted requests at
+// the front (the most recently preempted first), then fresh arrivals in
+// FIFO order. Preempted requests always precede fresh ones because they are
+// only ever pushed to the front.
 type queue struct {
-	buf  []request // len(buf) is zero or a power of two
-	head int
-	n    int
+	preempted []request // a stack: the last element is the head
+	fresh     []freshRequest
+	head      int // fresh[head:] are queued
 }
 
-func (q *queue) len() int { return q.n }
+func (q *queue) len() int { return len(q.preempted) + len(q.fresh) - q.head }
 
-func (q *queue) grow() {
-	size := max(16, 2*len(q.buf))
-	buf := make([]request, size)
-	for i := 0; i < q.n; i++ {
-		buf[i] = q.buf[(q.head+i)&(len(q.buf)-1)]
+func (q *queue) pushBack(r freshRequest) { q.fresh = append(q.fresh, r) }
+
+func (q *queue) pushFront(r request) { q.preempted = append(q.preempted, r) }
+
+// front returns the head without removing it.
+func (q *queue) front() request {
+	if n := len(q.preempted); n > 0 {
+		return q.preempted[n-1]
 	}
-	q.buf, q.head = buf, 0
+	f := q.fresh[q.head]
+	return request{arrival: f.arrival, firstScheduled: -1, prompt: f.prompt, output: f.output}
 }
-
-func (q *queue) pushBack(r request) {
-	if q.n == len(q.buf) {
-		q.grow()
-	}
-	q.buf[(q.head+q.n)&(len(q.buf)-1)] = r
-	q.n++
-}
-
-func (q *queue) pushFront(r request) {
-	if q.n == len(q.buf) {
-		q.grow()
-	}
-	q.head = (q.head - 1) & (len(q.buf) - 1)
-	q.buf[q.head] = r
-	q.n++
-}
-
-func (q *queue) front() *request { return &q.buf[q.head] }
 
 func (q *queue) popFront() request {
-	r := q.buf[q.head]
-	q.head = (q.head + 1) & (len(q.buf) - 1)
-	q.n--
+	r := q.front()
+	if n := len(q.preempted); n > 0 {
+		q.preempted = q.preempted[:n-1]
+		return r
+	}
+	q.head++
+	switch {
+	case q.head == len(q.fresh):
+		q.fresh, q.head = q.fresh[:0], 0
+	case q.head >= 1024 && 2*q.head >= len(q.fresh):
+		// Reclaim the consumed half; amortised O(1) per request.
+		n := copy(q.fresh, q.fresh[q.head:])
+		q.fresh, q.head = q.fresh[:n], 0
+	}
 	return r
 }
 
-// clone copies the live part into a new ring of its own, so that the copy
-// and the original never share storage.
-func (q queue) clone() queue {
-	if q.n == 0 {
-		return queue{}
+// clone copies the queued part into storage of its own, so that the copy
+// and the original never share it. Appending to nil skips zeroing.
+func (q *queue) clone() queue {
+	var c queue
+	if len(q.preempted) > 0 {
+		c.preempted = append([]request(nil), q.preempted...)
 	}
-	size := 16
-	for size < q.n {
-		size *= 2
+	if q.head < len(q.fresh) {
+		c.fresh = append([]freshRequest(nil), q.fresh[q.head:]...)
 	}
-	buf := make([]request, size)
-	first := copy(buf, q.buf[q.head:min(q.head+q.n, len(q.buf))])
-	copy(buf[first:q.n], q.buf[:q.n-first])
-	return queue{buf: buf, n: q.n}
+	return c
 }

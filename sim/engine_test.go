@@ -229,10 +229,10 @@ func TestSLOAttainment(t *testing.T) {
 	if tr.TPOTMet != tr.Finished {
 		t.Errorf("every TPOT is under 1 s, but %v of %v met it", tr.TPOTMet, tr.Finished)
 	}
-	// The exact count and the fine histogram must agree to one 1% bucket.
+	// The exact count and the fine histogram must agree to one 2% bucket.
 	frac := tr.TTFTMet / tr.Finished
-	lo, hi := tr.TTFT.FractionWithin(0.099), tr.TTFT.FractionWithin(0.1)
-	if frac < lo-1e-9 || frac > tr.TTFT.FractionWithin(0.101)+1e-9 || hi > frac+1e-9 {
+	lo, hi := tr.TTFT.FractionWithin(0.098), tr.TTFT.FractionWithin(0.1)
+	if frac < lo-1e-9 || frac > tr.TTFT.FractionWithin(0.102)+1e-9 || hi > frac+1e-9 {
 		t.Errorf("TTFT attainment %v, histogram says %v…%v", frac, lo, hi)
 	}
 	if a := tr.SLOAttainment(); a != tr.SLOMet/tr.Finished || a > frac {
@@ -250,11 +250,11 @@ func TestLatencyDistQuantile(t *testing.T) {
 	}
 	for _, tc := range []struct{ q, want float64 }{{0.5, 0.5}, {0.99, 0.99}, {1, 1}, {0.001, 0.001}} {
 		got := d.Quantile(tc.q)
-		if got < tc.want || got > tc.want*1.0101 {
-			t.Errorf("Quantile(%v) = %v, want in [%v, %v]", tc.q, got, tc.want, tc.want*1.0101)
+		if got < tc.want || got > tc.want*1.0201 {
+			t.Errorf("Quantile(%v) = %v, want in [%v, %v]", tc.q, got, tc.want, tc.want*1.0201)
 		}
 	}
-	if got := d.FractionWithin(0.5); got < 0.49 || got > 0.5 {
+	if got := d.FractionWithin(0.5); got < 0.48 || got > 0.5 {
 		t.Errorf("FractionWithin(0.5) = %v", got)
 	}
 }

@@ -90,7 +90,9 @@ func New(cfg Config) (Sim, error) {
 // The parsed trace is shared; it never changes.
 func (s *Sim) Clone() Sim {
 	c := *s
-	c.engine = s.engine.clone()
+	// Appending to nil skips zeroing the copy; schedule's appends regrow it.
+	c.engine.running = append([]request(nil), s.engine.running...)
+	c.engine.waiting = s.engine.waiting.clone()
 	return c
 }
 

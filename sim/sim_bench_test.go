@@ -42,3 +42,42 @@ func BenchmarkReplayAzureConv(b *testing.B) {
 	}
 	b.ReportMetric(truth.Steps, "steps")
 }
+
+// busyCloneFixture is a state under heavy load: 256 requests running with
+// the KV cache 90% full and 1,000 waiting.
+func busyCloneFixture(tb testing.TB) Sim {
+	tb.Helper()
+	s, err := New(Config{Workload: Workload{Name: WorkloadPoisson, Seed: 1}})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	e := &s.engine
+	perRequest := int32(float64(e.totalBlocks) * 0.9 / 256)
+	for i := range 256 {
+		ctx := perRequest * int32(e.cfg.BlockSize)
+		e.running = append(e.running, request{
+			arrival: int64(i) * 1e6, firstScheduled: int64(i) * 1e6, firstToken: int64(i)*1e6 + 5e7,
+			lastToken: 1e9, prompt: ctx - 100, output: 400, generated: 100, computed: ctx - 1, blocks: perRequest,
+		})
+		e.freeBlocks -= perRequest
+	}
+	for i := range 1000 {
+		e.waiting.pushBack(freshRequest{arrival: int64(i) * 1e6, prompt: 1000, output: 200})
+	}
+	if u := e.kvUsage(); u < 0.89 || u > 0.9 {
+		tb.Fatalf("fixture KV usage %.3f, want 0.9", u)
+	}
+	return s
+}
+
+// target: 20us
+func BenchmarkClone(b *testing.B) {
+	s := busyCloneFixture(b)
+	var c Sim
+	for b.Loop() {
+		c = s.Clone()
+	}
+	if len(c.engine.running) != 256 || c.engine.waiting.len() != 1000 {
+		b.Fatalf("clone has %d running, %d waiting", len(c.engine.running), c.engine.waiting.len())
+	}
+}

@@ -1,0 +1,152 @@
+package sim
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/prometheus/common/expfmt"
+	"github.com/prometheus/common/model"
+
+	"github.com/gputune/gputune/nvgpu"
+)
+
+func TestLiveServesMetricsAndClock(t *testing.T) {
+	ctx, cancel := context.WithCancel(t.Context())
+	defer cancel()
+	l, err := StartLive(ctx, Config{Workload: Workload{Name: WorkloadPoisson, Rate: 20, Seed: 1}},
+		LiveOptions{Speed: 50, Addr: "127.0.0.1:0"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() {
+		if err := l.Close(); err != nil {
+			t.Errorf("close: %v", err)
+		}
+	}()
+	if !strings.HasPrefix(l.URL(), "http://127.0.0.1:") || !strings.HasSuffix(l.URL(), "/metrics") {
+		t.Errorf("URL %q", l.URL())
+	}
+
+	// Virtual time runs at 50×: 2 s of it pass in about 40 ms.
+	start := l.Now()
+	wallStart := time.Now()
+	if err := l.Sleep(ctx, 2*time.Second); err != nil {
+		t.Fatal(err)
+	}
+	if got := l.Now().Sub(start); got < 2*time.Second {
+		t.Errorf("Sleep(2s) returned after %v of virtual time", got)
+	}
+	if wall := time.Since(wallStart); wall > 2*time.Second {
+		t.Errorf("2 s of virtual time at 50× took %v of wall time", wall)
+	}
+
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, l.URL(), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	if ct := resp.Header.Get("Content-Type"); !strings.HasPrefix(ct, "text/plain") {
+		t.Errorf("Content-Type %q", ct)
+	}
+	p := expfmt.NewTextParser(model.UTF8Validation)
+	fams, err := p.TextToMetricFamilies(resp.Body)
+	if err != nil {
+		t.Fatalf("served exposition does not parse: %v", err)
+	}
+	gen := fams["vllm:generation_tokens_total"]
+	if gen == nil || gen.Metric[0].GetCounter().GetValue() <= 0 {
+		t.Errorf("no tokens generated after 2 virtual seconds at 20 req/s")
+	}
+
+	// The in-process source agrees with the clock.
+	smp, err := l.Fetch(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if smp.At.Before(start.Add(2 * time.Second)) {
+		t.Errorf("sample at %v, before the sleep ended", smp.At)
+	}
+
+	// Reader and Controller reach the simulated GPU.
+	var r nvgpu.Reader = l
+	var c nvgpu.Controller = l
+	if f := r.Facts(); !f.Simulated || len(f.CoreClocksMHz) == 0 {
+		t.Errorf("facts %+v", f)
+	}
+	e0, err := r.EnergyCounter(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pw, err := r.InstantPower(ctx)
+	if err != nil || pw.MilliWatts == 0 {
+		t.Errorf("instant power %+v, %v", pw, err)
+	}
+	if now := l.Now(); pw.At.After(now) || now.Sub(pw.At) > time.Second {
+		t.Errorf("instant power stamped %v, clock says %v", pw.At, now)
+	}
+	if err := c.LockCoreClock(ctx, 1200); err != nil {
+		t.Fatal(err)
+	}
+	<-l.After(500 * time.Millisecond)
+	s, err := r.Sample(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s.SMClockMHz > 1200 {
+		t.Errorf("SM clock %d MHz after a lock at 1200", s.SMClockMHz)
+	}
+	if err := c.LockCoreClock(ctx, 1201); !errors.Is(err, nvgpu.ErrUnsupportedClock) {
+		t.Errorf("lock at 1201 MHz: %v, want ErrUnsupportedClock", err)
+	}
+	if err := c.ResetCoreClock(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if e1, _ := r.EnergyCounter(ctx); e1 <= e0 {
+		t.Errorf("energy counter did not advance: %d then %d mJ", e0, e1)
+	}
+	if tr := l.Truth(); tr.EnergyJ <= 0 || tr.Arrived == 0 {
+		t.Errorf("truth %s", tr.summary())
+	}
+
+	// Cancelling the context stops the clock.
+	cancel()
+	time.Sleep(20 * time.Millisecond)
+	stopped := l.Now()
+	time.Sleep(50 * time.Millisecond)
+	if l.Now() != stopped {
+		t.Errorf("virtual time moved after cancel: %v then %v", stopped, l.Now())
+	}
+}
+
+func TestLiveSleepHonoursContext(t *testing.T) {
+	l, err := StartLive(t.Context(), Config{Workload: Workload{Name: WorkloadPoisson, Seed: 1}}, LiveOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	ctx, cancel := context.WithTimeout(t.Context(), 20*time.Millisecond)
+	defer cancel()
+	if err := l.Sleep(ctx, time.Hour); !errors.Is(err, context.DeadlineExceeded) {
+		t.Errorf("Sleep: %v, want deadline exceeded", err)
+	}
+}
+
+func TestStartLiveBadInput(t *testing.T) {
+	if _, err := StartLive(t.Context(), Config{Workload: Workload{Name: "nope"}}, LiveOptions{}); !errors.Is(err, ErrUnknownWorkload) {
+		t.Errorf("unknown workload: %v", err)
+	}
+	if _, err := StartLive(t.Context(), Config{Workload: Workload{Name: WorkloadPoisson}}, LiveOptions{Speed: -1}); err == nil {
+		t.Error("negative speed accepted")
+	}
+	if _, err := StartLive(t.Context(), Config{Workload: Workload{Name: WorkloadPoisson}}, LiveOptions{Addr: "256.0.0.1:1"}); err == nil {
+		t.Error("bad address accepted")
+	}
+}
