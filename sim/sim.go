@@ -120,7 +120,12 @@ func (s *Sim) Step(dt time.Duration) {
 	if dt <= 0 {
 		return
 	}
-	target := s.now + dt
+	s.advance(s.now+dt, false)
+}
+
+// advance runs the simulation to target, or with stopWhenDone until the
+// workload has ended and the last request finished, if that comes first.
+func (s *Sim) advance(target time.Duration, stopWhenDone bool) {
 	e := &s.engine
 	for s.now < target {
 		if e.inflight {
@@ -146,6 +151,9 @@ func (s *Sim) Step(dt time.Duration) {
 			e.inflight, e.work, e.stepStart = true, w, s.now
 			e.subDur, e.subLeft, e.remaining = d, k-1, time.Duration(k)*d
 			continue
+		}
+		if stopWhenDone && s.Done() {
+			return
 		}
 		next := target
 		if p, ok := s.arrivals.peek(); ok && p.at < next {
@@ -174,14 +182,13 @@ func (s *Sim) admitArrivals() {
 	}
 }
 
-// RunUntilDone steps until the workload has ended and every request has
-// finished, or until limit of virtual time has passed; it reports whether
-// the simulation is done. A looping workload never ends.
+// RunUntilDone steps until the workload has ended and the last request has
+// finished (stopping at that instant), or until limit of virtual time has
+// passed; it reports whether the simulation is done. A looping workload
+// never ends.
 func (s *Sim) RunUntilDone(limit time.Duration) bool {
-	const chunk = time.Minute
-	end := s.now + limit
-	for !s.Done() && s.now < end {
-		s.Step(min(chunk, end-s.now))
+	if limit > 0 {
+		s.advance(s.now+limit, true)
 	}
 	return s.Done()
 }
