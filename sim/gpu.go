@@ -41,6 +41,11 @@ type GPU struct {
 
 	noise rng
 
+	// last caches the clock, step time and power of the last Work evaluated:
+	// an engine calls StepTime and then Advance with the same Work, and
+	// decode steps repeat, so most evaluations are cache hits.
+	last evalCache
+
 	// NVML artefacts. The energy counter and instant power latch on their
 	// own jittered ~100 ms schedules; GetPowerUsage averages ten 100 ms slots.
 	counterBaseMJ uint64
@@ -194,9 +199,40 @@ func (g *GPU) targetClock(busy bool) float64 {
 	}
 }
 
-// clockFor is the SM clock w runs at now, after the power cap.
-func (g *GPU) clockFor(w Work) (f float64, capped bool) {
-	return g.phys.capClock(w, g.targetClock(!w.IsIdle()), g.memMHz(), g.tempDie, g.limitW)
+// evalCache is the last evaluation of the physics for one Work.
+type evalCache struct {
+	valid    bool
+	work     Work
+	target   float64
+	mem      int
+	tempC    float64 // temperature the cap was solved at
+	f        float64
+	capped   bool
+	stepS    float64
+	powerNoT float64 // power less the temperature (leakage) term
+	memW     float64
+}
+
+// capResolveC is how far the die may drift before a capped clock is solved
+// again: 0.5 °C moves leakage by ~0.5 W, the clock by ~1 MHz.
+const capResolveC = 0.5
+
+// eval is the clock, step time and power of w now, after the power cap.
+func (g *GPU) eval(w Work) (f float64, capped bool, stepS, power, memW float64) {
+	target, mem := g.targetClock(!w.IsIdle()), g.memMHz()
+	c := &g.last
+	if c.valid && c.work == w && c.target == target && c.mem == mem {
+		p := c.powerNoT + g.phys.leak(c.f, g.tempDie)
+		if (!c.capped && p <= g.limitW) || (c.capped && math.Abs(g.tempDie-c.tempC) < capResolveC) {
+			return c.f, c.capped, c.stepS, p, c.memW
+		}
+	}
+	f, capped = g.phys.capClock(w, target, mem, g.tempDie, g.limitW)
+	stepS = g.phys.stepSeconds(w, f, mem)
+	power, memW = g.phys.powerFor(w, f, mem, g.tempDie)
+	*c = evalCache{valid: true, work: w, target: target, mem: mem, tempC: g.tempDie, f: f, capped: capped,
+		stepS: stepS, powerNoT: power - g.phys.leak(f, g.tempDie), memW: memW}
+	return f, capped, stepS, power, memW
 }
 
 // StepTime is how long w takes at the clock in effect now, including any
@@ -205,8 +241,8 @@ func (g *GPU) StepTime(w Work) time.Duration {
 	if w.IsIdle() {
 		return 0
 	}
-	f, _ := g.clockFor(w)
-	return time.Duration(g.phys.stepSeconds(w, f, g.memMHz()) * float64(time.Second))
+	_, _, s, _, _ := g.eval(w)
+	return time.Duration(s * float64(time.Second))
 }
 
 // Advance runs w (zero Work: idle) for d: it integrates energy, moves the
@@ -234,8 +270,7 @@ func (g *GPU) Advance(d time.Duration, w Work) {
 // integrate holds the clock and power constant over dt (at most ~100 ms
 // because of the artefact schedules) and moves the temperature exactly.
 func (g *GPU) integrate(dt time.Duration, w Work, busy bool) {
-	f, capped := g.clockFor(w)
-	p, mem := g.phys.powerFor(w, f, g.memMHz(), g.tempDie)
+	f, capped, _, p, mem := g.eval(w)
 	g.smMHz, g.powerW, g.memW, g.busy = f, p, mem, busy
 	g.reasons = 0
 	switch {

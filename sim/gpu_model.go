@@ -91,8 +91,13 @@ func (m physics) power(a activity, fMHz float64, memMHz int, tempC float64) (tot
 	memRel := float64(memMHz) / float64(m.prof.DefaultMemMHz())
 	mem = c.MemIdle*memRel + c.MemPerByte*a.traffic + c.MemPerFLOP*a.flopRate
 	rest := c.Base + c.Clock*phi + c.Tensor*a.tensorUtil*phi + c.Traffic*rho*(s*phi+1-s)
-	rest += c.Leak * (tempC - c.TRef) * m.prof.voltage(fMHz) / m.prof.VMax
-	return rest + mem, mem
+	return rest + mem + m.leak(fMHz, tempC), mem
+}
+
+// leak is the temperature-dependent part of power at f and tempC.
+func (m physics) leak(fMHz, tempC float64) float64 {
+	c := &m.prof.Power
+	return c.Leak * (tempC - c.TRef) * m.prof.voltage(fMHz) / m.prof.VMax
 }
 
 // powerFor is power for work w at clock f.
