@@ -74,9 +74,9 @@ type tuned struct {
 func runSession(ctx context.Context, cfg config.Config, f *runFlags, std IO, be *backend) (err error) {
 	headless := !cfg.TUI.Enabled
 	log := newLogger(cfg, std.Err, headless)
-	ctx, stop := restore.NotifyContext(ctx)
+	sigCtx, stop := restore.NotifyContext(ctx)
 	defer stop()
-	ctx, cancel := context.WithCancel(ctx)
+	ctx, cancel := context.WithCancel(sigCtx)
 	defer cancel()
 	group, gctx := restore.NewGroup(ctx, log)
 
@@ -86,15 +86,24 @@ func runSession(ctx context.Context, cfg config.Config, f *runFlags, std IO, be 
 		// Give every GPU back, whatever happened above.
 		rctx, rcancel := context.WithTimeout(context.WithoutCancel(ctx), 15*time.Second)
 		defer rcancel()
+		var giveBack error
 		for _, t := range loops {
 			if cerr := t.loop.Close(rctx); cerr != nil {
-				err = errors.Join(err, cerr)
+				giveBack = errors.Join(giveBack, cerr)
 			}
 			if t.release != nil {
 				if rerr := t.release(rctx); rerr != nil {
-					err = errors.Join(err, fmt.Errorf("giving GPU %d back: %w", t.facts.Index, rerr))
+					giveBack = errors.Join(giveBack, fmt.Errorf("giving GPU %d back: %w", t.facts.Index, rerr))
 				}
 			}
+		}
+		if giveBack != nil {
+			// A clock not given back outranks the signal's exit status.
+			var st exitStatus
+			if errors.As(err, &st) {
+				err = nil
+			}
+			err = errors.Join(err, giveBack)
 		}
 	}()
 
@@ -161,6 +170,12 @@ func runSession(ctx context.Context, cfg config.Config, f *runFlags, std IO, be 
 	var perr *restore.PanicError
 	if errors.As(werr, &perr) {
 		return werr
+	}
+	// Stopped by a signal: exit 128+n after the orderly restore, as a
+	// process killed by it would, so scripts and the supervisor see why.
+	var sig *restore.SignalError
+	if errors.As(context.Cause(sigCtx), &sig) {
+		return exitStatus(sig.ExitCode())
 	}
 	return nil
 }
