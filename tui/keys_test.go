@@ -299,3 +299,24 @@ func TestRuneBurstIsSplit(t *testing.T) {
 		t.Fatal("q inside a burst did not quit")
 	}
 }
+
+// TestCursorStartsOnFirstChosenArm: the real loop's first snapshots (warm-up)
+// carry no arms and no chosen clock; the cursor must still land on the arm
+// in effect once one is named, so `enter` pins what is running.
+func TestCursorStartsOnFirstChosenArm(t *testing.T) {
+	m, sent := testModel(t, 120, 40, 0, nil)
+	warmup := testSnapshot(0)
+	warmup.Arms, warmup.FreqMHz = nil, 0
+	m = step(t, m, snapshotMsg{warmup})
+	noChoice := testSnapshot(1)
+	noChoice.FreqMHz = 0
+	m = step(t, m, snapshotMsg{noChoice})
+	m = step(t, m, snapshotMsg{testSnapshot(2)})
+	later := testSnapshot(3)
+	later.FreqMHz = 1500 // the loop moves on; the cursor stays where it was put
+	m = step(t, m, snapshotMsg{later})
+	m = keys(t, m, enter)
+	if want := []control.Command{{Kind: control.CmdPin, MHz: 1410}}; !equalCommands(*sent, want) {
+		t.Fatalf("sent %+v, want %+v", *sent, want)
+	}
+}

@@ -108,8 +108,12 @@ type Model struct {
 	lay      layout
 	snap     control.Snapshot
 	has      bool
-	cursor   int
-	offset   int
+	// placed: the cursor has been put on the arm in effect, or moved by the
+	// user. The loop's first snapshots carry no arms yet (warm-up), so
+	// placing waits for the first one that names a chosen arm.
+	placed bool
+	cursor int
+	offset int
 	// cursorArm keeps the cursor on the same arm if the loop reorders rows.
 	cursorArm bandit.Arm
 	mode      uiMode
@@ -214,11 +218,13 @@ func (m *Model) applySnapshot(s control.Snapshot) {
 	}
 	readOnly := m.opts.ReadOnly || s.Actuation == control.ActReadOnly
 	m.keys.setWritable(!readOnly)
-	if !m.has {
+	if !m.placed {
 		// Start on the arm in effect, mid-screen, so `enter` pins what is
 		// running now.
-		m.cursor = max(0, chosenIndex(&s))
-		m.offset = m.cursor - m.armRows()/2
+		if i := chosenIndex(&s); i >= 0 {
+			m.cursor, m.placed = i, true
+			m.offset = m.cursor - m.armRows()/2
+		}
 	} else if i := armIndex(s.Arms, m.cursorArm); i >= 0 {
 		m.cursor = i
 	}
@@ -266,6 +272,7 @@ func (m *Model) moveCursor(delta int) {
 	}
 	m.cursor = max(0, min(m.cursor+delta, len(m.snap.Arms)-1))
 	m.cursorArm = m.snap.Arms[m.cursor].Arm
+	m.placed = true
 	m.scrollToCursor()
 }
 
