@@ -86,7 +86,7 @@ func DefaultConfig(name string, n int) Config {
 	default:
 		return Config{
 			Features: n, Bias: true,
-			InitialAlpha: 1, AlphaDecay: 0, MinAlpha: 1, Ridge: 0.05,
+			InitialAlpha: 1, AlphaDecay: 0.01, MinAlpha: 0.25, Ridge: 0.05,
 			SLOMode: SLOAware, ActionPruning: true,
 			Objective: ObjectiveEDP, Forgetting: 0.995, ClockStepMHz: 15,
 			FreqBasis: 10, LatencyBeta: 2, RefactorEvery: 64,

@@ -94,7 +94,7 @@ func (e *synthEnv) step(a Arm, x []float64) Observation {
 // regime's context distribution, by Monte Carlo without noise.
 func bestStatic(reg regime, arms []Arm) int {
 	rng := rand.New(rand.NewPCG(1, 2))
-	x1s := make([]float64, 4000)
+	x1s := make([]float64, 500)
 	for i := range x1s {
 		x1s[i] = 0.5 * rng.NormFloat64()
 	}
