@@ -7,7 +7,7 @@ import (
 
 // maxBuckets bounds the finite buckets of an exposed histogram, so that a
 // histogram is a fixed-size value and the state clones by copy.
-const maxBuckets = 32
+const maxBuckets = 24
 
 // hist is a Prometheus histogram with fixed buckets: plain data.
 type hist struct {

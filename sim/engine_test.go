@@ -278,3 +278,16 @@ func TestRunUntilDoneStopsAtLastFinish(t *testing.T) {
 		t.Error("a negative limit changed the answer")
 	}
 }
+
+func TestBucketSetsFit(t *testing.T) {
+	for _, b := range [][]float64{ttftBucketsV1(), itlBucketsV1(), requestLatencyBucketsV1(), iterationTokenBucketsV1(),
+		buckets125(131072), ttftBucketsSGLang(), itlBucketsSGLang(), e2eBucketsSGLang()} {
+		if len(b) > maxBuckets {
+			t.Errorf("%d buckets do not fit in maxBuckets = %d", len(b), maxBuckets)
+		}
+		h := newHist(b...)
+		if h.n != len(b) {
+			t.Errorf("histogram kept %d of %d buckets", h.n, len(b))
+		}
+	}
+}
