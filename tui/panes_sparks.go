@@ -112,7 +112,13 @@ func (p sparkPane) line(ser sparkSeries, w int, buf []float64) string {
 		if !math.IsNaN(ser.hot) && v > ser.hot {
 			style = p.st.Bad
 		}
-		line += " " + style.Render(padLeft(ser.value(v), valueW-1))
+		// NaN is "not measured this window" (e.g. EDP with no tokens
+		// out): say so with a dash rather than print NaN.
+		text := "-"
+		if !math.IsNaN(v) && !math.IsInf(v, 0) {
+			text = ser.value(v)
+		}
+		line += " " + style.Render(padLeft(text, valueW-1))
 	}
 	if rangeW > 0 {
 		if lo, hi, ok := sparkRange(vals); ok {

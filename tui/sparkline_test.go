@@ -92,3 +92,20 @@ func TestHistoryIsBoundedAndSkipsRepeats(t *testing.T) {
 		t.Fatalf("a republished snapshot was counted: %d samples", n)
 	}
 }
+
+// TestUnmeasuredLatestValueIsADash: a window with no tokens out has no EDP
+// per token; the value column says so instead of printing NaN.
+func TestUnmeasuredLatestValueIsADash(t *testing.T) {
+	m, _ := testModel(t, 120, 40, 5, nil)
+	s := testSnapshot(6)
+	s.EDPPerToken = math.NaN()
+	v := step(t, m, snapshotMsg{s}).View()
+	if strings.Contains(v, "NaN") {
+		t.Fatalf("NaN printed:\n%s", v)
+	}
+	for _, l := range strings.Split(v, "\n") {
+		if strings.Contains(l, "EDP/tok") && !strings.Contains(l, " - ") && !strings.HasSuffix(strings.TrimRight(l, " "), "-") {
+			t.Fatalf("EDP/tok line has no dash for the unmeasured value: %q", l)
+		}
+	}
+}
