@@ -1,0 +1,233 @@
+package exporter
+
+import (
+	"bytes"
+	"context"
+	"io"
+	"log/slog"
+	"math"
+	"net/http"
+	"os"
+	"os/exec"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	dto "github.com/prometheus/client_model/go"
+
+	"github.com/gputune/gputune/bandit"
+	"github.com/gputune/gputune/control"
+)
+
+// feed gives the exporter a warm-up at the default governor (0.5 J/token at
+// 1000 tokens/s), then locked windows at 0.4 J/token, for GPU idx.
+func feed(e *Exporter, idx int, uuid string) control.Snapshot {
+	t0 := time.Unix(1_800_000_000, 0)
+	snap := func(i int, mode control.Mode, freq int, energy float64) control.Snapshot {
+		return control.Snapshot{
+			Time: t0.Add(time.Duration(i) * time.Second), GPU: idx, GPUUUID: uuid, GPUName: "NVIDIA H100 80GB HBM3",
+			Mode: mode, Actuation: control.ActAuto, Policy: "gputune", Objective: "edp", SLOMode: "slo-aware",
+			FreqMHz: freq, SMClockMHz: max(freq, 1980), MemClockMHz: 2619, PowerW: energy, EnergyJ: energy,
+			EnergyErrJ: 0.2, TotalEnergyJ: float64(i) * 450, Tokens: 1000, Reward: math.NaN(), Alpha: math.NaN(),
+			TTFTLimitS: 2, TPOTLimitS: 0.25, TTFTP90S: 0.3, TPOTP90S: 0.04, SLOOK: true,
+		}
+	}
+	var last control.Snapshot
+	for i := range 5 { // the first primes; windows 1..4 ran at the default governor
+		last = snap(i, control.ModeWarmup, 0, 500)
+		e.Observe(last)
+	}
+	last.FreqMHz = 1410 // the last warm-up cycle commanded the first lock
+	e.Observe(last)
+	for i := 5; i < 8; i++ {
+		last = snap(i, control.ModeExploit, 1410, 400)
+		last.Reward, last.RewardValid, last.Alpha, last.Decisions, last.Round = 0.2, true, 0.7, i-4, i-4
+		last.SLOViolations = 1
+		last.Pruned = []bandit.Pruned{{Reason: "slow"}}
+		e.Observe(last)
+	}
+	return last
+}
+
+func gather(t *testing.T, e *Exporter) map[string][]*dto.Metric {
+	t.Helper()
+	reg := prometheus.NewPedanticRegistry()
+	if err := reg.Register(e); err != nil {
+		t.Fatal(err)
+	}
+	fams, err := reg.Gather()
+	if err != nil {
+		t.Fatalf("gather: %v", err)
+	}
+	out := map[string][]*dto.Metric{}
+	for _, f := range fams {
+		out[f.GetName()] = f.Metric
+	}
+	return out
+}
+
+// value finds name's value for the GPU uuid and the extra label pairs.
+func value(t *testing.T, fams map[string][]*dto.Metric, name, uuid string, kv ...string) float64 {
+	t.Helper()
+next:
+	for _, m := range fams[name] {
+		labels := map[string]string{}
+		for _, l := range m.Label {
+			labels[l.GetName()] = l.GetValue()
+		}
+		if labels["gpu_uuid"] != uuid {
+			continue
+		}
+		for i := 0; i+1 < len(kv); i += 2 {
+			if labels[kv[i]] != kv[i+1] {
+				continue next
+			}
+		}
+		switch {
+		case m.Gauge != nil:
+			return m.Gauge.GetValue()
+		case m.Counter != nil:
+			return m.Counter.GetValue()
+		}
+	}
+	t.Fatalf("no %s for %s %v", name, uuid, kv)
+	return 0
+}
+
+func TestCollectorValues(t *testing.T) {
+	e := New()
+	feed(e, 0, "GPU-a")
+	feed(e, 1, "GPU-b")
+	fams := gather(t, e)
+	tests := []struct {
+		name string
+		kv   []string
+		want float64
+	}{
+		{"gputune_sm_clock_commanded_hertz", nil, 1410e6},
+		{"gputune_sm_clock_hertz", nil, 1980e6},
+		{"gputune_memory_clock_hertz", nil, 2619e6},
+		{"gputune_power_watts", nil, 400},
+		{"gputune_energy_joules_total", nil, 7 * 450},
+		{"gputune_window_energy_error_bound_joules", nil, 0.2},
+		// Three locked windows, each 1000 tokens × 0.5 J − 400 J = 100 J;
+		// the window after the re-published warm-up snapshot has no
+		// duration and is not counted.
+		{"gputune_energy_saved_estimate_joules", nil, 300},
+		{"gputune_energy_saved_estimate_windows_total", nil, 3},
+		{"gputune_energy_saved_estimate_skipped_windows_total", nil, 0},
+		{"gputune_energy_baseline_windows", nil, 4},
+		{"gputune_reward", nil, 0.2},
+		{"gputune_slo_violations_total", nil, 1},
+		{"gputune_mode", []string{"mode", "exploit"}, 1},
+		{"gputune_mode", []string{"mode", "warmup"}, 0},
+		{"gputune_actuation", []string{"actuation", "auto"}, 1},
+		{"gputune_actuation", []string{"actuation", "readonly"}, 0},
+		{"gputune_decisions_total", nil, 3},
+		{"gputune_pruned_arms", nil, 1},
+		{"gputune_exploration_alpha", nil, 0.7},
+		{"gputune_generated_tokens_total", nil, 9000},
+		{"gputune_gpu_info", []string{"gpu_name", "NVIDIA H100 80GB HBM3", "policy", "gputune"}, 1},
+	}
+	for _, uuid := range []string{"GPU-a", "GPU-b"} {
+		for _, tt := range tests {
+			if got := value(t, fams, tt.name, uuid, tt.kv...); math.Abs(got-tt.want) > 1e-6*math.Max(1, tt.want) {
+				t.Errorf("%s %s %v = %g, want %g", uuid, tt.name, tt.kv, got, tt.want)
+			}
+		}
+	}
+	if got := value(t, fams, "gputune_sm_clock_hertz", "GPU-b", "gpu", "1"); got != 1980e6 {
+		t.Errorf("GPU-b is not labelled gpu=1")
+	}
+}
+
+func TestUnknownValuesAreLeftOut(t *testing.T) {
+	e := New()
+	e.Observe(control.Snapshot{GPU: 0, GPUUUID: "GPU-a", Mode: control.ModeWarmup, PowerW: math.NaN(),
+		EnergyJ: math.NaN(), Reward: math.NaN(), Alpha: math.NaN(), TTFTP90S: math.NaN(), TPOTP90S: math.NaN()})
+	fams := gather(t, e)
+	for _, name := range []string{"gputune_power_watts", "gputune_reward", "gputune_exploration_alpha",
+		"gputune_sm_clock_hertz", "gputune_ttft_tail_seconds"} {
+		if len(fams[name]) != 0 {
+			t.Errorf("%s exported before it is known", name)
+		}
+	}
+	if got := value(t, fams, "gputune_mode", "GPU-a", "mode", "warmup"); got != 1 {
+		t.Errorf("mode warmup = %g, want 1", got)
+	}
+}
+
+// scrapeBody serves e on a free port and returns one scrape of /metrics.
+func scrapeBody(t *testing.T, e *Exporter) []byte {
+	t.Helper()
+	srv, err := Listen("127.0.0.1:0", e, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(t.Context())
+	done := make(chan error, 1)
+	go func() { done <- srv.Serve(ctx) }()
+	defer func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Errorf("serve: %v", err)
+		}
+	}()
+	resp, err := http.Get("http://" + srv.Addr().String() + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	if ct := resp.Header.Get("Content-Type"); !strings.HasPrefix(ct, "text/plain") {
+		t.Errorf("Content-Type %q: Prometheus 3 needs text/plain (or a negotiated format)", ct)
+	}
+	body, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return body
+}
+
+func TestListenRefusesBadAddress(t *testing.T) {
+	if _, err := Listen("no-port", New(), slog.New(slog.NewTextHandler(io.Discard, nil))); err == nil ||
+		!strings.Contains(err.Error(), "host:port") {
+		t.Errorf("Listen(no-port) = %v, want an error saying host:port", err)
+	}
+}
+
+// TestPromtoolAcceptsOutput lints a real scrape with promtool: names, units,
+// _total on counters, help texts.
+func TestPromtoolAcceptsOutput(t *testing.T) {
+	promtool := requireTool(t, "promtool")
+	e := New()
+	feed(e, 0, "GPU-a")
+	feed(e, 1, "GPU-b")
+	body := scrapeBody(t, e)
+	for _, want := range []string{`gputune_energy_saved_estimate_joules{gpu="1",gpu_uuid="GPU-b"} 300`, `gputune_mode{gpu="0",gpu_uuid="GPU-a",mode="exploit"} 1`} {
+		if !bytes.Contains(body, []byte(want)) {
+			t.Errorf("scrape lacks %s", want)
+		}
+	}
+	cmd := exec.CommandContext(t.Context(), promtool, "check", "metrics")
+	cmd.Stdin = bytes.NewReader(body)
+	out, err := cmd.CombinedOutput()
+	if err != nil || len(bytes.TrimSpace(out)) != 0 {
+		t.Errorf("promtool check metrics: %v\n%s", err, out)
+	}
+}
+
+// requireTool finds a binary from the Debian prometheus package; CI
+// (GPUTUNE_E2E=1) installs it, so there a missing one fails the test.
+func requireTool(t *testing.T, name string) string {
+	t.Helper()
+	path, err := exec.LookPath(name)
+	if err == nil {
+		return path
+	}
+	if os.Getenv("GPUTUNE_E2E") == "1" {
+		t.Fatalf("%s not found but GPUTUNE_E2E=1: install it (apt-get install prometheus)", name)
+	}
+	t.Skipf("%s not installed (apt-get install prometheus); set GPUTUNE_E2E=1 to require it", name)
+	return ""
+}
