@@ -68,19 +68,20 @@ func startDemo(ctx context.Context, cfg config.Config, f *runFlags, group *resto
 		if err != nil {
 			return out, nil, err
 		}
-		sampler, err := nvgpu.NewSampler(live, meter, nvgpu.SamplerConfig{Ticks: virtualTicks(live, group), Now: live.Now}, log)
+		gpu := newSimGPU(live, i)
+		sampler, err := nvgpu.NewSampler(gpu, meter, nvgpu.SamplerConfig{Ticks: virtualTicks(live, group), Now: live.Now}, log)
 		if err != nil {
 			return out, nil, err
 		}
 		group.Go(fmt.Sprintf("sim-sampler-gpu%d", i), sampler.Run)
-		// The demo's loop locks the simulated GPU: live is a simulated
+		// The demo's loop locks the simulated GPU: gpu is a simulated
 		// controller. No NVML controller exists in this mode.
-		loop, err := buildLoop(stackSpec{cfg: cfg, reader: live, ctl: live, source: source, clock: live,
+		loop, err := buildLoop(stackSpec{cfg: cfg, reader: gpu, ctl: gpu, source: source, clock: live,
 			meter: meter, demo: true, resetModel: f.resetModel, log: log, goFn: group.Go})
 		if err != nil {
 			return out, nil, err
 		}
-		out = append(out, tuned{loop: loop, facts: live.Facts(), release: func(context.Context) error { return live.Close() }})
+		out = append(out, tuned{loop: loop, facts: gpu.Facts(), release: func(context.Context) error { return live.Close() }})
 	}
 	return out, clock, nil
 }

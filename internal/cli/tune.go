@@ -115,6 +115,11 @@ func runSession(ctx context.Context, cfg config.Config, f *runFlags, std IO, be 
 	if err != nil {
 		return err
 	}
+	if f.listen != "" {
+		if err := serveMetrics(f.listen, loops, group, log); err != nil {
+			return err
+		}
+	}
 
 	for _, t := range loops {
 		group.Go(fmt.Sprintf("loop-gpu%d", t.facts.Index), t.loop.Run)
