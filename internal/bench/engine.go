@@ -1,0 +1,349 @@
+package bench
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"maps"
+	"math"
+	"runtime"
+	"slices"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/gputune/gputune/control"
+	"github.com/gputune/gputune/sim"
+)
+
+// Policy groups that --policies selects from.
+const (
+	PolicyDefault = "default"
+	PolicyStatic  = "static" // the sweep and static-best
+	PolicyAGFT    = "agft"
+	PolicyGPUTune = "gputune"
+	PolicyOracle  = "greedy-oracle"
+)
+
+// AllPolicies is every policy group, in table order.
+func AllPolicies() []string {
+	return []string{PolicyDefault, PolicyStatic, PolicyAGFT, PolicyGPUTune, PolicyOracle}
+}
+
+// Static sweep: a coarse grid every staticCoarseSteps clock steps (the
+// maximum included), then every step within ±staticRefineSteps of the best.
+const (
+	staticCoarseSteps = 6
+	staticRefineSteps = 3
+)
+
+// Options set how a benchmark runs, not what it measures.
+type Options struct {
+	// Policies is the subset of AllPolicies to run; empty: all.
+	Policies []string
+	// Workers bounds the policies run at once; 0: GOMAXPROCS.
+	Workers int
+	// Progress, when set, is told the overall fraction done.
+	Progress func(frac float64)
+
+	// reuse holds runs that do not depend on the seed (the default
+	// governor, statics and the oracle on a trace replay), shared across a
+	// suite's seeds; nil: run everything.
+	reuse *runCache
+}
+
+// runCache keeps seed-independent runs by policy name.
+type runCache struct {
+	mu   sync.Mutex
+	runs map[string]run
+}
+
+func (c *runCache) get(name string) (run, bool) {
+	if c == nil {
+		return run{}, false
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	r, ok := c.runs[name]
+	return r, ok
+}
+
+func (c *runCache) put(name string, r run) {
+	if c == nil {
+		return
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.runs == nil {
+		c.runs = map[string]run{}
+	}
+	c.runs[name] = r
+}
+
+// Report is one scenario's results.
+type Report struct {
+	Scenario      ScenarioInfo   `json:"scenario"`
+	SimParamsHash string         `json:"sim_params_hash"`
+	OracleNote    string         `json:"oracle_note"`
+	StaticBestMHz int            `json:"static_best_mhz,omitempty"`
+	Policies      []PolicyResult `json:"policies"`
+	Targets       []Target       `json:"targets,omitempty"`
+	WallS         float64        `json:"wall_s"`
+
+	runs map[string]run
+	rate []RatePoint
+}
+
+// ScenarioInfo records what was run.
+type ScenarioInfo struct {
+	Name       string  `json:"name"`
+	Workload   string  `json:"workload"`
+	Trace      string  `json:"trace,omitempty"`
+	DurationS  float64 `json:"duration_s"`
+	Requests   int     `json:"requests,omitempty"`
+	GPUProfile string  `json:"gpu_profile"`
+	Params     string  `json:"sim_params"`
+	Seed       uint64  `json:"seed"`
+	RateScale  float64 `json:"rate_scale"`
+	SLOTTFTS   float64 `json:"slo_ttft_s"`
+	SLOTPOTS   float64 `json:"slo_tpot_s"`
+	Objective  string  `json:"objective"`
+	Oracle     string  `json:"oracle"`
+	PeriodS    float64 `json:"period_s"`
+}
+
+// RatePoint is the request arrival rate over one bin, for plots.
+type RatePoint struct {
+	T, ReqPerS float64
+}
+
+// Policy returns the named policy's result.
+func (r *Report) Policy(name string) (PolicyResult, bool) {
+	for _, p := range r.Policies {
+		if p.Name == name {
+			return p, true
+		}
+	}
+	return PolicyResult{}, false
+}
+
+// Windows returns a policy's per-window record (nil if it did not run).
+func (r *Report) Windows(name string) []Window { return r.runs[name].windows }
+
+// Run runs every selected policy on sc and measures them.
+func Run(ctx context.Context, sc Scenario, opt Options) (*Report, error) {
+	if err := sc.Validate(); err != nil {
+		return nil, err
+	}
+	start := time.Now()
+	base, err := sim.New(sc.simConfig())
+	if err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrScenario, err)
+	}
+	hash, err := sim.ParamsHash(sc.GPUProfile, sc.Params)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrScenario, err)
+	}
+	want := map[string]bool{}
+	for _, p := range opt.Policies {
+		if !slices.Contains(AllPolicies(), p) {
+			return nil, fmt.Errorf("%w: --policies: unknown policy %q (choose from %v)", ErrScenario, p, AllPolicies())
+		}
+		want[p] = true
+	}
+	if len(want) == 0 {
+		for _, p := range AllPolicies() {
+			want[p] = true
+		}
+	}
+	if want[PolicyStatic] {
+		// static-best is judged against the default governor's attainment.
+		want[PolicyDefault] = true
+	}
+
+	ex := newExecutor(ctx, opt)
+	if sc.Workload.Trace == nil {
+		opt.reuse = nil // synthetic arrivals change with the seed
+	}
+	ex.reuse = opt.reuse
+	clocks := base.GPU().Facts().CoreClocksMHz
+	// Longest first: the oracle and the learners take longest.
+	if want[PolicyOracle] {
+		ex.submit(PolicyOracle, func(p func(float64)) (run, error) { return runOracle(ctx, sc, &base, p) })
+	}
+	for _, name := range []string{PolicyGPUTune, PolicyAGFT, PolicyDefault} {
+		if want[name] {
+			ex.submit(name, func(p func(float64)) (run, error) { return runLoop(ctx, sc, &base, name, p) })
+		}
+	}
+	staticRun := func(mhz int, sweep string) func(func(float64)) (run, error) {
+		return func(p func(float64)) (run, error) {
+			r, err := runLoop(ctx, sc, &base, "static:"+strconv.Itoa(mhz), p)
+			r.mhz = mhz
+			r.sweep = sweep
+			return r, err
+		}
+	}
+	coarse := map[int]bool{}
+	if want[PolicyStatic] {
+		for i := len(clocks) - 1; i >= 0; i -= staticCoarseSteps {
+			coarse[clocks[i]] = true
+		}
+		ex.expect(len(coarse) + 2*staticRefineSteps)
+		for _, c := range slices.Sorted(maps.Keys(coarse)) {
+			ex.submit(staticName(c), staticRun(c, "coarse"))
+		}
+	}
+	runs, err := ex.wait()
+	if err != nil {
+		return nil, err
+	}
+	obj := control.Objective(sc.Config.Control.Objective)
+	if want[PolicyStatic] {
+		best := bestStatic(runs, obj)
+		if best > 0 {
+			i := slices.Index(clocks, best)
+			for j := max(0, i-staticRefineSteps); j <= min(len(clocks)-1, i+staticRefineSteps); j++ {
+				if !coarse[clocks[j]] {
+					ex.submit(staticName(clocks[j]), staticRun(clocks[j], "refine"))
+				}
+			}
+		}
+		if runs, err = ex.wait(); err != nil {
+			return nil, err
+		}
+	}
+	rep := assemble(sc, runs, obj)
+	rep.SimParamsHash = hash
+	rep.rate = arrivalRate(sc, 30)
+	rep.WallS = time.Since(start).Seconds()
+	return rep, nil
+}
+
+func staticName(mhz int) string { return "static:" + strconv.Itoa(mhz) }
+
+// bestStatic is the static clock with the best objective among those whose
+// SLO attainment is within 1 point of the default governor's; 0 when none is.
+func bestStatic(runs map[string]run, obj control.Objective) int {
+	def, ok := runs[PolicyDefault]
+	if !ok {
+		return 0
+	}
+	floor := def.truth.SLOAttainment() - 0.01
+	best, bestObj := 0, math.Inf(1)
+	for _, r := range runs {
+		if r.mhz == 0 || !(r.truth.SLOAttainment() >= floor) {
+			continue
+		}
+		t := r.truth
+		o := objective(obj, t.EnergyJ, t.Elapsed.Seconds(), t.OutputTokens)
+		if o < bestObj || (o == bestObj && r.mhz > best) {
+			best, bestObj = r.mhz, o
+		}
+	}
+	return best
+}
+
+// executor runs jobs on a bounded number of goroutines and tracks progress.
+type executor struct {
+	ctx     context.Context
+	sem     chan struct{}
+	mu      sync.Mutex
+	wg      sync.WaitGroup
+	runs    map[string]run
+	errs    []error
+	frac    map[string]float64
+	total   int
+	notify  func(float64)
+	pending int
+	reuse   *runCache
+}
+
+func newExecutor(ctx context.Context, opt Options) *executor {
+	n := opt.Workers
+	if n <= 0 {
+		n = runtime.GOMAXPROCS(0)
+	}
+	return &executor{ctx: ctx, sem: make(chan struct{}, n), runs: map[string]run{}, frac: map[string]float64{}, notify: opt.Progress}
+}
+
+// expect announces jobs that will be submitted later, so progress does not
+// jump backwards.
+func (e *executor) expect(n int) {
+	e.mu.Lock()
+	e.pending += n
+	e.mu.Unlock()
+}
+
+func (e *executor) submit(name string, job func(progress func(float64)) (run, error)) {
+	e.mu.Lock()
+	e.total++
+	if e.pending > 0 {
+		e.pending--
+	}
+	e.frac[name] = 0
+	e.mu.Unlock()
+	e.wg.Add(1)
+	go func() {
+		defer e.wg.Done()
+		select {
+		case e.sem <- struct{}{}:
+		case <-e.ctx.Done():
+			e.fail(e.ctx.Err())
+			return
+		}
+		defer func() { <-e.sem }()
+		seedFree := name != PolicyGPUTune && name != PolicyAGFT
+		r, cached := run{}, false
+		if seedFree {
+			r, cached = e.reuse.get(name)
+		}
+		if !cached {
+			var err error
+			r, err = job(func(f float64) { e.progress(name, f) })
+			if err != nil {
+				e.fail(fmt.Errorf("%s: %w", name, err))
+				return
+			}
+			if seedFree {
+				e.reuse.put(name, r)
+			}
+		}
+		e.mu.Lock()
+		e.runs[name] = r
+		e.mu.Unlock()
+		e.progress(name, 1)
+	}()
+}
+
+func (e *executor) fail(err error) {
+	e.mu.Lock()
+	e.errs = append(e.errs, err)
+	e.mu.Unlock()
+}
+
+func (e *executor) progress(name string, f float64) {
+	if e.notify == nil {
+		return
+	}
+	e.mu.Lock()
+	e.frac[name] = f
+	var sum float64
+	for _, v := range e.frac {
+		sum += v
+	}
+	total := float64(e.total + e.pending)
+	e.mu.Unlock()
+	e.notify(sum / total)
+}
+
+// wait waits for every job submitted so far and returns all runs so far.
+func (e *executor) wait() (map[string]run, error) {
+	e.wg.Wait()
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if err := errors.Join(e.errs...); err != nil {
+		return nil, err
+	}
+	return maps.Clone(e.runs), nil
+}

@@ -1,0 +1,156 @@
+package bench
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/gputune/gputune/control"
+	"github.com/gputune/gputune/internal/loopkit"
+	"github.com/gputune/gputune/nvgpu"
+	"github.com/gputune/gputune/sim"
+)
+
+const (
+	// powerTick is how often the energy meter reads instant power, in
+	// simulated time, as the live sampler does.
+	powerTick = 20 * time.Millisecond
+	// counterTick is how often the meter recalibrates on the energy counter.
+	counterTick = 5 * time.Second
+	// drainLimit bounds how long a run may go on after the last arrival.
+	drainLimit = 15 * time.Minute
+)
+
+// Window is one decision window of one policy's run, as the ground truth saw
+// it (the loop itself only sees /metrics and the meter).
+type Window struct {
+	EndS     float64 // end of the window, seconds since the start
+	CmdMHz   int     // commanded core clock (0: default governor)
+	ClockMHz float64 // SM clock in effect at the end of the window
+	PowerW   float64 // true mean board power over the window
+	EnergyJ  float64 // true energy over the window
+	Tokens   float64 // output tokens generated in the window
+	Mode     string  // the loop's mode ("oracle" for the oracle)
+}
+
+// run is what one policy did over the whole scenario.
+type run struct {
+	name    string
+	mhz     int    // static clock, 0 otherwise
+	sweep   string // static: "coarse" or "refine"
+	truth   sim.Truth
+	windows []Window
+	step    int // the GPU's clock step, MHz
+}
+
+// tracker records windows from the simulation's ground truth.
+type tracker struct {
+	prevE, prevTok float64
+	prevT          time.Duration
+	windows        []Window
+}
+
+func (t *tracker) record(s *sim.Sim, cmd int, mode string) {
+	tr := s.Truth()
+	dt := (tr.Elapsed - t.prevT).Seconds()
+	w := Window{EndS: tr.Elapsed.Seconds(), CmdMHz: cmd, ClockMHz: s.GPU().SMClockMHz(),
+		EnergyJ: tr.EnergyJ - t.prevE, Tokens: tr.OutputTokens - t.prevTok, Mode: mode}
+	if dt > 0 {
+		w.PowerW = w.EnergyJ / dt
+	}
+	t.prevE, t.prevTok, t.prevT = tr.EnergyJ, tr.OutputTokens, tr.Elapsed
+	t.windows = append(t.windows, w)
+}
+
+// runLoop runs the real control loop with policy ("default", "static:MHZ",
+// "agft", "gputune") against a clone of base, cycling once per period of
+// virtual time until every request has finished.
+func runLoop(ctx context.Context, sc Scenario, base *sim.Sim, policy string, progress func(float64)) (run, error) {
+	dev := newSimDevice(base.Clone())
+	cfg := sc.Config
+	cfg.Control.Policy = policy
+	cfg.Bandit.Seed = sc.Seed
+	arms, err := control.Arms(dev.Facts(), cfg.GPU)
+	if err != nil {
+		return run{}, err
+	}
+	pol, err := loopkit.NewPolicy(cfg, arms)
+	if err != nil {
+		return run{}, err
+	}
+	windower, err := loopkit.NewWindower(cfg)
+	if err != nil {
+		return run{}, err
+	}
+	meter, err := nvgpu.NewMeter(nvgpu.DefaultMeterConfig())
+	if err != nil {
+		return run{}, err
+	}
+	loop, err := control.New(control.Deps{Config: cfg, Reader: dev, Controller: dev, Source: dev,
+		Windower: windower, Meter: meter, Policy: pol, Clock: dev})
+	if err != nil {
+		return run{}, fmt.Errorf("%s: %w", policy, err)
+	}
+	period := cfg.Control.Period.Duration
+	limit := runLimit(sc, base)
+	var tr tracker
+	var nextCounter time.Duration
+	for {
+		if err := ctx.Err(); err != nil {
+			return run{}, err
+		}
+		var done bool
+		var now time.Duration
+		dev.with(func(s *sim.Sim) {
+			for left := period; left > 0; left -= powerTick {
+				s.Step(min(left, powerTick))
+				p, _ := s.GPU().InstantPower(ctx)
+				meter.Observe(p)
+			}
+			now = s.Now()
+			if now >= nextCounter {
+				mj, _ := s.GPU().EnergyCounter(ctx)
+				meter.ObserveCounter(s.WallNow(), mj)
+				nextCounter = now + counterTick
+			}
+			done = s.Done()
+		})
+		snap := loop.Cycle(ctx)
+		dev.with(func(s *sim.Sim) { tr.record(s, snap.FreqMHz, string(snap.Mode)) })
+		if progress != nil {
+			progress(min(now.Seconds()/limit.Seconds(), 1))
+		}
+		if done || now >= limit {
+			break
+		}
+	}
+	if err := loop.Close(ctx); err != nil {
+		return run{}, fmt.Errorf("%s: closing the loop: %w", policy, err)
+	}
+	r := run{name: policy, windows: tr.windows, step: clockStep(dev.Facts())}
+	dev.with(func(s *sim.Sim) { r.truth = s.Truth() })
+	return r, nil
+}
+
+// runLimit is the most virtual time a run may take: the arrivals plus a
+// drain allowance.
+func runLimit(sc Scenario, base *sim.Sim) time.Duration {
+	if t := sc.Workload.Trace; t != nil {
+		span := t.Span()
+		if ts := sc.Workload.TimeScale; ts > 0 {
+			span = time.Duration(float64(span) * ts)
+		}
+		if rs := sc.Workload.RateScale; rs > 0 {
+			span = time.Duration(float64(span) / rs)
+		}
+		return span + drainLimit
+	}
+	return sc.Duration + drainLimit
+}
+
+func clockStep(f nvgpu.Facts) int {
+	if c := f.CoreClocksMHz; len(c) > 1 {
+		return c[1] - c[0]
+	}
+	return 15
+}
