@@ -34,14 +34,39 @@ type Parser struct {
 	reader   bytes.Reader
 }
 
+// ParserOption configures NewParser.
+type ParserOption func(*parserConfig)
+
+type parserConfig struct{ allBuckets bool }
+
+// WithAllBuckets keeps the buckets of every histogram. By default the E2E
+// and tokens-per-step histograms keep only their sum and count (their
+// window statistics are means, never quantiles), which spares expfmt a
+// third of a vLLM exposition's lines.
+func WithAllBuckets() ParserOption { return func(c *parserConfig) { c.allBuckets = true } }
+
+// needsBuckets lists the histograms whose window statistics use buckets:
+// the sliding latency tails and MaxTTFTUpper.
+func needsBuckets(sig Signal) bool { return sig == SigTTFT || sig == SigITL || sig == SigTPOT }
+
 // NewParser returns a Parser loaded with the mapping tables.
-func NewParser() *Parser {
+func NewParser(opts ...ParserOption) *Parser {
+	var cfg parserConfig
+	for _, o := range opts {
+		o(&cfg)
+	}
 	p := &Parser{tables: mappingTables(), keep: make(map[string]struct{})}
 	for _, t := range p.tables {
-		for _, cands := range t.signals {
+		for sig, cands := range t.signals {
 			for _, c := range cands {
-				for _, suffix := range [...]string{"", "_bucket", "_sum", "_count"} {
-					p.keep[c.family+suffix] = struct{}{}
+				p.keep[c.family] = struct{}{}
+				if c.kind == kindScalar {
+					continue
+				}
+				p.keep[c.family+"_sum"] = struct{}{}
+				p.keep[c.family+"_count"] = struct{}{}
+				if c.kind == kindHistogram && (cfg.allBuckets || needsBuckets(Signal(sig))) {
+					p.keep[c.family+"_bucket"] = struct{}{}
 				}
 			}
 		}
@@ -290,11 +315,15 @@ func readHistogram(h *dto.Histogram) (Histogram, bool) {
 	if h == nil {
 		return Histogram{}, false
 	}
-	out := Histogram{Sum: h.GetSampleSum(), Count: h.GetSampleCountFloat()}
+	buckets := h.GetBucket()
+	out := Histogram{
+		Sum: h.GetSampleSum(), Count: h.GetSampleCountFloat(),
+		Upper: make([]float64, 0, len(buckets)+1), Cumulative: make([]float64, 0, len(buckets)+1),
+	}
 	if out.Count <= 0 {
 		out.Count = float64(h.GetSampleCount())
 	}
-	for _, b := range h.GetBucket() {
+	for _, b := range buckets {
 		c := b.GetCumulativeCountFloat()
 		if c <= 0 {
 			c = float64(b.GetCumulativeCount())

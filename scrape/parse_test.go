@@ -341,7 +341,7 @@ func TestParseGarbageIsAClearError(t *testing.T) {
 		{"bad value", "vllm:num_requests_running{engine=\"0\"} twelve\n", ErrMalformed},
 		{"unterminated labels", "vllm:num_requests_running{engine=\"0 1\n", ErrMalformed},
 		{"duplicate TYPE", "# TYPE vllm:num_requests_running gauge\n# TYPE vllm:num_requests_running gauge\n", ErrMalformed},
-		{"truncated histogram", "# TYPE vllm:e2e_request_latency_seconds histogram\nvllm:e2e_request_latency_seconds_bucket{le=", ErrMalformed},
+		{"truncated histogram", "# TYPE vllm:time_to_first_token_seconds histogram\nvllm:time_to_first_token_seconds_bucket{le=", ErrMalformed},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -404,5 +404,56 @@ func TestSignalNamesRoundTrip(t *testing.T) {
 	}
 	if _, ok := ParseSignal("nope"); ok {
 		t.Error("ParseSignal accepted nope")
+	}
+}
+
+func TestAllBucketsOption(t *testing.T) {
+	body := readFixture(t, "vllm_v1.prom")
+	lean := mustParse(t, body)
+	full, err := NewParser(WithAllBuckets()).Parse(body, time.Time{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(lean.E2E.Upper) != 1 || len(full.E2E.Upper) != 22 || len(full.Iter.Upper) != 14 {
+		t.Errorf("E2E buckets %d (lean) %d (full), iter %d", len(lean.E2E.Upper), len(full.E2E.Upper), len(full.Iter.Upper))
+	}
+	if lean.E2E.Count != full.E2E.Count || lean.E2E.Sum != full.E2E.Sum || len(lean.TTFT.Upper) != len(full.TTFT.Upper) {
+		t.Error("lean and full parses disagree on sums and counts")
+	}
+}
+
+func TestCutModelLabel(t *testing.T) {
+	tests := []struct {
+		line, value, rest string
+		found             bool
+	}{
+		{`m{engine="0",le="1",model_name="llama"} 3`, "llama", `m{engine="0",le="1"} 3`, true},
+		{`m{model_name="llama",engine="0"} 3`, "llama", `m{engine="0"} 3`, true},
+		{`m{model_name="llama"} 3`, "llama", `m{} 3`, true},
+		{`m{a="x\",model_name=\"y",model_name="q\"z"} 3`, `q\"z`, `m{a="x\",model_name=\"y"} 3`, true},
+		{`m{engine="0"} 3`, "", "", false},
+		{`m 3`, "", "", false},
+		{`m{model_name="unterminated} 3`, "", "", false},
+	}
+	for _, tc := range tests {
+		value, before, after, found := cutLabel([]byte(tc.line), 1, modelLabel)
+		if found != tc.found || string(value) != tc.value || found && string(before)+string(after) != tc.rest {
+			t.Errorf("cutLabel(%q) = %q, %q, %v", tc.line, value, string(before)+string(after), found)
+		}
+	}
+}
+
+func TestTwoModelsKeepTheirSeries(t *testing.T) {
+	body := "# TYPE vllm:num_requests_running gauge\n" +
+		"vllm:num_requests_running{engine=\"0\",model_name=\"a\"} 2\n" +
+		"vllm:num_requests_running{engine=\"0\",model_name=\"b\"} 5\n" +
+		"# TYPE vllm:time_to_first_token_seconds histogram\n" +
+		"vllm:time_to_first_token_seconds_bucket{engine=\"0\",le=\"+Inf\",model_name=\"a\"} 1\n" +
+		"vllm:time_to_first_token_seconds_bucket{engine=\"0\",le=\"+Inf\",model_name=\"b\"} 2\n" +
+		"vllm:time_to_first_token_seconds_count{engine=\"0\",model_name=\"a\"} 1\n" +
+		"vllm:time_to_first_token_seconds_count{engine=\"0\",model_name=\"b\"} 2\n"
+	s := mustParse(t, []byte(body))
+	if s.Running != 7 || s.TTFT.Count != 3 {
+		t.Fatalf("running %v TTFT count %v, want 7 and 3", s.Running, s.TTFT.Count)
 	}
 }

@@ -42,8 +42,25 @@ func (s seenFamilies) flavor() Flavor {
 // before expfmt builds its protobuf objects is most of the parse cost.
 // Lines whose name is not a plain metric name (garbage, HTML, UTF-8 quoted
 // names) are kept so that expfmt judges them and reports a clear error.
+//
+// When every kept sample carries one and the same model_name label, the
+// label is cut from the lines: summing over series ignores it anyway, and
+// it is the longest label expfmt would otherwise copy into every series.
+// Expositions that serve several models keep it.
 func prefilter(dst, in []byte, keep map[string]struct{}) ([]byte, seenFamilies) {
+	out, seen, ok := filterLines(dst, in, keep, true)
+	if !ok {
+		out, seen, _ = filterLines(dst, in, keep, false)
+	}
+	return out, seen
+}
+
+// filterLines is one prefilter pass; with stripModel it returns ok=false
+// as soon as a second model_name value shows up.
+func filterLines(dst, in []byte, keep map[string]struct{}, stripModel bool) ([]byte, seenFamilies, bool) {
 	var seen seenFamilies
+	var model []byte
+	haveModel := false
 	for len(in) > 0 {
 		var line []byte
 		if i := bytes.IndexByte(in, '\n'); i >= 0 {
@@ -75,11 +92,79 @@ func prefilter(dst, in []byte, keep map[string]struct{}) ([]byte, seenFamilies) 
 			continue
 		}
 		seen.note(name)
-		if _, ok := keep[string(name)]; ok {
-			dst = append(append(dst, line...), '\n')
+		if _, ok := keep[string(name)]; !ok {
+			continue
+		}
+		if stripModel {
+			if value, before, after, found := cutLabel(line, len(line)-len(body)+len(name), modelLabel); found {
+				if !haveModel {
+					model, haveModel = value, true
+				} else if !bytes.Equal(model, value) {
+					return dst, seen, false
+				}
+				dst = append(append(append(dst, before...), after...), '\n')
+				continue
+			}
+		}
+		dst = append(append(dst, line...), '\n')
+	}
+	return dst, seen, true
+}
+
+const modelLabel = `model_name="`
+
+// cutLabel finds label (given as `name="`) in the label block that starts
+// at line[at] and returns its value and the line without it (and without
+// one neighbouring comma). found is false when the block or the label is
+// absent or malformed; the line is then left to expfmt as it is.
+func cutLabel(line []byte, at int, label string) (value, before, after []byte, found bool) {
+	if at >= len(line) || line[at] != '{' {
+		return nil, nil, nil, false
+	}
+	i := at + 1
+	for {
+		if bytes.HasPrefix(line[i:], []byte(label)) {
+			break
+		}
+		// Skip one name="value" pair and its comma.
+		q := bytes.IndexByte(line[i:], '"')
+		if q < 0 {
+			return nil, nil, nil, false
+		}
+		end, ok := closingQuote(line, i+q+1)
+		if !ok || end+1 >= len(line) || line[end+1] != ',' {
+			return nil, nil, nil, false
+		}
+		i = end + 2
+	}
+	start := i
+	end, ok := closingQuote(line, i+len(label))
+	if !ok {
+		return nil, nil, nil, false
+	}
+	value = line[i+len(label) : end]
+	stop := end + 1
+	switch {
+	case stop < len(line) && line[stop] == ',':
+		stop++ // drop the comma after the label
+	case start > at+1 && line[start-1] == ',':
+		start-- // the label was last: drop the comma before it
+	}
+	return value, line[:start], line[stop:], true
+}
+
+// closingQuote returns the index of the quote that ends a label value whose
+// first byte is line[from], honouring backslash escapes.
+func closingQuote(line []byte, from int) (int, bool) {
+	for i := from; i < len(line); i++ {
+		switch line[i] {
+		case '\\':
+			i++
+		case '"':
+			return i, true
 		}
 	}
-	return dst, seen
+	return 0, false
 }
 
 // leadingToken returns b up to the first '{', blank or tab.

@@ -54,7 +54,9 @@ func (ss SignalSet) With(s Signal) SignalSet { return ss | 1<<uint(s) }
 
 // Histogram is a cumulative Prometheus histogram summed over series.
 // Upper holds bucket upper bounds ascending, the last being +Inf;
-// Cumulative[i] is the cumulative count for Upper[i].
+// Cumulative[i] is the cumulative count for Upper[i]. A Parser keeps only
+// the +Inf bucket (with Sum and Count) of the E2E and Iter histograms unless
+// built WithAllBuckets.
 type Histogram struct {
 	Upper      []float64
 	Cumulative []float64
