@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"net"
 	"net/http"
 	"net/url"
@@ -21,6 +22,12 @@ type HTTPSource struct {
 	client  *http.Client
 	maxBody int64
 	now     func() time.Time
+	log     *slog.Logger
+
+	// lastFlavor and lastSeries are what the previous scrape mapped, so a
+	// change of mapping (server upgrade, restart with other flags) is logged.
+	lastFlavor Flavor
+	lastSeries [AllSignals]string
 
 	mu     sync.Mutex
 	body   bytes.Buffer
@@ -48,6 +55,12 @@ func WithMaxBodyBytes(n int64) HTTPOption {
 // WithClock sets the clock that stamps samples (default time.Now).
 func WithClock(now func() time.Time) HTTPOption {
 	return func(s *HTTPSource) { s.now = now }
+}
+
+// WithLogger logs, at Info, which series supplied each signal on the first
+// scrape and whenever that mapping changes (default: no logging).
+func WithLogger(l *slog.Logger) HTTPOption {
+	return func(s *HTTPSource) { s.log = l }
 }
 
 // ErrBadURL: the metrics URL cannot be scraped as given.
@@ -101,6 +114,7 @@ func (s *HTTPSource) Fetch(ctx context.Context) (Sample, error) {
 	// text regardless of its Content-Type version (prometheus_client ≥ 0.23
 	// says version=1.0.0, which expfmt calls unknown).
 	req.Header.Set("Accept", "text/plain;version=0.0.4;q=1,*/*;q=0.1")
+	req.Header.Set("User-Agent", "gputune")
 	resp, err := s.client.Do(req)
 	if err != nil {
 		return Sample{}, fmt.Errorf("scrape %s: %w", s.url, err)
@@ -126,5 +140,23 @@ func (s *HTTPSource) Fetch(ctx context.Context) (Sample, error) {
 	if err != nil {
 		return sample, fmt.Errorf("scrape %s: %w", s.url, err)
 	}
+	if s.log != nil && (sample.Flavor != s.lastFlavor || sample.Series != s.lastSeries) {
+		s.logMapping(sample)
+	}
+	s.lastFlavor, s.lastSeries = sample.Flavor, sample.Series
 	return sample, nil
+}
+
+func (s *HTTPSource) logMapping(sample Sample) {
+	attrs := []any{slog.String("url", s.url), slog.String("flavor", string(sample.Flavor))}
+	var missing []string
+	for sig := Signal(0); int(sig) < AllSignals; sig++ {
+		if sample.Series[sig] == "" {
+			missing = append(missing, sig.String())
+			continue
+		}
+		attrs = append(attrs, slog.String(sig.String(), sample.Series[sig]))
+	}
+	attrs = append(attrs, slog.String("missing", strings.Join(missing, ",")))
+	s.log.Info("metrics mapping", attrs...)
 }

@@ -3,6 +3,7 @@ package scrape
 import (
 	"context"
 	"errors"
+	"log/slog"
 	"math"
 	"net/http"
 	"net/http/httptest"
@@ -182,5 +183,31 @@ func TestSourceFunc(t *testing.T) {
 	got, err := src.Fetch(context.Background())
 	if err != nil || got.Running != 3 || got.Flavor != FlavorTGI {
 		t.Fatalf("%+v %v", got, err)
+	}
+}
+
+func TestHTTPSourceLogsMappingOnChange(t *testing.T) {
+	bodies := [][]byte{readFixture(t, "vllm_v1.prom"), readFixture(t, "vllm_v1_later.prom"), readFixture(t, "vllm_v1_early.prom")}
+	var n atomic.Int64
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		_, _ = w.Write(bodies[int(n.Add(1)-1)%len(bodies)])
+	}))
+	defer srv.Close()
+	var logs strings.Builder
+	src, err := NewHTTPSource(srv.URL, WithLogger(slog.New(slog.NewTextHandler(&logs, nil))), WithTimeout(5*time.Second))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for range bodies {
+		if _, err := src.Fetch(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// The same mapping twice logs once; the early-V1 names log again.
+	if got := strings.Count(logs.String(), "metrics mapping"); got != 2 {
+		t.Fatalf("%d mapping lines:\n%s", got, logs.String())
+	}
+	if !strings.Contains(logs.String(), "kv_usage=vllm:gpu_cache_usage_perc") {
+		t.Errorf("log lacks the fallback series:\n%s", logs.String())
 	}
 }

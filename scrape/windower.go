@@ -62,6 +62,9 @@ func (c WindowConfig) resolve() (WindowConfig, error) {
 	return c, nil
 }
 
+// gauges are the signals that are levels, not running totals.
+const gauges = SignalSet(1<<SigRunning | 1<<SigWaiting | 1<<SigKVUsage | 1<<SigSwapped)
+
 // numTailed counts the histograms with a sliding tail: TTFT, ITL, TPOT.
 const numTailed = 3
 
@@ -130,8 +133,10 @@ func (w *Windower) Next(s Sample) (Window, error) {
 			w.tails[i].clear()
 		}
 	}
-	if prev.Present&^s.Present != 0 {
-		win.Reset = true // a series vanished: the server restarted or changed
+	if (prev.Present&^s.Present)&^gauges != 0 {
+		// A counter or histogram vanished: the server restarted or
+		// changed. A gauge going missing (say a NaN) leaves rates intact.
+		win.Reset = true
 	}
 
 	gauge := func(sig Signal, v float64, dst *float64) {

@@ -91,7 +91,7 @@ func TestWindowResets(t *testing.T) {
 			s.TTFT = mkHist([]float64{0.2, math.Inf(1)}, []float64{5, 9}, 3)
 			return s
 		}, 100, 9},
-		{"series vanishes", func(s Sample) Sample { s.Present &^= 1 << SigKVUsage; return s }, 100, 2},
+		{"counter vanishes", func(s Sample) Sample { s.Present &^= 1 << SigPrefixHits; return s }, 100, 2},
 		{"another server answers", func(s Sample) Sample { s.Flavor = FlavorSGLang; return s }, 100, 2},
 	}
 	for _, tc := range tests {
@@ -109,6 +109,17 @@ func TestWindowResets(t *testing.T) {
 				t.Errorf("gen %v ttft obs %v, want %v %v", win.GenTokens, win.TTFTObs, tc.wantGen, tc.wantTTFTObs)
 			}
 		})
+	}
+}
+
+func TestMissingGaugeIsNoReset(t *testing.T) {
+	w := newWindower(t, WindowConfig{})
+	_, _ = w.Next(sampleAt(0, 1000, []float64{1, 2, 3, 3}, 1))
+	s := sampleAt(time.Second, 1100, []float64{1, 3, 5, 5}, 2)
+	s.Present &^= 1 << SigKVUsage
+	win, err := w.Next(s)
+	if err != nil || win.Reset || !math.IsNaN(win.KVUsage) || win.GenTokens != 100 {
+		t.Fatalf("reset %v kv %v gen %v err %v", win.Reset, win.KVUsage, win.GenTokens, err)
 	}
 }
 
