@@ -25,12 +25,14 @@ const (
 // it (the loop itself only sees /metrics and the meter).
 type Window struct {
 	EndS     float64 // end of the window, seconds since the start
-	CmdMHz   int     // commanded core clock (0: default governor)
+	CmdMHz   int     // core clock commanded for this window (0: default governor)
 	ClockMHz float64 // SM clock in effect at the end of the window
 	PowerW   float64 // true mean board power over the window
 	EnergyJ  float64 // true energy over the window
 	Tokens   float64 // output tokens generated in the window
-	Mode     string  // the loop's mode ("oracle" for the oracle)
+	Mode     string  // the loop's mode when it commanded CmdMHz ("oracle" for the oracle)
+	// Capped: the power cap held the clock down at the end of the window.
+	Capped bool
 }
 
 // run is what one policy did over the whole scenario.
@@ -54,7 +56,8 @@ func (t *tracker) record(s *sim.Sim, cmd int, mode string) {
 	tr := s.Truth()
 	dt := (tr.Elapsed - t.prevT).Seconds()
 	w := Window{EndS: tr.Elapsed.Seconds(), CmdMHz: cmd, ClockMHz: s.GPU().SMClockMHz(),
-		EnergyJ: tr.EnergyJ - t.prevE, Tokens: tr.OutputTokens - t.prevTok, Mode: mode}
+		EnergyJ: tr.EnergyJ - t.prevE, Tokens: tr.OutputTokens - t.prevTok, Mode: mode,
+		Capped: s.GPU().EventReasons()&nvgpu.ReasonSWPowerCap != 0}
 	if dt > 0 {
 		w.PowerW = w.EnergyJ / dt
 	}
@@ -95,6 +98,8 @@ func runLoop(ctx context.Context, sc Scenario, base *sim.Sim, policy string, pro
 	limit := runLimit(sc, base)
 	var tr tracker
 	var nextCounter time.Duration
+	// A window runs at what the previous cycle commanded.
+	inEffectCmd, inEffectMode := 0, string(control.ModeWarmup)
 	for {
 		if err := ctx.Err(); err != nil {
 			return run{}, err
@@ -116,7 +121,8 @@ func runLoop(ctx context.Context, sc Scenario, base *sim.Sim, policy string, pro
 			done = s.Done()
 		})
 		snap := loop.Cycle(ctx)
-		dev.with(func(s *sim.Sim) { tr.record(s, snap.FreqMHz, string(snap.Mode)) })
+		dev.with(func(s *sim.Sim) { tr.record(s, inEffectCmd, inEffectMode) })
+		inEffectCmd, inEffectMode = snap.FreqMHz, string(snap.Mode)
 		if progress != nil {
 			progress(min(now.Seconds()/limit.Seconds(), 1))
 		}

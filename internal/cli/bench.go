@@ -6,6 +6,7 @@ import (
 	"flag"
 	"fmt"
 	"os"
+	"slices"
 	"strings"
 	"time"
 
@@ -151,7 +152,7 @@ func runBench(ctx context.Context, args []string, std IO) error {
 	}
 	opt := bench.Options{Policies: f.policyList()}
 	for _, p := range opt.Policies {
-		if !contains(bench.AllPolicies(), p) {
+		if !slices.Contains(bench.AllPolicies(), p) {
 			return fmt.Errorf("%w: --policies: unknown policy %q (choose from %s)", errUsage, p, strings.Join(bench.AllPolicies(), ", "))
 		}
 	}
@@ -206,13 +207,4 @@ func benchErr(err error) error {
 		return fmt.Errorf("%w: %w", errUsage, err)
 	}
 	return err
-}
-
-func contains(list []string, s string) bool {
-	for _, v := range list {
-		if v == s {
-			return true
-		}
-	}
-	return false
 }

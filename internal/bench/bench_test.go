@@ -1,0 +1,318 @@
+package bench
+
+import (
+	"context"
+	"encoding/json"
+	"math"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/gputune/gputune/control"
+	"github.com/gputune/gputune/internal/config"
+	"github.com/gputune/gputune/sim"
+)
+
+// shortScenario is the first few minutes of the conversation trace.
+func shortScenario(t *testing.T, d time.Duration) Scenario {
+	t.Helper()
+	tr, err := sim.AzureConvTrace()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if tr, err = TracePrefix(tr, d); err != nil {
+		t.Fatal(err)
+	}
+	return Scenario{Name: "short", Workload: sim.Workload{Name: sim.WorkloadAzureConv, Trace: tr},
+		Seed: 1, Config: config.Default(), Oracle: OracleGreedy}
+}
+
+// The report of one short run is shared by the consistency tests.
+func shortReport(t *testing.T) *Report {
+	t.Helper()
+	rep, err := Run(context.Background(), shortScenario(t, 3*time.Minute), Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return rep
+}
+
+// TestShortRun checks one short run of every policy (3 minutes of the
+// conversation trace) for sane, internally consistent numbers.
+func TestShortRun(t *testing.T) {
+	rep := shortReport(t)
+	t.Run("consistent", func(t *testing.T) { checkConsistent(t, rep) })
+	t.Run("default never locks", func(t *testing.T) { checkDefaultNeverLocks(t, rep) })
+	t.Run("static runs at its clock", func(t *testing.T) { checkStaticClock(t, rep) })
+	t.Run("static-best", func(t *testing.T) { checkStaticBest(t, rep) })
+	t.Run("results.json", func(t *testing.T) { checkResultsJSON(t, rep) })
+}
+
+func checkConsistent(t *testing.T, rep *Report) {
+	requests := float64(rep.Scenario.Requests)
+	def, ok := rep.Policy(PolicyDefault)
+	if !ok {
+		t.Fatal("no default")
+	}
+	for _, p := range rep.Policies {
+		t.Run(p.Name, func(t *testing.T) {
+			if p.Requests != requests {
+				t.Errorf("finished %v requests, the slice has %v", p.Requests, requests)
+			}
+			if math.Abs(p.EnergyPerTokenJ-p.EnergyJ/p.OutputTokens) > 1e-12 {
+				t.Errorf("energy per token %v != %v/%v", p.EnergyPerTokenJ, p.EnergyJ, p.OutputTokens)
+			}
+			want := p.EnergyJ / p.OutputTokens * p.DurationS / p.OutputTokens
+			if math.Abs(p.EDPPerToken-want) > 1e-12*want || p.Objective != p.EDPPerToken {
+				t.Errorf("EDP per token %v, want (E/N)(T/N) = %v; objective %v", p.EDPPerToken, want, p.Objective)
+			}
+			if !(p.SLOAttainment >= 0 && p.SLOAttainment <= 1) {
+				t.Errorf("SLO attainment %v outside [0,1]", p.SLOAttainment)
+			}
+			if !(p.TTFTP99S >= p.TTFTMeanS*0.5 && p.TPOTP99S > 0) {
+				t.Errorf("TTFT p99 %v mean %v, TPOT p99 %v", p.TTFTP99S, p.TTFTMeanS, p.TPOTP99S)
+			}
+			if math.Abs(p.ObjectiveSavingVsDefault-(1-p.Objective/def.Objective)) > 1e-12 {
+				t.Errorf("saving vs default %v inconsistent", p.ObjectiveSavingVsDefault)
+			}
+			learner := p.Name == PolicyGPUTune || p.Name == PolicyAGFT
+			if !learner && (p.ConvergeRounds != nil || p.Segments != nil) {
+				t.Errorf("a non-learning policy reports convergence")
+			}
+			if learner && len(p.Segments) == 0 {
+				t.Errorf("a learning policy has no convergence segments")
+			}
+		})
+	}
+	if def.ObjectiveSavingVsDefault != 0 || def.EnergySavingVsDefault != 0 {
+		t.Errorf("default saves %v against itself", def.ObjectiveSavingVsDefault)
+	}
+	if orc, _ := rep.Policy(PolicyOracle); orc.Regret != 0 {
+		t.Errorf("oracle regret against itself %v", orc.Regret)
+	}
+}
+
+func checkDefaultNeverLocks(t *testing.T, rep *Report) {
+	for _, w := range rep.Windows(PolicyDefault) {
+		if w.CmdMHz != 0 {
+			t.Fatalf("default commanded %d MHz at %.1f s", w.CmdMHz, w.EndS)
+		}
+	}
+}
+
+func checkStaticClock(t *testing.T, rep *Report) {
+	n := 0
+	for _, p := range rep.Policies {
+		if p.Sweep == "" {
+			continue
+		}
+		n++
+		for _, w := range rep.Windows(staticName(p.MHz)) {
+			if w.Mode != string(control.ModeExploit) {
+				continue
+			}
+			// A lock takes effect after the clock latency; under the power
+			// cap the clock may only be lower.
+			if w.CmdMHz != p.MHz || w.ClockMHz > float64(p.MHz)+0.5 {
+				t.Fatalf("static:%d window at %.1f s: commanded %d, in effect %.1f", p.MHz, w.EndS, w.CmdMHz, w.ClockMHz)
+			}
+			if !w.Capped && math.Abs(w.ClockMHz-float64(p.MHz)) > 0.5 {
+				t.Fatalf("static:%d runs at %.1f MHz at %.1f s and the power cap is not the reason", p.MHz, w.ClockMHz, w.EndS)
+			}
+		}
+	}
+	if n < 10 {
+		t.Fatalf("only %d static clocks swept", n)
+	}
+}
+
+func checkStaticBest(t *testing.T, rep *Report) {
+	def, _ := rep.Policy(PolicyDefault)
+	best, ok := rep.Policy(NameStaticBest)
+	if !ok {
+		t.Fatal("no static-best")
+	}
+	if best.SLOAttainment < def.SLOAttainment-0.01 {
+		t.Fatalf("static-best attainment %v more than 1 point under default's %v", best.SLOAttainment, def.SLOAttainment)
+	}
+	refined := 0
+	for _, p := range rep.Policies {
+		if p.Sweep == "refine" {
+			refined++
+		}
+		if p.Sweep != "" && p.SLOAttainment >= def.SLOAttainment-0.01 && p.Objective < best.Objective {
+			t.Errorf("static:%d (%v) beats static-best %d (%v)", p.MHz, p.Objective, best.MHz, best.Objective)
+		}
+	}
+	if refined == 0 {
+		t.Error("no refinement around the coarse best")
+	}
+}
+
+// The greedy oracle's property is per window: from one state, the clock it
+// picks is at least as good for that window as every clock it tried.
+func TestOracleWindowChoiceIsBestTried(t *testing.T) {
+	sc := shortScenario(t, 2*time.Minute)
+	base, err := sim.New(sc.simConfig())
+	if err != nil {
+		t.Fatal(err)
+	}
+	base.Step(45 * time.Second) // a busy state
+	ctx := context.Background()
+	period := sc.Config.Control.Period.Duration
+	clocks := base.GPU().Facts().CoreClocksMHz
+	bestObj, bestMHz := math.Inf(1), 0
+	for _, c := range clocks {
+		e := evalWindow(ctx, &base, c, period, control.ObjEDP)
+		if e.obj < bestObj {
+			bestObj, bestMHz = e.obj, c
+		}
+	}
+	r, err := runOracle(ctx, Scenario{Config: sc.Config, Oracle: OracleFull, Workload: sc.Workload}, &base, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := r.windows[0].CmdMHz; got != bestMHz {
+		e := evalWindow(ctx, &base, got, period, control.ObjEDP)
+		if e.obj > bestObj*(1+1e-9) {
+			t.Fatalf("full oracle chose %d MHz (%v), best tried was %d MHz (%v)", got, e.obj, bestMHz, bestObj)
+		}
+	}
+	// Stepping a clone never moves the original.
+	before := base.Truth()
+	_ = evalWindow(ctx, &base, clocks[0], period, control.ObjEDP)
+	if after := base.Truth(); after.EnergyJ != before.EnergyJ || after.OutputTokens != before.OutputTokens {
+		t.Fatal("evaluating a window changed the state it was cloned from")
+	}
+}
+
+func checkResultsJSON(t *testing.T, rep *Report) {
+	dir := t.TempDir()
+	if err := rep.WriteJSON(dir); err != nil {
+		t.Fatal(err)
+	}
+	if err := rep.WritePlots(dir); err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range []string{"clock.png", "power.png", "bars.png"} {
+		if st, err := os.Stat(filepath.Join(dir, f)); err != nil || st.Size() < 1000 {
+			t.Errorf("plot %s: %v", f, err)
+		}
+	}
+	b, err := os.ReadFile(filepath.Join(dir, "results.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var doc struct {
+		Hash     string           `json:"sim_params_hash"`
+		Policies []map[string]any `json:"policies"`
+	}
+	if err := json.Unmarshal(b, &doc); err != nil {
+		t.Fatalf("results.json is not JSON: %v", err)
+	}
+	if doc.Hash == "" {
+		t.Error("no sim_params_hash")
+	}
+	names := map[string]bool{}
+	keys := []string{"name", "objective", "energy_j", "energy_per_token_j", "edp_per_token", "ttft_p99_s",
+		"tpot_p99_s", "slo_attainment", "throughput_tok_s", "converge_rounds"}
+	for _, p := range doc.Policies {
+		for _, k := range keys {
+			if _, ok := p[k]; !ok {
+				t.Errorf("policy %v lacks %q", p["name"], k)
+			}
+		}
+		name, _ := p["name"].(string)
+		names[name] = true
+		if name == NameStaticBest || len(name) > 7 && name[:7] == "static:" {
+			if mhz, _ := p["mhz"].(float64); mhz <= 0 {
+				t.Errorf("%s has no mhz", name)
+			}
+		}
+	}
+	for _, n := range []string{"default", "static-best", "agft", "gputune", "greedy-oracle"} {
+		if !names[n] {
+			t.Errorf("no policy %q in results.json", n)
+		}
+	}
+}
+
+func TestPoliciesSubsetAndBadScenario(t *testing.T) {
+	sc := shortScenario(t, time.Minute)
+	rep, err := Run(context.Background(), sc, Options{Policies: []string{PolicyGPUTune}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(rep.Policies) != 1 || rep.Policies[0].Name != PolicyGPUTune {
+		t.Fatalf("asked for gputune alone, got %d policies", len(rep.Policies))
+	}
+	bad := []Scenario{
+		func() Scenario { s := sc; s.Params = "bogus"; return s }(),
+		func() Scenario { s := sc; s.GPUProfile = "v100"; return s }(),
+		func() Scenario { s := sc; s.Oracle = "perfect"; return s }(),
+		func() Scenario { s := sc; s.Workload = sim.Workload{Name: sim.WorkloadPoisson}; return s }(),
+	}
+	for _, s := range bad {
+		if _, err := Run(context.Background(), s, Options{}); err == nil {
+			t.Errorf("scenario %+v accepted", s.Name)
+		}
+	}
+	if _, err := Run(context.Background(), sc, Options{Policies: []string{"oracle-of-delphi"}}); err == nil {
+		t.Error("unknown policy accepted")
+	}
+}
+
+func TestSuiteAggregatesSeeds(t *testing.T) {
+	sc := shortScenario(t, time.Minute)
+	rep, err := RunSet(context.Background(), []Scenario{sc}, nil, 2, Options{Policies: []string{PolicyDefault, PolicyGPUTune}}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(rep.Rows) != 1 || len(rep.Rows[0].Policies) != 2 {
+		t.Fatalf("rows %+v", rep.Rows)
+	}
+	for _, m := range rep.Rows[0].Policies {
+		if m.Objective.N != 2 {
+			t.Errorf("%s aggregated %d seeds, want 2", m.Name, m.Objective.N)
+		}
+	}
+	if _, err := MarshalJSON(rep); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestMeanSD(t *testing.T) {
+	cases := []struct {
+		in       []float64
+		mean, sd float64
+	}{
+		{[]float64{1, 2, 3}, 2, 1},
+		{[]float64{5}, 5, math.NaN()},
+		{[]float64{math.NaN(), 4, 6}, 5, math.Sqrt2},
+	}
+	for _, c := range cases {
+		m := meanSD(c.in)
+		if m.Mean != c.mean || !(m.SD == c.sd || math.IsNaN(m.SD) && math.IsNaN(c.sd)) && math.Abs(m.SD-c.sd) > 1e-12 {
+			t.Errorf("meanSD(%v) = %+v, want %v ± %v", c.in, m, c.mean, c.sd)
+		}
+	}
+}
+
+func TestMarshalJSONWritesNaNAsNull(t *testing.T) {
+	b, err := MarshalJSON(struct {
+		A float64 `json:"a"`
+		B *int    `json:"b"`
+		C string  `json:"c,omitempty"`
+	}{A: math.NaN()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var m map[string]any
+	if err := json.Unmarshal(b, &m); err != nil {
+		t.Fatalf("%s: %v", b, err)
+	}
+	if m["a"] != nil || m["b"] != nil || len(m) != 2 {
+		t.Fatalf("got %s", b)
+	}
+}

@@ -1,0 +1,90 @@
+package cli
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+func runMain(t *testing.T, args ...string) (int, string, string) {
+	t.Helper()
+	var out, errb bytes.Buffer
+	code := Main(context.Background(), args, IO{In: strings.NewReader(""), Out: &out, Err: &errb})
+	return code, out.String(), errb.String()
+}
+
+func TestBenchBadFlagsExit2(t *testing.T) {
+	t.Chdir(t.TempDir()) // no tuner.toml from the repository
+	cases := []struct {
+		name string
+		args []string
+		want string // part of the message
+	}{
+		{"sim params", []string{"--sim-params", "rosy"}, "sim-params"},
+		{"profile", []string{"--gpu-profile", "v100"}, "gpu-profile"},
+		{"rate scale", []string{"--rate-scale", "-1"}, "rate-scale"},
+		{"oracle", []string{"--oracle", "perfect"}, "oracle"},
+		{"full oracle needs a duration", []string{"--oracle", "full"}, "duration"},
+		{"seeds", []string{"--seeds", "0"}, "seeds"},
+		{"policies", []string{"--policies", "gputune,crystal-ball"}, "crystal-ball"},
+		{"missing trace", []string{"--trace", "/nonexistent/trace.csv"}, "trace"},
+		{"trace and workload", []string{"--trace", "x.csv", "--workload", "poisson"}, "not both"},
+		{"synthetic needs duration", []string{"--workload", "poisson"}, "duration"},
+		{"unknown workload", []string{"--workload", "tsunami", "--duration", "1m"}, "workload"},
+		{"negative duration", []string{"--duration", "-1m"}, "duration"},
+		{"slo", []string{"--slo-ttft", "-2"}, "ttft"},
+		{"objective", []string{"--objective", "vibes"}, "objective"},
+		{"unknown flag", []string{"--turbo"}, "turbo"},
+		{"argument", []string{"now"}, "now"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			code, _, stderr := runMain(t, append([]string{"bench", "--out", t.TempDir()}, c.args...)...)
+			if code != exitUsage {
+				t.Fatalf("exit %d, want %d; stderr: %s", code, exitUsage, stderr)
+			}
+			if !strings.Contains(strings.ToLower(stderr), c.want) {
+				t.Fatalf("message %q does not mention %q", stderr, c.want)
+			}
+		})
+	}
+}
+
+// The benchmark must never open a real (or recorded) GPU: with the fake
+// GPU's call log named in the environment, a whole bench run leaves it
+// untouched.
+func TestBenchNeverOpensAGPU(t *testing.T) {
+	dir := t.TempDir()
+	t.Chdir(dir)
+	log := filepath.Join(dir, "fake-gpu.log")
+	if err := os.WriteFile(log, nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv("GPUTUNE_FAKE_GPU", log)
+	out := filepath.Join(dir, "out")
+	code, stdout, stderr := runMain(t, "bench", "--duration", "1m", "--out", out)
+	if code != exitOK {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	if st, err := os.Stat(log); err != nil || st.Size() != 0 {
+		t.Fatalf("the fake GPU's call log was touched (%v, %d bytes)", err, st.Size())
+	}
+	if !strings.Contains(stdout, "gputune") || !strings.Contains(stdout, "greedy-oracle") || !strings.Contains(stdout, "NOT a lower bound") {
+		t.Errorf("table lacks policies or the oracle caveat:\n%s", stdout)
+	}
+	b, err := os.ReadFile(filepath.Join(out, "results.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var doc map[string]any
+	if err := json.Unmarshal(b, &doc); err != nil {
+		t.Fatal(err)
+	}
+	if doc["sim_params_hash"] == "" || doc["policies"] == nil {
+		t.Errorf("results.json lacks keys: %v", doc)
+	}
+}
