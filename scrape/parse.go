@@ -285,21 +285,24 @@ func scalarOf(fam *dto.MetricFamily, replica []string, mean bool) (float64, bool
 // per bucket bound (Prometheus' sum by (le)).
 func histogramOf(fam *dto.MetricFamily, replica []string) (Histogram, bool) {
 	var series []Histogram
-	var keys []string
+	var groups map[string]int // group key → index in series
 	for _, m := range fam.GetMetric() {
 		h, ok := readHistogram(m.GetHistogram())
 		if !ok {
 			continue
 		}
 		if len(replica) > 0 {
+			if groups == nil {
+				groups = make(map[string]int)
+			}
 			k := groupKey(m, replica)
-			if i := slices.Index(keys, k); i >= 0 {
+			if i, seen := groups[k]; seen {
 				if h.Count > series[i].Count {
 					series[i] = h
 				}
 				continue
 			}
-			keys = append(keys, k)
+			groups[k] = len(series)
 		}
 		series = append(series, h)
 	}
