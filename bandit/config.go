@@ -67,6 +67,16 @@ type Config struct {
 	// RefactorEvery is how many rank-1 updates run between full
 	// re-inversions of gputune's matrices.
 	RefactorEvery int `json:"refactor_every"`
+
+	// SettleZ and SettleMargin make gputune settle on a clock (see
+	// settle.go). The exploit choice moves from the incumbent arm to the
+	// best-predicted one only when the predicted gain exceeds SettleZ
+	// standard errors of that difference; an exploratory arm is tried only
+	// when its optimistic reward beats the incumbent's predicted reward by
+	// more than SettleMargin (reward units: with the control loop's
+	// −ln(EDP/baseline) reward, 0.01 is 1 % EDP). gputune only.
+	SettleZ      float64 `json:"settle_z"`
+	SettleMargin float64 `json:"settle_margin"`
 }
 
 // DefaultConfig returns the defaults of the named policy for n context
@@ -82,14 +92,16 @@ func DefaultConfig(name string, n int) Config {
 			Objective: ObjectiveEDP, Forgetting: 1, ClockStepMHz: 15,
 			// Unused by agft; set so one Validate covers both policies.
 			FreqBasis: 10, LatencyBeta: 2, RefactorEvery: 64,
+			SettleZ: 1, SettleMargin: 0.01,
 		}
 	default:
 		return Config{
 			Features: n, Bias: true,
-			InitialAlpha: 1, AlphaDecay: 0.01, MinAlpha: 0.25, Ridge: 0.05,
+			InitialAlpha: 1, AlphaDecay: 0.01, MinAlpha: 0.05, Ridge: 0.05,
 			SLOMode: SLOAware, ActionPruning: true,
 			Objective: ObjectiveEDP, Forgetting: 0.995, ClockStepMHz: 15,
 			FreqBasis: 10, LatencyBeta: 2, RefactorEvery: 64,
+			SettleZ: 1, SettleMargin: 0.01,
 		}
 	}
 }
@@ -130,6 +142,12 @@ func (c Config) withDefaults(name string) Config {
 	if c.RefactorEvery == 0 {
 		c.RefactorEvery = d.RefactorEvery
 	}
+	if c.SettleZ == 0 {
+		c.SettleZ = d.SettleZ
+	}
+	if c.SettleMargin == 0 {
+		c.SettleMargin = d.SettleMargin
+	}
 	return c
 }
 
@@ -166,6 +184,10 @@ func (c Config) Validate() error {
 		return fmt.Errorf("%w: freq_basis = %d, want 4..24", ErrConfig, c.FreqBasis)
 	case !finite(c.LatencyBeta) || c.LatencyBeta < 0:
 		return fmt.Errorf("%w: latency_beta = %v, want a finite value ≥ 0", ErrConfig, c.LatencyBeta)
+	case !finite(c.SettleZ) || c.SettleZ < 0:
+		return fmt.Errorf("%w: settle_z = %v, want a finite value ≥ 0", ErrConfig, c.SettleZ)
+	case !finite(c.SettleMargin) || c.SettleMargin < 0:
+		return fmt.Errorf("%w: settle_margin = %v, want a finite value ≥ 0", ErrConfig, c.SettleMargin)
 	case c.RefactorEvery < 1:
 		return fmt.Errorf("%w: refactor_every = %d, want ≥ 1", ErrConfig, c.RefactorEvery)
 	}

@@ -63,10 +63,12 @@ type gputune struct {
 	safe     []bool
 
 	round, forced int
-	violation     bool
-	mode          SLOMode
-	ttftLimit     float64
-	tpotLimit     float64
+	// incumbent is the settled exploit arm (see settle.go); -1 for none.
+	incumbent int
+	violation bool
+	mode      SLOMode
+	ttftLimit float64
+	tpotLimit float64
 
 	hist                []int // ring of sms indices of arms in effect
 	histPos, histN      int
@@ -187,6 +189,7 @@ func (t *gputune) Reset() {
 		t.prunedAt[i] = -1
 	}
 	t.round, t.forced, t.violation = 0, 0, false
+	t.incumbent = -1
 	t.mode, t.ttftLimit, t.tpotLimit = t.cfg.SLOMode, t.cfg.TTFTLimit, t.cfg.TPOTLimit
 	clear(t.hist)
 	clear(t.smCount)
@@ -344,8 +347,10 @@ func (t *gputune) Decide(x []float64, allowed []Arm, scores []ArmScore) (Decisio
 	}
 
 	dec := Decision{Alpha: alpha, SafeArms: safeN, Violation: t.violation}
+	includePruned := false
 	best, greedy := t.choose(scores, false)
 	if best < 0 {
+		includePruned = true
 		best, greedy = t.choose(scores, true)
 	}
 	if best < 0 {
@@ -355,13 +360,16 @@ func (t *gputune) Decide(x []float64, allowed []Arm, scores []ArmScore) (Decisio
 		dec.Arm = t.arms[best]
 		return dec, scores
 	}
+	exploit := t.settle(scores, greedy, sigma, includePruned)
+	if best != exploit && !(scores[best].UCB-scores[exploit].Pred > t.cfg.SettleMargin) {
+		best = exploit
+	}
 	if t.forced > 0 {
 		t.forced--
-		dec.Explore = true
 		best = t.mostUncertain(scores)
 	}
 	dec.Arm = t.arms[best]
-	dec.Explore = dec.Explore || best != greedy
+	dec.Explore = best != exploit
 	return dec, scores
 }
 

@@ -39,6 +39,9 @@ type gputuneState struct {
 	Converged      bool          `json:"converged"`
 	ConvergedRound int           `json:"converged_round"`
 	RNG            []byte        `json:"rng"`
+	// Incumbent is the settled exploit arm; absent before the first
+	// decision and in states written before settling existed.
+	Incumbent *Arm `json:"incumbent,omitempty"`
 }
 
 func (t *gputune) MarshalState() ([]byte, error) {
@@ -56,6 +59,10 @@ func (t *gputune) MarshalState() ([]byte, error) {
 	}
 	for j := 0; j < t.histN; j++ {
 		s.History = append(s.History, t.hist[(t.histPos-t.histN+j+convergeWindow)%convergeWindow])
+	}
+	if t.incumbent >= 0 {
+		a := t.arms[t.incumbent]
+		s.Incumbent = &a
 	}
 	rng, err := t.pcg.MarshalBinary()
 	if err != nil {
@@ -96,6 +103,14 @@ func (t *gputune) UnmarshalState(data []byte) error {
 			return fmt.Errorf("%w: history entry %d out of range", ErrState, h)
 		}
 	}
+	incumbent := -1
+	if s.Incumbent != nil {
+		i, ok := t.index[*s.Incumbent]
+		if !ok {
+			return fmt.Errorf("%w: incumbent arm (%d, %d) MHz is not in the arm table", ErrState, s.Incumbent.SMMHz, s.Incumbent.MemMHz)
+		}
+		incumbent = i
+	}
 	// Restore into a fresh copy first so that a bad matrix leaves t intact.
 	fresh := newGPUTune(t.cfg, t.arms, 0)
 	if !fresh.reward.restore(s.Reward) || !fresh.ttft.restore(s.TTFT) || !fresh.tpot.restore(s.TPOT) {
@@ -116,6 +131,7 @@ func (t *gputune) UnmarshalState(data []byte) error {
 	fresh.round, fresh.forced, fresh.mode = s.Round, s.Forced, s.Mode
 	fresh.ttftLimit, fresh.tpotLimit = s.TTFTLimit, s.TPOTLimit
 	fresh.converged, fresh.convergedRound = s.Converged, s.ConvergedRound
+	fresh.incumbent = incumbent
 	*t = *fresh
 	return nil
 }
