@@ -5,6 +5,7 @@ package deploy
 
 import (
 	"bytes"
+	"errors"
 	"os"
 	"path/filepath"
 	"slices"
@@ -13,6 +14,7 @@ import (
 
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
+	kjson "sigs.k8s.io/json"
 	"sigs.k8s.io/yaml"
 
 	"github.com/gputune/gputune/internal/config"
@@ -134,9 +136,20 @@ func (m *manifests) decode(doc []byte) error {
 	return unknownKindError{head.APIVersion, head.Kind}
 }
 
+// decodeInto decodes doc into a new T, refusing unknown and duplicate
+// fields and, unlike encoding/json, field names in the wrong case
+// (runAsNonroot): the API server is case-sensitive, so the test must be.
 func decodeInto[T any](doc []byte, into *[]T) error {
+	data, err := yaml.YAMLToJSONStrict(doc)
+	if err != nil {
+		return err
+	}
 	var v T
-	if err := yaml.UnmarshalStrict(doc, &v); err != nil {
+	strictErrs, err := kjson.UnmarshalStrict(data, &v, kjson.DisallowDuplicateFields, kjson.DisallowUnknownFields)
+	if err != nil {
+		return err
+	}
+	if err := errors.Join(strictErrs...); err != nil {
 		return err
 	}
 	*into = append(*into, v)
@@ -150,6 +163,8 @@ func TestStrictDecodingCatchesTypos(t *testing.T) {
 		"apiVersion: v1\nkind: Service\nspec:\n  ports: [{name: metrics, port: '9400'}]\n",
 		"apiVersion: monitoring.coreos.com/v1\nkind: PodMonitor\nspec:\n  podMetricEndpoints: []\n",
 		"apiVersion: v1\nkind: Servise\n",
+		"apiVersion: apps/v1\nkind: DaemonSet\nspec:\n  template:\n    spec:\n      hostpid: true\n",
+		"apiVersion: v1\nkind: Namespace\nmetadata: {name: a, name: b}\n",
 	} {
 		if err := m.decode([]byte(doc)); err == nil {
 			t.Errorf("decoded without error:\n%s", doc)
