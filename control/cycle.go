@@ -22,6 +22,7 @@ func (l *Loop) Cycle(ctx context.Context) Snapshot {
 		l.startedAt = now
 	}
 	start := l.prevCycle
+	l.windowStart = start
 	l.prevCycle = now
 	l.drainCommands(ctx)
 
@@ -125,6 +126,14 @@ func (l *Loop) observe(ctx context.Context, now time.Time) (scrape.Window, bool)
 	var win scrape.Window
 	if err == nil {
 		win, err = l.d.Windower.Next(sample)
+		if errors.Is(err, scrape.ErrTimeNotAdvancing) {
+			// Two scrapes at one instant (a coarse clock): no window to
+			// judge, but nothing is wrong with the source. The windower
+			// keeps its baseline, so the next window starts where this
+			// one would have.
+			l.prevCycle = l.windowStart
+			return scrape.Window{}, false
+		}
 		if errors.Is(err, scrape.ErrNoBaseline) {
 			// The first sample after a start or a gap only primes the
 			// windower: the source is healthy, there is just no window yet.

@@ -63,6 +63,8 @@ type Loop struct {
 
 	startedAt time.Time
 	prevCycle time.Time
+	// windowStart is when the window being judged began.
+	windowStart time.Time
 
 	st  state
 	act actuator
