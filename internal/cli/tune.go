@@ -7,8 +7,10 @@ import (
 	"io"
 	"log/slog"
 	"os"
+	"os/signal"
 	"strings"
 	"sync"
+	"syscall"
 	"time"
 
 	"github.com/gputune/gputune/control"
@@ -74,10 +76,16 @@ type tuned struct {
 func runSession(ctx context.Context, cfg config.Config, f *runFlags, std IO, be *backend) (err error) {
 	headless := !cfg.TUI.Enabled
 	log := newLogger(cfg, std.Err, headless)
-	sigCtx, stop := restore.NotifyContext(ctx)
+	ctx, stop := restore.NotifyContext(ctx)
 	defer stop()
-	ctx, cancel := context.WithCancel(sigCtx)
-	defer cancel()
+	// With SIGPIPE notified, Go delivers it for a write to any broken
+	// socket, not only stdout: a scrape that timed out against the demo's
+	// in-process server, or a client leaving the --listen exporter, would
+	// stop the run. Ignored, such writes just fail with EPIPE, and a closed
+	// stdout is caught where the decisions are written.
+	signal.Ignore(syscall.SIGPIPE)
+	ctx, cancel := context.WithCancelCause(ctx)
+	defer cancel(nil)
 	group, gctx := restore.NewGroup(ctx, log)
 
 	var loops []tuned
@@ -129,7 +137,7 @@ func runSession(ctx context.Context, cfg config.Config, f *runFlags, std IO, be 
 			select {
 			case <-ctx.Done():
 			case <-clock.After(f.duration):
-				cancel()
+				cancel(nil)
 			}
 			return nil
 		})
@@ -164,7 +172,7 @@ func runSession(ctx context.Context, cfg config.Config, f *runFlags, std IO, be 
 			Input:     std.In,
 			Output:    std.Out,
 		})
-		cancel()
+		cancel(nil)
 		if terr != nil {
 			err = errors.Join(err, terr)
 		}
@@ -179,7 +187,7 @@ func runSession(ctx context.Context, cfg config.Config, f *runFlags, std IO, be 
 	// Stopped by a signal: exit 128+n after the orderly restore, as a
 	// process killed by it would, so scripts and the supervisor see why.
 	var sig *restore.SignalError
-	if errors.As(context.Cause(sigCtx), &sig) {
+	if errors.As(context.Cause(ctx), &sig) {
 		return exitStatus(sig.ExitCode())
 	}
 	return nil
@@ -187,8 +195,8 @@ func runSession(ctx context.Context, cfg config.Config, f *runFlags, std IO, be 
 
 // writeDecisions writes every snapshot as a JSON line to stdout (headless)
 // and to the decision log. A closed stdout (`gputune --no-tui | head`) stops
-// the run in order: clocks are given back.
-func writeDecisions(sub <-chan control.Snapshot, stdout io.Writer, logFile *os.File, stop func(), log *slog.Logger) {
+// the run in order, as SIGPIPE would: clocks are given back.
+func writeDecisions(sub <-chan control.Snapshot, stdout io.Writer, logFile *os.File, stop context.CancelCauseFunc, log *slog.Logger) {
 	var out, file *control.JSONWriter
 	if stdout != nil {
 		out = control.NewJSONWriter(stdout)
@@ -202,7 +210,11 @@ func writeDecisions(sub <-chan control.Snapshot, stdout io.Writer, logFile *os.F
 			if err := out.Write(snap); err != nil {
 				log.Info("stdout closed: stopping", "err", err)
 				out = nil
-				stop()
+				var cause error
+				if errors.Is(err, syscall.EPIPE) {
+					cause = &restore.SignalError{Signal: syscall.SIGPIPE}
+				}
+				stop(cause)
 			}
 		}
 		if file != nil {

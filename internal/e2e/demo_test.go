@@ -1,0 +1,454 @@
+package e2e
+
+import (
+	"bufio"
+	"encoding/json"
+	"io"
+	"net/http"
+	"os"
+	"path/filepath"
+	"regexp"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/gputune/gputune/sim"
+)
+
+// The demo's simulated GPU: the CLI's default profile.
+const demoProfile = "h100-sxm"
+
+func demoClockRange(t *testing.T) (minMHz, maxMHz int) {
+	t.Helper()
+	p, err := sim.LookupProfile(demoProfile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return p.MinCoreMHz, p.MaxCoreMHz
+}
+
+// demoArgs is a headless demo of the given simulated length at 60x.
+func demoArgs(dataDir, duration string, extra ...string) []string {
+	return append([]string{"--demo", "--no-tui", "--duration", duration, "--speed", "60", "--data-dir", dataDir}, extra...)
+}
+
+// demoEnv is a plain environment: the demo opens no GPU, fake or real.
+func demoEnv() []string {
+	var env []string
+	for _, kv := range os.Environ() {
+		if !strings.HasPrefix(kv, "GPUTUNE_") {
+			env = append(env, kv)
+		}
+	}
+	return env
+}
+
+// The keys issue 6 documents for every headless line, and for the entries
+// of its arms and pruned lists.
+var (
+	documentedKeys = []string{"time", "round", "gpu", "gpu_uuid", "mode", "actuation", "freq_mhz", "sm_clock_mhz",
+		"mem_clock_mhz", "power_w", "energy_j", "tokens", "ttft_p90_s", "tpot_p90_s", "slo_ok", "reward", "features",
+		"arms", "pruned"}
+	armKeys    = []string{"sm_mhz", "mem_mhz", "pred", "bonus", "ucb", "pulls", "last_reward", "state"}
+	prunedKeys = []string{"sm_mhz", "mem_mhz", "reason", "round"}
+	modes      = []string{"warmup", "explore", "exploit", "emergency", "idle", "nodata"}
+)
+
+// checkEntries checks that every object in the JSON list raw has keys and
+// reports whether there was any.
+func checkEntries(t *testing.T, line int, what string, raw json.RawMessage, keys []string) bool {
+	t.Helper()
+	var entries []map[string]json.RawMessage
+	if err := json.Unmarshal(raw, &entries); err != nil {
+		t.Fatalf("line %d: %ss are not a list of objects: %v", line+1, what, err)
+	}
+	for _, e := range entries {
+		if m := missingKeys(e, keys); len(m) > 0 {
+			t.Fatalf("line %d: an %s lacks %v", line+1, what, m)
+		}
+	}
+	return len(entries) > 0
+}
+
+func missingKeys(obj map[string]json.RawMessage, keys []string) []string {
+	var missing []string
+	for _, k := range keys {
+		if _, ok := obj[k]; !ok {
+			missing = append(missing, k)
+		}
+	}
+	return missing
+}
+
+// TestDemoAcceptance is issue 6's headline command.
+func TestDemoAcceptance(t *testing.T) {
+	t.Parallel()
+	if testing.Short() {
+		t.Skip("runs the demo for 10 s")
+	}
+	dataDir := t.TempDir()
+	began := time.Now()
+	code, stdout, stderr := run(t, demoEnv(), demoArgs(dataDir, "10m")...)
+	wall := time.Since(began)
+	if code != 0 {
+		t.Fatalf("exit %d\n%s", code, stderr)
+	}
+	t.Logf("10 simulated minutes at --speed 60 took %s of wall time", wall.Round(10*time.Millisecond))
+
+	lines := strings.Split(strings.TrimSuffix(stdout, "\n"), "\n")
+	if len(lines) < 100 {
+		t.Fatalf("only %d decision lines in 10 simulated minutes", len(lines))
+	}
+	var sawArms, sawPruned bool
+	seen := map[string]int{}
+	prevRound := 0
+	for i, line := range lines {
+		var obj map[string]json.RawMessage
+		if err := json.Unmarshal([]byte(line), &obj); err != nil {
+			t.Fatalf("line %d is not one JSON object: %v\n%s", i+1, err, line)
+		}
+		if m := missingKeys(obj, documentedKeys); len(m) > 0 {
+			t.Fatalf("line %d lacks %v:\n%s", i+1, m, line)
+		}
+		var d struct {
+			Round int    `json:"round"`
+			Mode  string `json:"mode"`
+		}
+		_ = json.Unmarshal(obj["round"], &d.Round)
+		_ = json.Unmarshal(obj["mode"], &d.Mode)
+		if !slices.Contains(modes, d.Mode) {
+			t.Fatalf("line %d: mode %q is not one of %v", i+1, d.Mode, modes)
+		}
+		seen[d.Mode]++
+		if d.Round < prevRound {
+			t.Fatalf("line %d: round went back from %d to %d", i+1, prevRound, d.Round)
+		}
+		prevRound = d.Round
+		// Each line lists every arm (~110 on an H100, ~16 KB): check
+		// their keys on a sample of lines to keep the test fast.
+		if i%50 == 0 || i == len(lines)-1 {
+			sawArms = checkEntries(t, i, "arm", obj["arms"], armKeys) || sawArms
+		}
+		if len(obj["pruned"]) > 2 {
+			sawPruned = checkEntries(t, i, "pruned entry", obj["pruned"], prunedKeys) || sawPruned
+		}
+	}
+	t.Logf("%d lines, modes %v, last round %d", len(lines), seen, prevRound)
+	if span := simulatedSpan(t, lines); span < 9*time.Minute+30*time.Second {
+		t.Errorf("the decisions span %s of simulated time, want the whole 10m: the run stopped early", span)
+	}
+	if !sawArms {
+		t.Error("no line lists the bandit's arms")
+	}
+	if !sawPruned {
+		t.Log("no arm was pruned in this run: the pruned entries' keys went unchecked")
+	}
+	if seen["exploit"] == 0 || prevRound == 0 {
+		t.Errorf("the loop never exploited or never trained (modes %v, last round %d)", seen, prevRound)
+	}
+
+	// The same stream goes to the per-GPU-model decision log.
+	logs, _ := filepath.Glob(filepath.Join(dataDir, "logs", "*", "decisions-*.jsonl"))
+	if len(logs) != 1 {
+		t.Fatalf("want one decision log under %s/logs/<gpu-model>/, found %v", dataDir, logs)
+	}
+	logged, err := os.ReadFile(logs[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	if string(logged) != stdout {
+		t.Errorf("the decision log (%d bytes) differs from stdout (%d bytes)", len(logged), len(stdout))
+	}
+}
+
+// A TPOT limit the simulated decode breaks at low clocks but meets at the
+// highest: emergency must jump to the highest clock and later clear.
+func TestDemoEmergencyOnTightTPOT(t *testing.T) {
+	t.Parallel()
+	if testing.Short() {
+		t.Skip("runs the demo")
+	}
+	// Measured on the simulated H100 (nominal): the 90th-percentile
+	// inter-token latency is ~9 ms at the top clock and ~20 ms around the
+	// 600-700 MHz the EDP optimum sits at.
+	const limit = 0.015 // s
+	_, maxMHz := demoClockRange(t)
+	code, stdout, stderr := run(t, demoEnv(), demoArgs(t.TempDir(), "4m", "--slo-tpot", strconv.FormatFloat(limit, 'g', -1, 64))...)
+	if code != 0 {
+		t.Fatalf("exit %d\n%s", code, stderr)
+	}
+	lines := decodeLines(t, stdout)
+	first := slices.IndexFunc(lines, func(d decision) bool { return d.Mode == "emergency" })
+	if first < 0 {
+		t.Fatalf("no emergency in %d lines with --slo-tpot %g", len(lines), limit)
+	}
+	if first == 0 || lines[first-1].FreqMHz >= maxMHz {
+		t.Errorf("emergency did not come from a lower clock (before: %+v)", lines[max(first-1, 0)])
+	}
+	for _, d := range lines {
+		if d.Mode == "emergency" && d.FreqMHz != maxMHz {
+			t.Fatalf("emergency commanded %d MHz, want the highest, %d", d.FreqMHz, maxMHz)
+		}
+	}
+	if broken := lines[first].TPOTP90S; broken == nil || *broken <= limit {
+		t.Errorf("the first emergency line shows tpot_p90_s %v, not over the %g s limit", broken, limit)
+	}
+	if !slices.ContainsFunc(lines[first:], func(d decision) bool { return d.Mode != "emergency" }) {
+		t.Error("emergency never cleared although the highest clock meets the limit")
+	}
+	if !strings.Contains(stderr, "latency limit broken") {
+		t.Errorf("stderr does not say why it went to the highest clock:\n%s", stderr)
+	}
+}
+
+// An idle gap (the phases workload has one) locks the lowest clock, and the
+// simulator's own ground truth shows that clock and the lower power.
+func TestDemoIdleGapLowersClockAndPower(t *testing.T) {
+	t.Parallel()
+	if testing.Short() {
+		t.Skip("runs the demo")
+	}
+	minMHz, _ := demoClockRange(t)
+	p := startIn(t, demoEnv(), nil, demoArgs(t.TempDir(), "5m", "--workload", "phases")...)
+
+	var url string
+	urlRE := regexp.MustCompile(`demo: simulated GPU and vLLM server.* metrics_url=(\S+)`)
+	waitFor(t, "the demo's metrics URL on stderr", p, func() bool {
+		m := urlRE.FindStringSubmatch(p.stderr.String())
+		if m != nil {
+			url = m[1]
+		}
+		return m != nil
+	})
+
+	// Sample the simulator's ground truth until the demo ends.
+	var truth []simTruth
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		client := &http.Client{Timeout: time.Second}
+		tick := time.NewTicker(25 * time.Millisecond)
+		defer tick.Stop()
+		for {
+			select {
+			case <-p.done:
+				return
+			case <-tick.C:
+				if s, ok := scrapeSim(client, url); ok {
+					truth = append(truth, s)
+				}
+			}
+		}
+	}()
+	code := p.exit()
+	wg.Wait()
+	if code != 0 {
+		t.Fatalf("exit %d\n%s", code, p.stderr)
+	}
+
+	lines := decodeLines(t, p.stdout.String())
+	idle := 0
+	for _, d := range lines {
+		if d.Mode == "idle" {
+			idle++
+			if d.FreqMHz != minMHz {
+				t.Fatalf("idle commanded %d MHz, want the lowest, %d", d.FreqMHz, minMHz)
+			}
+		}
+	}
+	if idle == 0 {
+		t.Fatalf("no idle line in %d lines of the phases workload", len(lines))
+	}
+
+	// Ground truth: the simulated GPU idling at the idle clock draws less
+	// than it would idling at the governor's boost clock with a CUDA context.
+	boostIdle, err := sim.SteadyState(demoProfile, sim.DefaultParams, sim.Work{}, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	lowIdle, err := sim.SteadyState(demoProfile, sim.DefaultParams, sim.Work{}, minMHz)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var idleAtMin []float64
+	for _, s := range truth {
+		if s.running == 0 && s.waiting == 0 && s.smMHz == float64(minMHz) {
+			idleAtMin = append(idleAtMin, s.powerW)
+		}
+	}
+	t.Logf("%d ground-truth scrapes, %d idle at %d MHz; steady idle power: %.1f W at boost, %.1f W at %d MHz",
+		len(truth), len(idleAtMin), minMHz, boostIdle.PowerW, lowIdle.PowerW, minMHz)
+	if len(idleAtMin) < 3 {
+		t.Fatalf("the simulator was seen idling at %d MHz in only %d of %d scrapes", minMHz, len(idleAtMin), len(truth))
+	}
+	for _, w := range idleAtMin {
+		if w >= boostIdle.PowerW {
+			t.Fatalf("idle at %d MHz drew %.1f W, not below %.1f W idling at boost", minMHz, w, boostIdle.PowerW)
+		}
+	}
+	if mean := meanOf(idleAtMin); mean > lowIdle.PowerW*1.15 || mean < lowIdle.PowerW*0.85 {
+		t.Errorf("mean idle power at %d MHz %.1f W, want within 15%% of the steady %.1f W", minMHz, mean, lowIdle.PowerW)
+	}
+}
+
+// A restart with the same --data-dir loads the saved model and baseline:
+// no new warm-up, and the round count goes on from where it was.
+func TestDemoRestartLoadsSavedModel(t *testing.T) {
+	t.Parallel()
+	if testing.Short() {
+		t.Skip("runs the demo twice")
+	}
+	dataDir := t.TempDir()
+	code, stdout, stderr := run(t, demoEnv(), demoArgs(dataDir, "2m")...)
+	if code != 0 {
+		t.Fatalf("first run: exit %d\n%s", code, stderr)
+	}
+	firstRun := decodeLines(t, stdout)
+	if warm := countWindows(firstRun, "warmup"); warm == 0 {
+		t.Fatal("the first run measured no warm-up window: nothing to compare with")
+	}
+	lastRound := firstRun[len(firstRun)-1].Round
+	if lastRound == 0 {
+		t.Fatal("the first run never trained")
+	}
+
+	code, stdout, stderr = run(t, demoEnv(), demoArgs(dataDir, "1m")...)
+	if code != 0 {
+		t.Fatalf("second run: exit %d\n%s", code, stderr)
+	}
+	if want := "loaded saved model"; !strings.Contains(stderr, want) || !strings.Contains(stderr, "rounds="+strconv.Itoa(lastRound)) {
+		t.Errorf("stderr does not say %q with rounds=%d:\n%s", want, lastRound, stderr)
+	}
+	second := decodeLines(t, stdout)
+	if len(second) == 0 {
+		t.Fatal("the second run wrote nothing")
+	}
+	// Every window measured after the restart is a decision, not warm-up.
+	// (The very first cycle has no window yet: it only primes the metrics
+	// windower.)
+	if warm := countWindows(second, "warmup"); warm != 0 {
+		t.Errorf("after loading the model, %d windows were warm-up again", warm)
+	}
+	if second[0].Round != lastRound {
+		t.Errorf("the restart starts at round %d, want the saved %d", second[0].Round, lastRound)
+	}
+	if end := second[len(second)-1].Round; end <= lastRound {
+		t.Errorf("the restarted loop did not keep learning: round %d → %d", lastRound, end)
+	}
+}
+
+// countWindows counts lines in mode that carry a measured window (the
+// priming cycle has no power reading).
+func countWindows(lines []decision, mode string) int {
+	n := 0
+	for _, d := range lines {
+		if d.Mode == mode && d.PowerW != nil {
+			n++
+		}
+	}
+	return n
+}
+
+// simTruth is one scrape of the simulator's own metrics.
+type simTruth struct {
+	running, waiting float64
+	smMHz, powerW    float64
+}
+
+func scrapeSim(client *http.Client, url string) (simTruth, bool) {
+	resp, err := client.Get(url)
+	if err != nil {
+		return simTruth{}, false
+	}
+	defer resp.Body.Close()
+	var s simTruth
+	found := 0
+	sc := bufio.NewScanner(io.LimitReader(resp.Body, 1<<20))
+	for sc.Scan() {
+		line := sc.Text()
+		if strings.HasPrefix(line, "#") {
+			continue
+		}
+		name, value, ok := metricValue(line)
+		if !ok {
+			continue
+		}
+		switch name {
+		case "vllm:num_requests_running":
+			s.running, found = value, found+1
+		case "vllm:num_requests_waiting":
+			s.waiting, found = value, found+1
+		case "sim_gpu_sm_clock_mhz":
+			s.smMHz, found = value, found+1
+		case "sim_gpu_power_watts":
+			s.powerW, found = value, found+1
+		}
+	}
+	return s, found == 4
+}
+
+// metricValue splits an exposition sample line into its name and value.
+func metricValue(line string) (string, float64, bool) {
+	name := line
+	if i := strings.IndexAny(line, "{ "); i >= 0 {
+		name = line[:i]
+	}
+	fields := strings.Fields(line)
+	if len(fields) < 2 {
+		return "", 0, false
+	}
+	v, err := strconv.ParseFloat(fields[len(fields)-1], 64)
+	return name, v, err == nil
+}
+
+func meanOf(xs []float64) float64 {
+	sum := 0.0
+	for _, x := range xs {
+		sum += x
+	}
+	return sum / float64(len(xs))
+}
+
+// simulatedSpan is the simulated time between the first and the last
+// decision line (the demo stamps lines with its virtual clock).
+func simulatedSpan(t *testing.T, lines []string) time.Duration {
+	t.Helper()
+	stamp := func(line string) time.Time {
+		var d struct {
+			Time time.Time `json:"time"`
+		}
+		if err := json.Unmarshal([]byte(line[:strings.Index(line, ",")]+"}"), &d); err != nil {
+			t.Fatalf("no time stamp first in %.80q: %v", line, err)
+		}
+		return d.Time
+	}
+	return stamp(lines[len(lines)-1]).Sub(stamp(lines[0]))
+}
+
+// Scrapes that time out leave the demo's in-process server writing to a
+// closed socket. That must not stop the run (it did: Go delivers SIGPIPE
+// for any socket once it is notified, and the run took it for a closed
+// stdout).
+func TestDemoSurvivesScrapeTimeouts(t *testing.T) {
+	t.Parallel()
+	if testing.Short() {
+		t.Skip("runs the demo")
+	}
+	dir := t.TempDir()
+	cfg := filepath.Join(dir, "tuner.toml")
+	if err := os.WriteFile(cfg, []byte("[scrape]\ntimeout = \"2ms\"\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	code, stdout, stderr := run(t, demoEnv(), demoArgs(dir, "1m", "--config", cfg)...)
+	if code != 0 {
+		t.Fatalf("exit %d\n%s", code, stderr)
+	}
+	lines := strings.Split(strings.TrimSuffix(stdout, "\n"), "\n")
+	if span := simulatedSpan(t, lines); span < 50*time.Second {
+		t.Errorf("the decisions span only %s of the 1m run: it stopped early", span)
+	}
+}
