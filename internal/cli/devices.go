@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"strings"
 
 	"github.com/gputune/gputune/internal/config"
 	"github.com/gputune/gputune/internal/restore"
@@ -66,7 +67,9 @@ func (b backend) open(ctx context.Context, index int) (device, error) {
 	}
 	d, err := nvgpu.OpenNVML(ctx, nvgpu.NewNVMLLib(), index, b.log)
 	if err != nil {
-		if errors.Is(err, nvgpu.ErrNoDriver) {
+		// nvgpu's init error already carries the hint; its other no-driver
+		// errors do not.
+		if errors.Is(err, nvgpu.ErrNoDriver) && !strings.Contains(err.Error(), "gputune --demo") {
 			return device{}, fmt.Errorf("%w\n  gputune needs an NVIDIA driver to tune a GPU; to try it without one, run: gputune --demo", err)
 		}
 		return device{}, err

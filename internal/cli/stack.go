@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"slices"
 	"time"
 
 	"github.com/gputune/gputune/control"
@@ -40,6 +41,12 @@ func buildLoop(s stackSpec) (*control.Loop, error) {
 	arms, err := control.Arms(facts, s.cfg.GPU)
 	if err != nil {
 		return nil, fmt.Errorf("%w: %v", config.ErrInvalid, err)
+	}
+	// A static clock this GPU does not offer is bad input (exit 2), not a
+	// failed run.
+	if name, mhz, _ := config.ParsePolicy(s.cfg.Control.Policy); name == "static" && !slices.Contains(facts.CoreClocksMHz, mhz) {
+		return nil, fmt.Errorf("%w: --policy static:%d: %s does not offer %d MHz; the nearest clock is %d MHz",
+			config.ErrInvalid, mhz, facts.Name, mhz, nvgpu.Snap(facts.CoreClocksMHz, mhz))
 	}
 	policy, err := loopkit.NewPolicy(s.cfg, arms)
 	if err != nil {
