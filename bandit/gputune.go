@@ -240,13 +240,18 @@ func sanitizeContext(x, dst []float64) {
 	}
 }
 
-// latencyBound returns the prediction and upper bound of one latency model
+// latencySigma is a latency model's residual scale, shrunk towards 20 % of
+// its mean so that the first bounds are neither zero nor wild.
+func latencySigma(m *ridge) float64 {
+	return m.sigma(0.2*math.Abs(m.meanY())+1e-6, 2)
+}
+
+// latencyRow returns the prediction and upper bound of one latency model
 // at basis gl, and whether the model is usable at all.
-func (t *gputune) latencyRow(m *ridge, u, kq, gl []float64) (pred, upper float64, ok bool) {
+func (t *gputune) latencyRow(m *ridge, sigma float64, u, kq, gl []float64) (pred, upper float64, ok bool) {
 	if m.n <= 0 {
 		return math.NaN(), math.NaN(), false
 	}
-	sigma := m.sigma(0.2*math.Abs(m.meanY())+1e-6, 2)
 	pred = dot(u, gl)
 	q := max(quadForm(kq, gl, len(gl)), 0)
 	upper = pred + t.cfg.LatencyBeta*sigma*math.Sqrt(q)
@@ -266,6 +271,7 @@ func (t *gputune) Decide(x []float64, allowed []Arm, scores []ArmScore) (Decisio
 	t.reward.contextQuad(t.xs, t.k, t.tmp, t.kq)
 	sigma := t.reward.sigma(1, 2)
 	haveTTFT, haveTPOT := t.ttft.n > 0, t.tpot.n > 0
+	sigmaTTFT, sigmaTPOT := latencySigma(t.ttft), latencySigma(t.tpot)
 	if haveTTFT {
 		contextMean(t.ttft.theta, t.xs, t.ul)
 		t.ttft.contextQuad(t.xs, t.kl, t.tmpl, t.kql)
@@ -292,13 +298,13 @@ func (t *gputune) Decide(x []float64, allowed []Arm, scores []ArmScore) (Decisio
 			Pulls: t.pulls[i], LastReward: t.last[i], State: StateOK}
 		ttftOK, tpotOK := true, true
 		if haveTTFT {
-			row.PredTTFT, row.TTFTUpper, _ = t.latencyRow(t.ttft, t.ul, t.kql, gl)
+			row.PredTTFT, row.TTFTUpper, _ = t.latencyRow(t.ttft, sigmaTTFT, t.ul, t.kql, gl)
 			ttftOK = t.ttftLimit <= 0 || row.TTFTUpper <= t.ttftLimit
 		} else if t.ttftLimit > 0 && !blind {
 			ttftOK = false
 		}
 		if haveTPOT {
-			row.PredTPOT, row.TPOTUpper, _ = t.latencyRow(t.tpot, t.up, t.kqp, gl)
+			row.PredTPOT, row.TPOTUpper, _ = t.latencyRow(t.tpot, sigmaTPOT, t.up, t.kqp, gl)
 			tpotOK = t.tpotLimit <= 0 || row.TPOTUpper <= t.tpotLimit
 		} else if t.tpotLimit > 0 && !blind {
 			tpotOK = false

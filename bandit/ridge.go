@@ -265,36 +265,41 @@ func contextMean(theta, x, u []float64) {
 }
 
 // contextQuad writes K = (x⊗I)ᵀ M (x⊗I) (k×k), so that the variance at basis
-// vector g is gᵀKg. It costs O(p²) once per decision instead of O(p²) per arm.
-// tmp needs p·k.
+// vector g is gᵀKg. It costs O(p²/2) once per decision instead of O(p²) per
+// arm: M is symmetric, so K = Σᵢ xᵢ² Mᵢᵢ + S + Sᵀ with S = Σ_{i<j} xᵢxⱼ Mᵢⱼ
+// (Mᵢⱼ the k×k block), and only the upper block triangle is read.
+// tmp needs k·k.
 func contextQuad(m, x []float64, k int, tmp, kOut []float64) {
 	d := len(x)
 	p := d * k
-	for r := 0; r < p; r++ {
-		row := m[r*p : r*p+p]
-		out := tmp[r*k : r*k+k]
-		clear(out)
-		for j, xj := range x {
-			if xj == 0 {
-				continue
-			}
-			blk := row[j*k : j*k+k]
-			for c := range out {
-				out[c] += xj * blk[c]
-			}
-		}
-	}
+	sum := tmp[:k*k]
 	clear(kOut[:k*k])
+	clear(sum)
 	for i, xi := range x {
 		if xi == 0 {
 			continue
 		}
-		for l := 0; l < k; l++ {
-			src := tmp[(i*k+l)*k : (i*k+l)*k+k]
-			dst := kOut[l*k : l*k+k]
-			for c := range dst {
-				dst[c] += xi * src[c]
+		for j := i; j < d; j++ {
+			w := xi * x[j]
+			if w == 0 {
+				continue
 			}
+			dst := sum
+			if j == i {
+				dst = kOut
+			}
+			for l := 0; l < k; l++ {
+				src := m[(i*k+l)*p+j*k : (i*k+l)*p+j*k+k]
+				out := dst[l*k : l*k+k]
+				for c, v := range src {
+					out[c] += w * v
+				}
+			}
+		}
+	}
+	for l := 0; l < k; l++ {
+		for c := 0; c < k; c++ {
+			kOut[l*k+c] += sum[l*k+c] + sum[c*k+l]
 		}
 	}
 }
