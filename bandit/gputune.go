@@ -26,8 +26,8 @@ const (
 	// pruneStreak is how many consecutive decisions an arm must be
 	// dominated before it is pruned.
 	pruneStreak = 10
-	// latencyBlindRounds: a latency never observed after this many updates
-	// is treated as not measured rather than as unsafe for ever.
+	// latencyBlindRounds: with SignalUnknown, a latency never observed after
+	// this many updates is treated as not exported (see LatencySignal).
 	latencyBlindRounds = 20
 	contextClip        = 1e3
 	maxNZ              = 6
@@ -69,6 +69,8 @@ type gputune struct {
 	mode      SLOMode
 	ttftLimit float64
 	tpotLimit float64
+	// ttftSignal and tpotSignal: see LatencySignal.
+	ttftSignal, tpotSignal LatencySignal
 
 	hist                []int // ring of sms indices of arms in effect
 	histPos, histN      int
@@ -280,7 +282,8 @@ func (t *gputune) Decide(x []float64, allowed []Arm, scores []ArmScore) (Decisio
 		contextMean(t.tpot.theta, t.xs, t.up)
 		t.tpot.contextQuad(t.xs, t.kl, t.tmpl, t.kqp)
 	}
-	blind := t.round >= latencyBlindRounds
+	ttftBlind := blindBlocks(t.ttftLimit, haveTTFT, t.ttftSignal, t.round)
+	tpotBlind := blindBlocks(t.tpotLimit, haveTPOT, t.tpotSignal, t.round)
 
 	scores = scores[:0]
 	maxLCB := math.Inf(-1)
@@ -300,13 +303,13 @@ func (t *gputune) Decide(x []float64, allowed []Arm, scores []ArmScore) (Decisio
 		if haveTTFT {
 			row.PredTTFT, row.TTFTUpper, _ = t.latencyRow(t.ttft, sigmaTTFT, t.ul, t.kql, gl)
 			ttftOK = t.ttftLimit <= 0 || row.TTFTUpper <= t.ttftLimit
-		} else if t.ttftLimit > 0 && !blind {
+		} else if ttftBlind {
 			ttftOK = false
 		}
 		if haveTPOT {
 			row.PredTPOT, row.TPOTUpper, _ = t.latencyRow(t.tpot, sigmaTPOT, t.up, t.kqp, gl)
 			tpotOK = t.tpotLimit <= 0 || row.TPOTUpper <= t.tpotLimit
-		} else if t.tpotLimit > 0 && !blind {
+		} else if tpotBlind {
 			tpotOK = false
 		}
 		safe := !aware || (ttftOK && tpotOK)
@@ -316,7 +319,7 @@ func (t *gputune) Decide(x []float64, allowed []Arm, scores []ArmScore) (Decisio
 		case !safe:
 			row.State = StateUnsafe
 			switch {
-			case (t.ttftLimit > 0 && !haveTTFT) || (t.tpotLimit > 0 && !haveTPOT):
+			case (ttftBlind && !haveTTFT) || (tpotBlind && !haveTPOT):
 				row.Reason = reasonNoLatency
 			case !ttftOK:
 				row.Reason = reasonTTFT

@@ -311,3 +311,54 @@ func TestNewRejectsBadInput(t *testing.T) {
 		t.Errorf("bad mode: %v", err)
 	}
 }
+
+// TestLatencySignals checks the never-observed rule (LatencySignal): with a
+// TTFT limit and no TTFT ever reported, a declared signal holds the highest
+// clock for as long as it is missing, an absent one is not enforced, and an
+// undeclared one is enforced for latencyBlindRounds windows only.
+func TestLatencySignals(t *testing.T) {
+	tests := []struct {
+		name    string
+		sig     LatencySignal
+		blocked func(round int) bool
+	}{
+		{"present", SignalPresent, func(int) bool { return true }},
+		{"absent", SignalAbsent, func(int) bool { return false }},
+		{"unknown", SignalUnknown, func(r int) bool { return r < latencyBlindRounds }},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			cfg := DefaultConfig(PolicyGPUTune, envFeatures)
+			cfg.TTFTLimit = 1
+			p, err := New(PolicyGPUTune, cfg, envArms(), 3)
+			if err != nil {
+				t.Fatal(err)
+			}
+			p.(LatencySignaller).SetLatencySignals(tt.sig, SignalUnknown)
+			env := newSynthEnv(3, smoothRegime(0), 0.05)
+			var x []float64
+			var scores []ArmScore
+			for r := 0; r < 40; r++ {
+				x = env.context(x)
+				d, s := p.Decide(x, nil, scores)
+				scores = s
+				if blocked := d.SafeArms == 0; blocked != tt.blocked(r) {
+					t.Fatalf("round %d: blocked = %v (arm %d MHz), want %v", r, blocked, d.Arm.SMMHz, tt.blocked(r))
+				}
+				if tt.blocked(r) && d.Arm.SMMHz != 1980 {
+					t.Fatalf("round %d: blocked yet chose %d MHz, want the highest clock", r, d.Arm.SMMHz)
+				}
+				obs := env.step(d.Arm, x)
+				obs.TTFT = math.NaN() // the server never reports TTFT
+				p.Update(obs)
+			}
+			// The first observation makes the model decide, whatever was declared.
+			x = env.context(x)
+			obs := env.step(Arm{SMMHz: 1980}, x)
+			p.Update(obs)
+			if d, _ := p.Decide(x, nil, scores); d.SafeArms == 0 {
+				t.Errorf("after a TTFT observation nothing is safe")
+			}
+		})
+	}
+}
