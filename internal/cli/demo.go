@@ -42,6 +42,9 @@ func simWorkload(cfg config.Config, seed uint64, loop bool) (sim.Workload, error
 func startDemo(ctx context.Context, cfg config.Config, f *runFlags, group *restore.Group, log *slog.Logger) ([]tuned, control.Clock, error) {
 	var out []tuned
 	var clock control.Clock
+	if len(cfg.GPU.Groups) > 0 {
+		log.Warn("gpu.groups is not simulated: the demo runs one server and one loop per simulated GPU", "groups", cfg.GPU.Groups)
+	}
 	for i := range cfg.Demo.SimGPUs {
 		wl, err := simWorkload(cfg, cfg.Bandit.Seed+uint64(i), true)
 		if err != nil {

@@ -17,7 +17,6 @@ import (
 	"github.com/gputune/gputune/internal/config"
 	"github.com/gputune/gputune/internal/restore"
 	"github.com/gputune/gputune/nvgpu"
-	"github.com/gputune/gputune/scrape"
 	"github.com/gputune/gputune/tui"
 )
 
@@ -227,57 +226,21 @@ func writeDecisions(sub <-chan control.Snapshot, stdout io.Writer, logFile *os.F
 }
 
 // startReal opens the GPUs, claims each (unless --dry-run) and builds a loop
-// per GPU against the server's /metrics over HTTP.
+// per GPU, or per gpu.groups entry, against the server's /metrics over HTTP.
 func startReal(ctx context.Context, cfg config.Config, f *runFlags, be backend, group *restore.Group, log *slog.Logger) ([]tuned, error) {
 	be.log = log
 	indices, err := be.indices(cfg.GPU.Devices)
 	if err != nil {
 		return nil, err
 	}
+	units, err := tuningUnits(indices, cfg.GPU.Groups)
+	if err != nil {
+		return nil, err
+	}
 	var out []tuned
-	for _, idx := range indices {
-		d, err := be.open(ctx, idx)
+	for _, unit := range units {
+		t, err := startUnit(ctx, cfg, f, be, group, log, unit)
 		if err != nil {
-			return out, err
-		}
-		facts := d.dev.Facts()
-		t := tuned{facts: facts}
-		var ctl nvgpu.Controller
-		dir := cfg.GPU.RunDir
-		if dir == "" {
-			dir = restore.DefaultDir()
-		}
-		if cfg.Control.DryRun {
-			reportLocks(dir, facts, log)
-		} else {
-			claim, err := restore.Acquire(ctx, dir, restore.GPUID{Index: idx, UUID: facts.UUID}, d.dev,
-				restore.AcquireOptions{Takeover: cfg.GPU.Takeover, Log: log})
-			if err != nil {
-				return out, err
-			}
-			group.OnPanic(claim.Release)
-			ctl = claim
-			t.release = claim.Release
-		}
-		source, err := scrape.NewHTTPSource(cfg.Scrape.MetricsURL, scrape.WithTimeout(cfg.Scrape.Timeout.Duration))
-		if err != nil {
-			return out, fmt.Errorf("%w: %v", config.ErrInvalid, err)
-		}
-		meter, err := nvgpu.NewMeter(nvgpu.DefaultMeterConfig())
-		if err != nil {
-			return out, err
-		}
-		sampler, err := nvgpu.NewSampler(d.dev, meter, nvgpu.SamplerConfig{}, log)
-		if err != nil {
-			return out, err
-		}
-		group.Go(fmt.Sprintf("sampler-gpu%d", idx), sampler.Run)
-		t.loop, err = buildLoop(stackSpec{cfg: cfg, reader: d.dev, ctl: ctl, source: source, clock: control.WallClock{},
-			meter: meter, resetModel: f.resetModel, log: log, goFn: group.Go})
-		if err != nil {
-			if t.release != nil {
-				_ = t.release(ctx)
-			}
 			return out, err
 		}
 		out = append(out, t)
