@@ -38,6 +38,8 @@ func (l *Loop) Cycle(ctx context.Context) Snapshot {
 		return l.finish(ctx, snap, now)
 	}
 
+	l.tellLatencySignals(win)
+
 	// Energy over the window, minus the switching transient.
 	from := start
 	if sw := l.lastSwitch(); sw.After(from) {
@@ -395,4 +397,29 @@ func abs(x int) int {
 		return -x
 	}
 	return x
+}
+
+// tellLatencySignals tells a policy that can use it which latency signals
+// the server exports: a limit on a signal the server lacks cannot be
+// enforced, and one it has must be learned before a low clock is trusted.
+func (l *Loop) tellLatencySignals(w scrape.Window) {
+	ls, ok := l.d.Policy.(bandit.LatencySignaller)
+	if !ok {
+		return
+	}
+	tpotSig := scrape.SigITL
+	if l.cfg.SLO.TPOTSignal == "per-request" {
+		tpotSig = scrape.SigTPOT
+	}
+	state := func(s scrape.Signal) bandit.LatencySignal {
+		if w.Present.Has(s) {
+			return bandit.SignalPresent
+		}
+		return bandit.SignalAbsent
+	}
+	ttft, tpot := state(scrape.SigTTFT), state(tpotSig)
+	if ttft != l.signals[0] || tpot != l.signals[1] {
+		ls.SetLatencySignals(ttft, tpot)
+		l.signals = [2]bandit.LatencySignal{ttft, tpot}
+	}
 }

@@ -60,6 +60,8 @@ type Loop struct {
 	norm *bandit.Normaliser
 	// servedModel is the model name the server reports, for the envelope.
 	servedModel string
+	// signals is what the policy was last told about latency signals.
+	signals [2]bandit.LatencySignal
 
 	startedAt time.Time
 	prevCycle time.Time
