@@ -212,7 +212,12 @@ func TestDemoIdleGapLowersClockAndPower(t *testing.T) {
 		t.Skip("runs the demo")
 	}
 	minMHz, _ := demoClockRange(t)
-	p := startIn(t, demoEnv(), nil, demoArgs(t.TempDir(), "5m", "--workload", "phases")...)
+	// The phases workload idles from 120 s to 150 s of each 150 s cycle.
+	// At --speed 20 the gap lasts ~1.5 s of wall time: enough scrapes of
+	// the ground truth, and 15 ms of wall time per 0.3 s cycle so the loop
+	// keeps up even under the race detector.
+	p := startIn(t, demoEnv(), nil, "--demo", "--no-tui", "--duration", "2m40s", "--speed", "20",
+		"--workload", "phases", "--data-dir", t.TempDir())
 
 	var url string
 	urlRE := regexp.MustCompile(`demo: simulated GPU and vLLM server.* metrics_url=(\S+)`)
