@@ -21,7 +21,7 @@ import (
 // both GPUs together, the JSON lines must show one loop for the group, and
 // both GPUs must be given back at the end.
 func TestTensorParallelGroupSharesOneClock(t *testing.T) {
-	bin := buildGputune(t)
+	bin := gputune(t)
 	dir := t.TempDir()
 	live, err := sim.StartLive(t.Context(), sim.Config{Workload: sim.Workload{Name: sim.WorkloadPoisson, Rate: 8, Seed: 1}},
 		sim.LiveOptions{Speed: 1})
@@ -38,7 +38,7 @@ func TestTensorParallelGroupSharesOneClock(t *testing.T) {
 	calls := filepath.Join(dir, "calls.log")
 	cmd := exec.CommandContext(t.Context(), bin, "--no-tui", "--config", cfgPath, "--metrics-url", live.URL(),
 		"--data-dir", filepath.Join(dir, "data"), "--duration", "7s")
-	cmd.Env = append(os.Environ(), recordgpu.EnvVar+"="+calls)
+	cmd.Env = cleanEnv(recordgpu.EnvVar + "=" + calls)
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
 	if err := cmd.Run(); err != nil {

@@ -8,6 +8,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/gputune/gputune/nvgpu/recordgpu"
 )
 
 // TestModelImportAcrossNodes moves a model learned on one node (a demo run)
@@ -16,10 +18,11 @@ import (
 // which, and accepted when both match. The receiving node's GPU is the
 // recordgpu fake (GPUTUNE_FAKE_GPU), so no GPU is needed.
 func TestModelImportAcrossNodes(t *testing.T) {
-	bin := buildGputune(t)
+	bin := gputune(t)
 	dir := t.TempDir()
 	trained := filepath.Join(dir, "node-a")
 	run := exec.CommandContext(t.Context(), bin, "--demo", "--no-tui", "--duration", "1m", "--speed", "60", "--data-dir", trained)
+	run.Env = cleanEnv()
 	if out, err := run.CombinedOutput(); err != nil {
 		t.Fatalf("demo run: %v\n%s", err, tail(string(out)))
 	}
@@ -65,7 +68,7 @@ func TestModelImportAcrossNodes(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			args := append([]string{"model", "import", "--data-dir", nodeB, "--gpu", "1"}, tt.args...)
 			cmd := exec.CommandContext(t.Context(), bin, args...)
-			cmd.Env = append(os.Environ(), "GPUTUNE_FAKE_GPU="+filepath.Join(dir, "fake-calls.log"))
+			cmd.Env = cleanEnv(recordgpu.EnvVar + "=" + filepath.Join(dir, "fake-calls.log"))
 			var stderr bytes.Buffer
 			cmd.Stderr = &stderr
 			err := cmd.Run()
