@@ -34,7 +34,9 @@ func (l *Loop) Cycle(ctx context.Context) Snapshot {
 	}
 	if start.IsZero() {
 		// The first sample only primes the windower: no window yet.
-		l.st.mode = ModeWarmup
+		if !l.st.baseline.Ready() {
+			l.st.mode = ModeWarmup
+		}
 		return l.finish(ctx, snap, now)
 	}
 
@@ -112,6 +114,7 @@ func (l *Loop) Cycle(ctx context.Context) Snapshot {
 	for i, name := range FeatureNames() {
 		snap.Features[i] = Feature{Name: name, Raw: raw[i], Norm: norm[i]}
 	}
+	l.st.decided = target
 	l.actuate(ctx, target)
 	return l.finish(ctx, snap, now)
 }
@@ -362,6 +365,10 @@ func (l *Loop) finish(ctx context.Context, snap Snapshot, now time.Time) Snapsho
 	snap.SLOViolations = l.st.violations
 	snap.TotalEnergyJ = l.st.totalEnergyJ
 	cur := l.act.current()
+	if l.st.readOnly {
+		// Decide and report: show what would be locked.
+		cur = l.st.decided
+	}
 	snap.FreqMHz, snap.MemFreqMHz = cur.SMMHz, cur.MemMHz
 	switch {
 	case l.st.readOnly:

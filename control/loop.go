@@ -81,6 +81,7 @@ type state struct {
 	mode                         Mode
 	paused, readOnly             bool
 	pinned                       bandit.Arm
+	decided                      bandit.Arm // the last target, locked or not
 	sloMode                      bandit.SLOMode
 	baseline                     bandit.RewardBaseline
 

@@ -420,6 +420,9 @@ func TestReadOnlyNeverTouchesSetters(t *testing.T) {
 			if len(r.policy.updates) == 0 {
 				t.Error("read-only windows must still train (the clock in effect is known)")
 			}
+			if s.FreqMHz != 1200 {
+				t.Errorf("read-only snapshot reports freq %d, want the decided 1200 (decide and report)", s.FreqMHz)
+			}
 		})
 	}
 }

@@ -42,6 +42,9 @@ func (l *Loop) Restore(e bandit.Envelope) error {
 	l.st.baseline = e.RewardBaseline
 	l.st.baseline.Target = l.cfg.Control.WarmupWindows
 	l.st.round = l.d.Policy.Round()
+	if l.st.baseline.Ready() {
+		l.st.mode = ModeExploit // not warm-up: the baseline came with the model
+	}
 	l.servedModel = e.ServedModel
 	return nil
 }

@@ -75,6 +75,9 @@ func (s *Sampler) Run(ctx context.Context) error {
 			}
 		}
 		r, err := s.reader.InstantPower(ctx)
+		if err != nil && ctx.Err() != nil {
+			return nil // shutting down: not a sensor failure
+		}
 		if err != nil {
 			powerErrs++
 			if powerErrs == 1 || powerErrs%500 == 0 {
