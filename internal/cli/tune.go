@@ -7,7 +7,6 @@ import (
 	"io"
 	"log/slog"
 	"os"
-	"os/signal"
 	"strings"
 	"sync"
 	"syscall"
@@ -75,14 +74,10 @@ type tuned struct {
 func runSession(ctx context.Context, cfg config.Config, f *runFlags, std IO, be *backend) (err error) {
 	headless := !cfg.TUI.Enabled
 	log := newLogger(cfg, std.Err, headless)
+	// NotifyContext ignores SIGPIPE: a broken socket must not stop tuning,
+	// and a closed stdout is caught where the decisions are written.
 	ctx, stop := restore.NotifyContext(ctx)
 	defer stop()
-	// With SIGPIPE notified, Go delivers it for a write to any broken
-	// socket, not only stdout: a scrape that timed out against the demo's
-	// in-process server, or a client leaving the --listen exporter, would
-	// stop the run. Ignored, such writes just fail with EPIPE, and a closed
-	// stdout is caught where the decisions are written.
-	signal.Ignore(syscall.SIGPIPE)
 	ctx, cancel := context.WithCancelCause(ctx)
 	defer cancel(nil)
 	group, gctx := restore.NewGroup(ctx, log)
@@ -210,7 +205,7 @@ func writeDecisions(sub <-chan control.Snapshot, stdout io.Writer, logFile *os.F
 				log.Info("stdout closed: stopping", "err", err)
 				out = nil
 				var cause error
-				if errors.Is(err, syscall.EPIPE) {
+				if restore.BrokenPipe(err) {
 					cause = &restore.SignalError{Signal: syscall.SIGPIPE}
 				}
 				stop(cause)

@@ -3,6 +3,7 @@ package restore
 import (
 	"context"
 	"errors"
+	"fmt"
 	"strings"
 	"sync/atomic"
 	"syscall"
@@ -98,7 +99,7 @@ func TestGuardTurnsAMainGoroutinePanicIntoAnError(t *testing.T) {
 }
 
 func TestNotifyContextCancelsWithTheSignal(t *testing.T) {
-	tests := []syscall.Signal{syscall.SIGHUP, syscall.SIGPIPE, syscall.SIGQUIT}
+	tests := []syscall.Signal{syscall.SIGHUP, syscall.SIGQUIT}
 	for _, sig := range tests {
 		t.Run(signalName(sig), func(t *testing.T) {
 			ctx, stop := NotifyContext(context.Background())
@@ -116,5 +117,23 @@ func TestNotifyContextCancelsWithTheSignal(t *testing.T) {
 				t.Fatalf("cause = %v", context.Cause(ctx))
 			}
 		})
+	}
+}
+
+// A SIGPIPE from any broken socket must not stop tuning: it is ignored, and
+// a closed stdout is seen as EPIPE where stdout is written.
+func TestNotifyContextIgnoresSIGPIPE(t *testing.T) {
+	ctx, stop := NotifyContext(context.Background())
+	defer stop()
+	if err := syscall.Kill(syscall.Getpid(), syscall.SIGPIPE); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case <-ctx.Done():
+		t.Fatalf("SIGPIPE cancelled the context: %v", context.Cause(ctx))
+	case <-time.After(200 * time.Millisecond):
+	}
+	if !BrokenPipe(fmt.Errorf("write: %w", syscall.EPIPE)) {
+		t.Error("BrokenPipe does not recognise EPIPE")
 	}
 }

@@ -12,11 +12,20 @@ import (
 )
 
 // shutdownSignals all mean "restore the clocks and stop": SIGHUP is a
-// dropped SSH session, SIGPIPE a closed reader (`gputune --no-tui | head`),
-// SIGQUIT would otherwise dump goroutines and exit without restoring.
+// dropped SSH session, SIGQUIT would otherwise dump goroutines and exit
+// without restoring. SIGPIPE is not among them: once a program asks for
+// SIGPIPE, Go delivers it for a broken write to ANY pipe or socket (a scrape
+// peer hanging up, an exporter client leaving), which must not stop tuning.
+// NotifyContext ignores it instead, so a closed stdout (`gputune --no-tui |
+// head`) shows up as EPIPE where stdout is written (BrokenPipe), and that
+// writer stops the run in order.
 func shutdownSignals() []os.Signal {
-	return []os.Signal{syscall.SIGINT, syscall.SIGTERM, syscall.SIGHUP, syscall.SIGQUIT, syscall.SIGPIPE}
+	return []os.Signal{syscall.SIGINT, syscall.SIGTERM, syscall.SIGHUP, syscall.SIGQUIT}
 }
+
+// BrokenPipe reports whether err is a write to a closed pipe: the caller
+// should stop in order, with cause &SignalError{Signal: syscall.SIGPIPE}.
+func BrokenPipe(err error) bool { return errors.Is(err, syscall.EPIPE) }
 
 // SignalError is the cancellation cause of a NotifyContext context.
 type SignalError struct {
@@ -52,9 +61,9 @@ func signalName(s syscall.Signal) string {
 }
 
 // NotifyContext returns a context cancelled, with a *SignalError cause
-// (context.Cause), on SIGINT, SIGTERM, SIGHUP, SIGQUIT or SIGPIPE. While it
-// is active, a write to a closed stdout returns EPIPE instead of killing the
-// process. Later signals are swallowed: the first already started the
+// (context.Cause), on SIGINT, SIGTERM, SIGHUP or SIGQUIT. While it is
+// active SIGPIPE is ignored: a write to a closed stdout returns EPIPE
+// (BrokenPipe) instead of killing the process. Later signals are swallowed: the first already started the
 // restore. In a worker whose supervisor is already gone, the context starts
 // cancelled with ErrSupervisorGone.
 //
@@ -64,6 +73,7 @@ func NotifyContext(parent context.Context) (ctx context.Context, stop func()) {
 	ctx, cancel := context.WithCancelCause(parent)
 	ch := make(chan os.Signal, 8)
 	signal.Notify(ch, shutdownSignals()...)
+	signal.Ignore(syscall.SIGPIPE)
 	done := make(chan struct{})
 	go func() {
 		for {
@@ -83,6 +93,7 @@ func NotifyContext(parent context.Context) (ctx context.Context, stop func()) {
 	return ctx, func() {
 		once.Do(func() {
 			signal.Stop(ch)
+			signal.Reset(syscall.SIGPIPE)
 			close(done)
 			cancel(context.Canceled)
 		})

@@ -12,6 +12,7 @@ import (
 	"log/slog"
 	"os"
 	"sync"
+	"syscall"
 	"time"
 
 	"github.com/gputune/gputune/internal/restore"
@@ -125,9 +126,11 @@ func work(log *slog.Logger, callLog string, cfg config) (err error) {
 				case <-ctx.Done():
 					return nil
 				case <-t.C:
-					// EPIPE is expected once the reader is gone; SIGPIPE
-					// cancels ctx.
-					_, _ = fmt.Fprintln(os.Stdout, "tick")
+					// Once the reader is gone the write fails with EPIPE:
+					// stop in order, as gputune's decision writer does.
+					if _, err := fmt.Fprintln(os.Stdout, "tick"); restore.BrokenPipe(err) {
+						return &restore.SignalError{Signal: syscall.SIGPIPE}
+					}
 				}
 			}
 		})
