@@ -231,3 +231,33 @@ func requireTool(t *testing.T, name string) string {
 	t.Skipf("%s not installed (apt-get install prometheus); set GPUTUNE_E2E=1 to require it", name)
 	return ""
 }
+
+// TestObserveWhileScraped feeds snapshots while the registry gathers (run
+// with -race).
+func TestObserveWhileScraped(t *testing.T) {
+	e := New()
+	reg := prometheus.NewRegistry()
+	if err := reg.Register(e); err != nil {
+		t.Fatal(err)
+	}
+	sub := make(chan control.Snapshot)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		e.Follow(t.Context(), sub)
+	}()
+	for i := range 200 {
+		sub <- control.Snapshot{Time: time.Unix(int64(i), 0), GPU: i % 2, GPUUUID: []string{"GPU-a", "GPU-b"}[i%2],
+			Mode: control.ModeExploit, EnergyJ: 1, Tokens: 10, Reward: math.NaN(), Alpha: math.NaN()}
+		if i%20 == 0 {
+			if _, err := reg.Gather(); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	close(sub)
+	<-done
+	if got := value(t, gather(t, e), "gputune_generated_tokens_total", "GPU-b"); got != 1000 {
+		t.Errorf("tokens %g, want 1000", got)
+	}
+}

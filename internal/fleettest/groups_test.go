@@ -37,7 +37,7 @@ func TestTensorParallelGroupSharesOneClock(t *testing.T) {
 	}
 	calls := filepath.Join(dir, "calls.log")
 	cmd := exec.CommandContext(t.Context(), bin, "--no-tui", "--config", cfgPath, "--metrics-url", live.URL(),
-		"--data-dir", filepath.Join(dir, "data"), "--duration", "7s")
+		"--data-dir", filepath.Join(dir, "data"), "--duration", "5s")
 	cmd.Env = cleanEnv(recordgpu.EnvVar + "=" + calls)
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
@@ -79,7 +79,7 @@ func TestTensorParallelGroupSharesOneClock(t *testing.T) {
 		}
 	}
 	if len(locks) < 2 {
-		t.Fatalf("%d core locks in %s: the loop never tuned the group\n%s", len(locks), time.Duration(7)*time.Second, tail(stderr.String()))
+		t.Fatalf("%d core locks in %s: the loop never tuned the group\n%s", len(locks), 5*time.Second, tail(stderr.String()))
 	}
 	t.Logf("%d core locks over the two GPUs", len(locks))
 	if len(locks)%2 != 0 {
