@@ -300,10 +300,11 @@ func TestRuneBurstIsSplit(t *testing.T) {
 	}
 }
 
-// TestCursorStartsOnFirstChosenArm: the real loop's first snapshots (warm-up)
-// carry no arms and no chosen clock; the cursor must still land on the arm
-// in effect once one is named, so `enter` pins what is running.
-func TestCursorStartsOnFirstChosenArm(t *testing.T) {
+// TestCursorFollowsChosenArmUntilMoved: the real loop's first snapshots
+// (warm-up) carry no arms and no chosen clock; once one is named the cursor
+// follows the arm in effect, so `enter` pins what is running, until the user
+// moves it.
+func TestCursorFollowsChosenArmUntilMoved(t *testing.T) {
 	m, sent := testModel(t, 120, 40, 0, nil)
 	warmup := testSnapshot(0)
 	warmup.Arms, warmup.FreqMHz = nil, 0
@@ -311,12 +312,19 @@ func TestCursorStartsOnFirstChosenArm(t *testing.T) {
 	noChoice := testSnapshot(1)
 	noChoice.FreqMHz = 0
 	m = step(t, m, snapshotMsg{noChoice})
-	m = step(t, m, snapshotMsg{testSnapshot(2)})
+	m = step(t, m, snapshotMsg{testSnapshot(2)}) // 1410 chosen
 	later := testSnapshot(3)
-	later.FreqMHz = 1500 // the loop moves on; the cursor stays where it was put
+	later.FreqMHz = 1800
 	m = step(t, m, snapshotMsg{later})
+	if !strings.Contains(m.View(), ">  1800") {
+		t.Fatalf("the cursor row 1800 (the arm in effect) is not on screen:\n%s", m.View())
+	}
 	m = keys(t, m, enter)
-	if want := []control.Command{{Kind: control.CmdPin, MHz: 1410}}; !equalCommands(*sent, want) {
+	m = keys(t, m, up)                           // the user takes the cursor: 1785
+	m = step(t, m, snapshotMsg{testSnapshot(4)}) // the loop goes back to 1410
+	m = keys(t, m, enter)
+	want := []control.Command{{Kind: control.CmdPin, MHz: 1800}, {Kind: control.CmdPin, MHz: 1785}}
+	if !equalCommands(*sent, want) {
 		t.Fatalf("sent %+v, want %+v", *sent, want)
 	}
 }

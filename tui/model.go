@@ -108,10 +108,10 @@ type Model struct {
 	lay      layout
 	snap     control.Snapshot
 	has      bool
-	// placed: the cursor has been put on the arm in effect, or moved by the
-	// user. The loop's first snapshots carry no arms yet (warm-up), so
-	// placing waits for the first one that names a chosen arm.
-	placed bool
+	// moved: the user has moved the cursor. Until then it follows the arm
+	// in effect, mid-table, so the table shows what the loop does and
+	// `enter` pins what is running now.
+	moved  bool
 	cursor int
 	offset int
 	// cursorArm keeps the cursor on the same arm if the loop reorders rows.
@@ -218,11 +218,10 @@ func (m *Model) applySnapshot(s control.Snapshot) {
 	}
 	readOnly := m.opts.ReadOnly || s.Actuation == control.ActReadOnly
 	m.keys.setWritable(!readOnly)
-	if !m.placed {
-		// Start on the arm in effect, mid-screen, so `enter` pins what is
-		// running now.
+	if !m.moved {
+		// The loop's first snapshots (warm-up) name no arm: stay put.
 		if i := chosenIndex(&s); i >= 0 {
-			m.cursor, m.placed = i, true
+			m.cursor = i
 			m.offset = m.cursor - m.armRows()/2
 		}
 	} else if i := armIndex(s.Arms, m.cursorArm); i >= 0 {
@@ -272,7 +271,7 @@ func (m *Model) moveCursor(delta int) {
 	}
 	m.cursor = max(0, min(m.cursor+delta, len(m.snap.Arms)-1))
 	m.cursorArm = m.snap.Arms[m.cursor].Arm
-	m.placed = true
+	m.moved = true
 	m.scrollToCursor()
 }
 
