@@ -5,6 +5,8 @@ import (
 	"math"
 	"strings"
 
+	"github.com/charmbracelet/x/ansi"
+
 	"github.com/gputune/gputune/control"
 )
 
@@ -58,7 +60,11 @@ func renderPruned(s *control.Snapshot, w, h int, st *styles) []string {
 		if p.MemMHz != 0 {
 			arm = fmt.Sprintf("%5d/%d MHz", p.SMMHz, p.MemMHz)
 		}
-		lines = append(lines, st.Value.Render(arm)+st.Muted.Render(fmt.Sprintf(" r%-5d ", p.Round))+st.Label.Render(p.Reason))
+		round := fmt.Sprintf(" r%-5d ", p.Round)
+		// A reason cut by the pane edge ends in "…", so a cut is not read
+		// as the whole reason.
+		reason := ansi.Truncate(p.Reason, max(0, w-ansi.StringWidth(arm+round)), "…")
+		lines = append(lines, st.Value.Render(arm)+st.Muted.Render(round)+st.Label.Render(reason))
 	}
 	if len(s.Pruned) == 0 && h > 1 {
 		lines = append(lines, st.Muted.Render("none"))
