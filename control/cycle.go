@@ -68,7 +68,7 @@ func (l *Loop) Cycle(ctx context.Context) Snapshot {
 	_ = l.norm.Add(raw[:NumFeatures-1]) // refuses non-finite vectors whole
 	l.norm.Normalize(raw[:NumFeatures-1], norm[:0], true)
 
-	obj, valid := objectiveValue(Objective(l.cfg.Control.Objective), energyJ, dur, win.GenTokens, l.cfg.Control.MinTokensPerWindow)
+	obj, valid := objectiveValue(Objective(l.cfg.Control.Objective), energyJ, win, dur, l.cfg.Control.MinTokensPerWindow)
 	valid = valid && !win.Reset && gerr == nil
 	ttft, tpot := win.TTFTMean, l.tpotMean(win)
 

@@ -5,23 +5,50 @@ import (
 	"time"
 
 	"github.com/gputune/gputune/bandit"
+	"github.com/gputune/gputune/scrape"
 )
 
 // Objective is what a window's reward minimises.
 type Objective string
 
 const (
-	// ObjEDP is energy-delay product per output token: (E/N)·(T/N), in
-	// J·s per token², where E is the window's GPU energy, T its duration
-	// and N its output tokens. It weighs energy and speed equally.
+	// ObjEDP is energy-delay product per output token: (E/N)·D, in J·s
+	// per token. E is the GPU energy and N the output tokens; D is the
+	// delay users see per output token, (ΣTTFT + Σinter-token gaps)/N: each
+	// request's first token costs its time to first token (queueing
+	// included) and every later token its gap. Over a whole run D is
+	// Σ end-to-end latency / N. Energy and delay weigh equally.
 	ObjEDP Objective = "edp"
 	// ObjEnergy is energy per output token, E/N, in J.
 	ObjEnergy Objective = "energy"
 )
 
+// DelayPerToken is D for a window: (ΣTTFT + ΣITL)/N from the window's
+// histogram sums. A server without those histograms falls back to its
+// per-request TPOT mean, then to end-to-end latency; with none, to T/N.
+func DelayPerToken(w scrape.Window, dur time.Duration, tokens float64) float64 {
+	sum := func(mean, obs float64) float64 {
+		if obs > 0 && mean >= 0 {
+			return mean * obs
+		}
+		return 0
+	}
+	if w.TTFTObs > 0 || w.ITLObs > 0 {
+		return (sum(w.TTFTMean, w.TTFTObs) + sum(w.ITLMean, w.ITLObs)) / tokens
+	}
+	if w.TPOTObs > 0 && w.TPOTMean > 0 {
+		return w.TPOTMean
+	}
+	if w.E2EObs > 0 && w.E2EMean > 0 {
+		return sum(w.E2EMean, w.E2EObs) / tokens
+	}
+	return dur.Seconds() / tokens
+}
+
 // objectiveValue is the window's objective, or false when the window has too
 // few tokens to measure (invalid, never zero).
-func objectiveValue(obj Objective, energyJ float64, dur time.Duration, tokens, minTokens float64) (float64, bool) {
+func objectiveValue(obj Objective, energyJ float64, w scrape.Window, dur time.Duration, minTokens float64) (float64, bool) {
+	tokens := w.GenTokens
 	if !(tokens >= minTokens) || !(energyJ > 0) || dur <= 0 {
 		return math.NaN(), false
 	}
@@ -29,7 +56,11 @@ func objectiveValue(obj Objective, energyJ float64, dur time.Duration, tokens, m
 	if obj == ObjEnergy {
 		return perToken, true
 	}
-	return perToken * dur.Seconds() / tokens, true
+	d := DelayPerToken(w, dur, tokens)
+	if !(d > 0) || math.IsInf(d, 0) {
+		return math.NaN(), false
+	}
+	return perToken * d, true
 }
 
 // reward is the window's reward against the baseline (the objective at the

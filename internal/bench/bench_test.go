@@ -68,9 +68,9 @@ func checkConsistent(t *testing.T, rep *Report) {
 			if math.Abs(p.EnergyPerTokenJ-p.EnergyJ/p.OutputTokens) > 1e-12 {
 				t.Errorf("energy per token %v != %v/%v", p.EnergyPerTokenJ, p.EnergyJ, p.OutputTokens)
 			}
-			want := p.EnergyJ / p.OutputTokens * p.DurationS / p.OutputTokens
-			if math.Abs(p.EDPPerToken-want) > 1e-12*want || p.Objective != p.EDPPerToken {
-				t.Errorf("EDP per token %v, want (E/N)(T/N) = %v; objective %v", p.EDPPerToken, want, p.Objective)
+			want := p.EnergyJ / p.OutputTokens * p.E2EMeanS * p.Requests / p.OutputTokens
+			if math.Abs(p.EDPPerToken-want) > 1e-9*want || p.Objective != p.EDPPerToken {
+				t.Errorf("EDP per token %v, want (E/N)·(Σe2e/N) = %v; objective %v", p.EDPPerToken, want, p.Objective)
 			}
 			if !(p.SLOAttainment >= 0 && p.SLOAttainment <= 1) {
 				t.Errorf("SLO attainment %v outside [0,1]", p.SLOAttainment)

@@ -236,7 +236,7 @@ func bestStatic(runs map[string]run, obj control.Objective) int {
 			continue
 		}
 		t := r.truth
-		o := objective(obj, t.EnergyJ, t.Elapsed.Seconds(), t.OutputTokens)
+		o := objective(obj, t.EnergyJ, e2eSum(t), t.OutputTokens)
 		if o < bestObj || (o == bestObj && r.mhz > best) {
 			best, bestObj = r.mhz, o
 		}

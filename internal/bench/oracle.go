@@ -122,8 +122,10 @@ func evalWindow(ctx context.Context, s *sim.Sim, mhz int, period time.Duration, 
 	if c.GPU().LockedMHz() != mhz {
 		_ = c.GPU().LockCoreClock(ctx, mhz)
 	}
+	m0 := c.Metrics()
 	c.Step(period)
 	after := c.Truth()
+	m1 := c.Metrics()
 	e := oracleEval{mhz: mhz, energy: after.EnergyJ - before.EnergyJ,
 		misses: (after.Finished - after.SLOMet) - (before.Finished - before.SLOMet)}
 	n := after.OutputTokens - before.OutputTokens
@@ -131,7 +133,10 @@ func evalWindow(ctx context.Context, s *sim.Sim, mhz int, period time.Duration, 
 	if n > 0 {
 		e.obj = e.energy / n
 		if obj != control.ObjEnergy {
-			e.obj *= period.Seconds() / n
+			// The window's delay per token exactly as the loop measures it
+			// from /metrics: (ΔΣTTFT + ΔΣinter-token gaps)/N.
+			delay := (m1.TTFT.Sum - m0.TTFT.Sum) + (m1.ITL.Sum - m0.ITL.Sum)
+			e.obj *= delay / n
 		}
 	} else if after.Running+after.Waiting == 0 {
 		// Nothing to serve: the window's energy is all that differs.

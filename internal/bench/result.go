@@ -5,6 +5,7 @@ import (
 
 	"github.com/gputune/gputune/bandit"
 	"github.com/gputune/gputune/control"
+	"github.com/gputune/gputune/sim"
 )
 
 // OracleNote is printed wherever the oracle's numbers appear.
@@ -33,6 +34,7 @@ type PolicyResult struct {
 	TTFTP99S        float64 `json:"ttft_p99_s"`
 	TPOTMeanS       float64 `json:"tpot_mean_s"`
 	TPOTP99S        float64 `json:"tpot_p99_s"`
+	E2EMeanS        float64 `json:"e2e_mean_s"`
 	SLOAttainment   float64 `json:"slo_attainment"`
 	ThroughputTokS  float64 `json:"throughput_tok_s"`
 	OutputTokens    float64 `json:"output_tokens"`
@@ -69,17 +71,26 @@ type SegmentRound struct {
 	Windows int     `json:"windows"`
 }
 
-// objective is the run's objective: EDP per output token (E/N)·(T/N) over
-// the whole run, exactly as control's reward defines it for a window, or
-// energy per output token.
-func objective(obj control.Objective, energyJ, durS, tokens float64) float64 {
+// objective is the run's objective, as control defines it for a window:
+// EDP per output token (E/N)·D, where D = Σ end-to-end latency / N is the
+// delay users saw per output token (queueing and TTFT included), or energy
+// per output token.
+func objective(obj control.Objective, energyJ, delaySumS, tokens float64) float64 {
 	if !(tokens > 0) {
 		return math.NaN()
 	}
 	if obj == control.ObjEnergy {
 		return energyJ / tokens
 	}
-	return energyJ / tokens * durS / tokens
+	return energyJ / tokens * delaySumS / tokens
+}
+
+// e2eSum is Σ end-to-end latency of the finished requests, in seconds.
+func e2eSum(t sim.Truth) float64 {
+	if t.E2E.Count() == 0 {
+		return 0
+	}
+	return t.E2E.Mean() * float64(t.E2E.Count())
 }
 
 // measure fills the policy-independent metrics of one run.
@@ -90,12 +101,12 @@ func measure(r run, obj control.Objective) PolicyResult {
 		Name: r.name, MHz: r.mhz,
 		EnergyJ: t.EnergyJ, OutputTokens: t.OutputTokens, Requests: t.Finished, DurationS: dur,
 		EnergyPerTokenJ: t.JoulesPerOutputToken(),
-		EDPPerToken:     objective(control.ObjEDP, t.EnergyJ, dur, t.OutputTokens),
+		EDPPerToken:     objective(control.ObjEDP, t.EnergyJ, e2eSum(t), t.OutputTokens),
 		TTFTMeanS:       t.TTFT.Mean(), TTFTP99S: t.TTFT.Quantile(0.99),
-		TPOTMeanS: t.TPOT.Mean(), TPOTP99S: t.TPOT.Quantile(0.99),
+		TPOTMeanS: t.TPOT.Mean(), TPOTP99S: t.TPOT.Quantile(0.99), E2EMeanS: t.E2E.Mean(),
 		SLOAttainment: t.SLOAttainment(),
 	}
-	p.Objective = objective(obj, t.EnergyJ, dur, t.OutputTokens)
+	p.Objective = objective(obj, t.EnergyJ, e2eSum(t), t.OutputTokens)
 	if dur > 0 {
 		p.ThroughputTokS = t.OutputTokens / dur
 		p.MeanPowerW = t.EnergyJ / dur
@@ -131,14 +142,12 @@ func isDecision(mode string) bool {
 
 // segmentObjective is a run's objective over [from, to) seconds.
 func segmentObjective(obj control.Objective, ws []Window, from, to float64) float64 {
-	var e, n, d, prev float64
+	var e, n, d float64
 	for _, w := range ws {
-		dt := w.EndS - prev
-		prev = w.EndS
 		if w.EndS <= from || w.EndS > to {
 			continue
 		}
-		e, n, d = e+w.EnergyJ, n+w.Tokens, d+dt
+		e, n, d = e+w.EnergyJ, n+w.Tokens, d+w.DelayS
 	}
 	return objective(obj, e, d, n)
 }

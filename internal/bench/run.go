@@ -30,6 +30,7 @@ type Window struct {
 	PowerW   float64 // true mean board power over the window
 	EnergyJ  float64 // true energy over the window
 	Tokens   float64 // output tokens generated in the window
+	DelayS   float64 // Σ end-to-end latency of the requests finished in the window
 	Mode     string  // the loop's mode when it commanded CmdMHz ("oracle" for the oracle)
 	// Capped: the power cap held the clock down at the end of the window.
 	Capped bool
@@ -47,21 +48,21 @@ type run struct {
 
 // tracker records windows from the simulation's ground truth.
 type tracker struct {
-	prevE, prevTok float64
-	prevT          time.Duration
-	windows        []Window
+	prevE, prevTok, prevDelay float64
+	prevT                     time.Duration
+	windows                   []Window
 }
 
 func (t *tracker) record(s *sim.Sim, cmd int, mode string) {
 	tr := s.Truth()
 	dt := (tr.Elapsed - t.prevT).Seconds()
 	w := Window{EndS: tr.Elapsed.Seconds(), CmdMHz: cmd, ClockMHz: s.GPU().SMClockMHz(),
-		EnergyJ: tr.EnergyJ - t.prevE, Tokens: tr.OutputTokens - t.prevTok, Mode: mode,
+		EnergyJ: tr.EnergyJ - t.prevE, Tokens: tr.OutputTokens - t.prevTok, DelayS: e2eSum(tr) - t.prevDelay, Mode: mode,
 		Capped: s.GPU().EventReasons()&nvgpu.ReasonSWPowerCap != 0}
 	if dt > 0 {
 		w.PowerW = w.EnergyJ / dt
 	}
-	t.prevE, t.prevTok, t.prevT = tr.EnergyJ, tr.OutputTokens, tr.Elapsed
+	t.prevE, t.prevTok, t.prevT, t.prevDelay = tr.EnergyJ, tr.OutputTokens, tr.Elapsed, e2eSum(tr)
 	t.windows = append(t.windows, w)
 }
 

@@ -1,0 +1,60 @@
+package control
+
+import (
+	"math"
+	"testing"
+	"time"
+
+	"github.com/gputune/gputune/bandit"
+	"github.com/gputune/gputune/scrape"
+)
+
+func TestObjectiveValue(t *testing.T) {
+	const dur = 300 * time.Millisecond
+	tests := []struct {
+		name   string
+		obj    Objective
+		e      float64
+		w      scrape.Window
+		want   float64
+		wantOK bool
+	}{
+		// 100 tokens: 2 first tokens at 0.5 s TTFT, 98 gaps of 20 ms:
+		// D = (1.0 + 1.96)/100 = 0.0296 s; E/N = 1.2 J.
+		{"edp from histogram sums", ObjEDP, 120,
+			scrape.Window{GenTokens: 100, TTFTMean: 0.5, TTFTObs: 2, ITLMean: 0.02, ITLObs: 98}, 1.2 * 0.0296, true},
+		{"energy", ObjEnergy, 120, scrape.Window{GenTokens: 100}, 1.2, true},
+		{"per-request TPOT fallback", ObjEDP, 120, scrape.Window{GenTokens: 100, TPOTMean: 0.03, TPOTObs: 4}, 1.2 * 0.03, true},
+		{"end-to-end fallback", ObjEDP, 120, scrape.Window{GenTokens: 100, E2EMean: 2, E2EObs: 1}, 1.2 * 0.02, true},
+		{"no latency signal: T/N", ObjEDP, 120, scrape.Window{GenTokens: 100}, 1.2 * 0.003, true},
+		{"too few tokens", ObjEDP, 120, scrape.Window{GenTokens: 3}, math.NaN(), false},
+		{"no energy", ObjEDP, math.NaN(), scrape.Window{GenTokens: 100}, math.NaN(), false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, ok := objectiveValue(tt.obj, tt.e, tt.w, dur, 8)
+			if ok != tt.wantOK || (ok && math.Abs(got-tt.want) > 1e-12) {
+				t.Errorf("objectiveValue = %v, %v; want %v, %v", got, ok, tt.want, tt.wantOK)
+			}
+		})
+	}
+}
+
+func TestReward(t *testing.T) {
+	b := bandit.RewardBaseline{Target: 2, Factor: 0.9}
+	if _, ok := reward(bandit.PolicyGPUTune, b, 1); ok {
+		t.Fatal("reward before the baseline is ready")
+	}
+	b.Add(2)
+	b.Add(2)
+	if r, ok := reward(bandit.PolicyGPUTune, b, 1); !ok || math.Abs(r-math.Ln2) > 1e-12 {
+		t.Errorf("gputune reward at half the baseline = %v, want ln 2", r)
+	}
+	if r, ok := reward(bandit.PolicyGPUTune, b, 2); !ok || r != 0 {
+		t.Errorf("gputune reward at the baseline = %v, want 0", r)
+	}
+	// AGFT: 2·(1 − min(2, obj/(0.9·baseline))).
+	if r, ok := reward(bandit.PolicyAGFT, b, 1.8); !ok || math.Abs(r-0) > 1e-12 {
+		t.Errorf("agft reward at 0.9·baseline = %v, want 0", r)
+	}
+}
