@@ -76,7 +76,7 @@ func (s *Sampler) Run(ctx context.Context) error {
 		}
 		r, err := s.reader.InstantPower(ctx)
 		if err != nil && ctx.Err() != nil {
-			return nil // shutting down: not a sensor failure
+			return ctx.Err() // shutting down: not a sensor failure
 		}
 		if err != nil {
 			powerErrs++

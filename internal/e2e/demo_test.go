@@ -174,9 +174,13 @@ func TestDemoEmergencyOnTightTPOT(t *testing.T) {
 	// Measured on the simulated H100 (nominal): the 90th-percentile
 	// inter-token latency is ~9 ms at the top clock and ~20 ms around the
 	// 600-700 MHz the EDP optimum sits at.
+	// The gputune policy predicts TPOT per clock and keeps away from clocks
+	// that would break the limit, so it rarely triggers an emergency
+	// itself; a fixed low clock breaks the limit for certain and shows the
+	// loop's emergency path.
 	const limit = 0.015 // s
 	_, maxMHz := demoClockRange(t)
-	code, stdout, stderr := run(t, demoEnv(), demoArgs(t.TempDir(), "4m", "--slo-tpot", strconv.FormatFloat(limit, 'g', -1, 64))...)
+	code, stdout, stderr := run(t, demoEnv(), demoArgs(t.TempDir(), "4m", "--policy", "static:600", "--slo-tpot", strconv.FormatFloat(limit, 'g', -1, 64))...)
 	if code != 0 {
 		t.Fatalf("exit %d\n%s", code, stderr)
 	}
