@@ -84,6 +84,10 @@ func (l *Loop) Cycle(ctx context.Context) Snapshot {
 	}
 
 	// Train on the window that just ended, for the clock that was in effect.
+	var weight float64
+	if valid {
+		weight = l.windowWeight(win.GenTokens)
+	}
 	prevMode := l.st.mode
 	switch {
 	case !l.st.baseline.Ready():
@@ -99,6 +103,7 @@ func (l *Loop) Cycle(ctx context.Context) Snapshot {
 		if l.d.Policy != nil && l.st.haveDecidedCtx {
 			l.d.Policy.Update(bandit.Observation{
 				Arm: inEffect, Context: l.st.decidedCtx[:], Reward: reward, TTFT: ttft, TPOT: tpot,
+				Weight: weight,
 			})
 			l.st.round++
 		}
@@ -130,6 +135,7 @@ func (l *Loop) observe(ctx context.Context, now time.Time) (scrape.Window, bool)
 	cancel()
 	var win scrape.Window
 	if err == nil {
+		l.noteServedModel(sample.Model)
 		win, err = l.d.Windower.Next(sample)
 		if errors.Is(err, scrape.ErrTimeNotAdvancing) {
 			// Two scrapes at one instant (a coarse clock): no window to
@@ -429,4 +435,25 @@ func (l *Loop) tellLatencySignals(w scrape.Window) {
 		ls.SetLatencySignals(ttft, tpot)
 		l.signals = [2]bandit.LatencySignal{ttft, tpot}
 	}
+}
+
+// noteServedModel records the model the server runs, for the envelope. A
+// model restored from disk that was learned for another served model is
+// dropped: what it learned does not transfer.
+func (l *Loop) noteServedModel(name string) {
+	if name == "" || name == l.servedModel {
+		return
+	}
+	if l.servedModel != "" && l.d.Policy != nil {
+		l.log.Warn("the server now runs another model: starting a fresh model", "was", l.servedModel, "now", name)
+		l.d.Policy.Reset()
+		if norm, err := bandit.NewNormaliser(NumFeatures-1, bandit.DefaultClip); err == nil {
+			l.norm = norm
+		}
+		l.st.baseline = bandit.RewardBaseline{Target: l.cfg.Control.WarmupWindows, Factor: 0.9}
+		l.st.round = 0
+		l.st.mode = ModeWarmup
+		l.st.message = "served model changed to " + name + ": learning afresh"
+	}
+	l.servedModel = name
 }

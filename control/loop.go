@@ -96,6 +96,9 @@ type state struct {
 	decidedExplore bool
 	totalEnergyJ   float64
 	message        string
+	// tokensMean is the recent mean of output tokens per valid window,
+	// which a window's training weight is relative to (see windowWeight).
+	tokensMean float64
 }
 
 // New builds a loop. It reads the GPU's facts and derives the arm set.

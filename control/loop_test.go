@@ -88,15 +88,16 @@ func (g *gpu) nCalls() int                             { g.mu.Lock(); defer g.mu
 
 // feed serves windows the test sets; Fetch fails while err is set.
 type feed struct {
-	mu  sync.Mutex
-	win scrape.Window
-	err error
+	mu    sync.Mutex
+	win   scrape.Window
+	err   error
+	model string
 }
 
 func (f *feed) Fetch(context.Context) (scrape.Sample, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	return scrape.Sample{}, f.err
+	return scrape.Sample{Model: f.model}, f.err
 }
 func (f *feed) Next(scrape.Sample) (scrape.Window, error) {
 	f.mu.Lock()

@@ -132,3 +132,27 @@ func TestForeignGPUModelRefused(t *testing.T) {
 		t.Fatalf("a model for another GPU was accepted: %v", err)
 	}
 }
+
+func TestServedModelRecordedAndChangeStartsFresh(t *testing.T) {
+	r := newRig(t, nil, false)
+	r.feed.model = "meta-llama/Llama-3.1-8B"
+	l := newLearningLoop(t, r, "")
+	var s Snapshot
+	for range 20 {
+		r.clock.advance(300 * time.Millisecond)
+		s = l.Cycle(context.Background())
+	}
+	e, ok, err := l.Envelope()
+	if err != nil || !ok || e.ServedModel != "meta-llama/Llama-3.1-8B" {
+		t.Fatalf("envelope served model %q (ok %v, err %v)", e.ServedModel, ok, err)
+	}
+	if s.Round == 0 {
+		t.Fatal("learned nothing")
+	}
+	r.feed.model = "Qwen/Qwen2.5-7B"
+	r.clock.advance(300 * time.Millisecond)
+	s = l.Cycle(context.Background())
+	if s.Round != 0 || s.Mode != ModeWarmup || !strings.Contains(s.Message, "Qwen/Qwen2.5-7B") {
+		t.Errorf("after the served model changed: round %d mode %s message %q; want a fresh start", s.Round, s.Mode, s.Message)
+	}
+}

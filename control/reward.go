@@ -79,3 +79,28 @@ func reward(policy string, b bandit.RewardBaseline, objective float64) (float64,
 	}
 	return -math.Log(objective / b.Mean), true
 }
+
+// tokensMemory is the discount of the running mean of tokens per window:
+// about the policy's own memory (200 windows), so that a weight compares a
+// window with the load the model is currently learning from.
+const tokensMemory = 0.995
+
+// windowWeight is a valid window's training weight: its output tokens over
+// the recent mean. The objective over a run is a ratio of sums, ΣE/N ·
+// Σdelay/N, so a window counts in proportion to its work: to first order the
+// run's log-EDP moves by Σ (N_w/N̄)·Δln EDP_w. An unweighted mean of per-window
+// log-EDP gives a near-idle window, whose EDP is noisy and mostly idle power,
+// the same say as a busy one, and on the conversation trace pulls the learnt
+// optimum ~150 MHz above the best static clock. The weighting also matches
+// the noise: a window's log-EDP varies roughly as 1/N_w.
+func (l *Loop) windowWeight(tokens float64) float64 {
+	if !(tokens > 0) || math.IsInf(tokens, 0) {
+		return 0
+	}
+	if !(l.st.tokensMean > 0) {
+		l.st.tokensMean = tokens
+	} else {
+		l.st.tokensMean = tokensMemory*l.st.tokensMean + (1-tokensMemory)*tokens
+	}
+	return tokens / l.st.tokensMean
+}

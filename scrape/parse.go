@@ -32,6 +32,7 @@ type Parser struct {
 	keep     map[string]struct{}
 	filtered []byte
 	reader   bytes.Reader
+	model    string // the last served model name seen
 }
 
 // ParserOption configures NewParser.
@@ -87,7 +88,12 @@ func (p *Parser) Parse(b []byte, at time.Time) (Sample, error) {
 		return s, fmt.Errorf("%w: the body is empty", ErrUnknownServer)
 	}
 	var seen seenFamilies
-	p.filtered, seen = prefilter(p.filtered[:0], b, p.keep)
+	var served []byte
+	p.filtered, seen, served = prefilter(p.filtered[:0], b, p.keep)
+	if string(served) != p.model {
+		p.model = string(served) // allocate only when it changes
+	}
+	s.Model = p.model
 	p.reader.Reset(p.filtered)
 	tp := expfmt.NewTextParser(model.UTF8Validation)
 	families, err := tp.TextToMetricFamilies(&p.reader)

@@ -356,7 +356,7 @@ func TestParseGarbageIsAClearError(t *testing.T) {
 func TestPrefilterKeepsOnlyMappedFamilies(t *testing.T) {
 	in := readFixture(t, "vllm_v1.prom")
 	p := NewParser()
-	out, seen := prefilter(nil, in, p.keep)
+	out, seen, _ := prefilter(nil, in, p.keep)
 	if seen.flavor() != FlavorVLLMV1 {
 		t.Errorf("flavor = %v", seen.flavor())
 	}
@@ -455,5 +455,28 @@ func TestTwoModelsKeepTheirSeries(t *testing.T) {
 	s := mustParse(t, []byte(body))
 	if s.Running != 7 || s.TTFT.Count != 3 {
 		t.Fatalf("running %v TTFT count %v, want 7 and 3", s.Running, s.TTFT.Count)
+	}
+}
+
+func TestParseServedModel(t *testing.T) {
+	single := "# TYPE vllm:num_requests_running gauge\n" +
+		"vllm:num_requests_running{engine=\"0\",model_name=\"meta-llama/Llama-3.1-8B\"} 3\n" +
+		"vllm:num_requests_running{engine=\"1\",model_name=\"meta-llama/Llama-3.1-8B\"} 2\n"
+	two := single + "vllm:num_requests_running{engine=\"0\",model_name=\"other\"} 1\n"
+	tests := []struct{ name, text, want string }{
+		{"one model", single, "meta-llama/Llama-3.1-8B"},
+		{"several models", two, ""},
+		{"no label", "# TYPE vllm:num_requests_running gauge\nvllm:num_requests_running 1\n", ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			s, err := NewParser().Parse([]byte(tt.text), time.Unix(1, 0))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if s.Model != tt.want {
+				t.Errorf("Model = %q, want %q", s.Model, tt.want)
+			}
+		})
 	}
 }

@@ -46,18 +46,20 @@ func (s seenFamilies) flavor() Flavor {
 // When every kept sample carries one and the same model_name label, the
 // label is cut from the lines: summing over series ignores it anyway, and
 // it is the longest label expfmt would otherwise copy into every series.
-// Expositions that serve several models keep it.
-func prefilter(dst, in []byte, keep map[string]struct{}) ([]byte, seenFamilies) {
-	out, seen, ok := filterLines(dst, in, keep, true)
+// Expositions that serve several models keep it. The one model name is
+// returned ("" when there is none or there are several).
+func prefilter(dst, in []byte, keep map[string]struct{}) ([]byte, seenFamilies, []byte) {
+	out, seen, model, ok := filterLines(dst, in, keep, true)
 	if !ok {
-		out, seen, _ = filterLines(dst, in, keep, false)
+		out, seen, _, _ = filterLines(dst, in, keep, false)
+		model = nil
 	}
-	return out, seen
+	return out, seen, model
 }
 
 // filterLines is one prefilter pass; with stripModel it returns ok=false
 // as soon as a second model_name value shows up.
-func filterLines(dst, in []byte, keep map[string]struct{}, stripModel bool) ([]byte, seenFamilies, bool) {
+func filterLines(dst, in []byte, keep map[string]struct{}, stripModel bool) ([]byte, seenFamilies, []byte, bool) {
 	var seen seenFamilies
 	var model []byte
 	haveModel := false
@@ -100,7 +102,7 @@ func filterLines(dst, in []byte, keep map[string]struct{}, stripModel bool) ([]b
 				if !haveModel {
 					model, haveModel = value, true
 				} else if !bytes.Equal(model, value) {
-					return dst, seen, false
+					return dst, seen, nil, false
 				}
 				dst = append(append(append(dst, before...), after...), '\n')
 				continue
@@ -108,7 +110,7 @@ func filterLines(dst, in []byte, keep map[string]struct{}, stripModel bool) ([]b
 		}
 		dst = append(append(dst, line...), '\n')
 	}
-	return dst, seen, true
+	return dst, seen, model, true
 }
 
 const modelLabel = `model_name="`

@@ -70,6 +70,9 @@ type Sample struct {
 	At      time.Time
 	Flavor  Flavor
 	Present SignalSet
+	// Model is the served model's name (the model_name label), "" when the
+	// exposition has none or serves several models.
+	Model string
 
 	Running, Waiting, KVUsage float64
 
