@@ -119,6 +119,9 @@ func (a *actuator) releaseLocked(ctx context.Context) error {
 		}
 	}
 	if len(errs) == 0 {
+		if a.commanded != (bandit.Arm{}) {
+			a.log.Info("clocks given back to the default governor")
+		}
 		a.commanded = bandit.Arm{}
 	}
 	return errors.Join(errs...)
