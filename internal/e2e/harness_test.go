@@ -1,16 +1,15 @@
 package e2e
 
 import (
-	"bytes"
 	"encoding/json"
 	"errors"
+	"github.com/gputune/gputune/internal/testkit"
 	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"slices"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -58,26 +57,9 @@ func (r *rig) env() []string {
 type proc struct {
 	t      *testing.T
 	cmd    *exec.Cmd
-	stdout *syncBuffer // nil when the test reads stdout through a pipe
-	stderr *syncBuffer
+	stdout *testkit.SyncBuffer // nil when the test reads stdout through a pipe
+	stderr *testkit.SyncBuffer
 	done   chan struct{}
-}
-
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
 }
 
 // start runs gputune with args. stdout nil collects stdout in a buffer.
@@ -93,9 +75,9 @@ func startIn(t *testing.T, env []string, stdout io.Writer, args ...string) *proc
 	cmd := exec.Command(gputuneBin, args...)
 	cmd.Env = env
 	cmd.Dir = t.TempDir() // no ./tuner.toml from the repository sneaks in
-	p := &proc{t: t, cmd: cmd, stderr: &syncBuffer{}, done: make(chan struct{})}
+	p := &proc{t: t, cmd: cmd, stderr: &testkit.SyncBuffer{}, done: make(chan struct{})}
 	if stdout == nil {
-		p.stdout = &syncBuffer{}
+		p.stdout = &testkit.SyncBuffer{}
 		stdout = p.stdout
 	}
 	cmd.Stdout, cmd.Stderr = stdout, p.stderr

@@ -2,9 +2,8 @@ package e2e
 
 import (
 	"fmt"
+	"github.com/gputune/gputune/internal/testkit"
 	"os"
-	"os/exec"
-	"path/filepath"
 	"testing"
 )
 
@@ -23,15 +22,11 @@ func runMain(m *testing.M) int {
 		return 1
 	}
 	defer os.RemoveAll(dir)
-	gputuneBin = filepath.Join(dir, "gputune")
-	args := []string{"build", "-o", gputuneBin}
-	if raceEnabled {
-		args = append(args, "-race")
-	}
-	cmd := exec.Command("go", append(args, "github.com/gputune/gputune")...)
-	if out, err := cmd.CombinedOutput(); err != nil {
-		fmt.Fprintf(os.Stderr, "e2e: go build gputune: %v\n%s", err, out)
+	bin, err := testkit.BuildGputune(dir, raceEnabled)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "e2e:", err)
 		return 1
 	}
+	gputuneBin = bin
 	return m.Run()
 }

@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"github.com/gputune/gputune/internal/testkit"
 	"math"
 	"net/http"
 	"os"
@@ -39,13 +40,15 @@ const (
 // --speed 1.
 func TestTUIDemoInTmux(t *testing.T) {
 	tmuxRequire(t)
-	bin := filepath.Join(t.TempDir(), "gputune")
 	// A plain build even under -race: the race detector slows the
 	// simulator and the TUI several times, which would measure the detector,
 	// not the cadence. The CLI's wiring under -race is the other e2e tests'.
-	build := exec.Command("go", "build", "-o", bin, "github.com/gputune/gputune")
-	if out, err := build.CombinedOutput(); err != nil {
-		t.Fatalf("go build gputune: %v\n%s", err, out)
+	bin := gputuneBin
+	if raceEnabled {
+		var err error
+		if bin, err = testkit.BuildGputune(t.TempDir(), false); err != nil {
+			t.Fatal(err)
+		}
 	}
 	t.Run("keys", func(t *testing.T) { tmuxKeysWalkthrough(t, bin) })
 	t.Run("cadence", func(t *testing.T) { tmuxCadence(t, bin) })
@@ -55,14 +58,8 @@ func TestTUIDemoInTmux(t *testing.T) {
 // missing tmux is a failure: .ci/run installs it.
 func tmuxRequire(t *testing.T) {
 	t.Helper()
-	required := os.Getenv("GPUTUNE_E2E") == "1"
-	if _, err := exec.LookPath("tmux"); err != nil {
-		if required {
-			t.Fatal("GPUTUNE_E2E=1 but tmux is not installed (apt-get install tmux; .ci/run installs it)")
-		}
-		t.Skip("tmux is not installed: the TUI end-to-end test needs it (GPUTUNE_E2E=1 makes this a failure)")
-	}
-	if testing.Short() && !required {
+	testkit.RequireTool(t, "tmux", "apt-get install tmux; .ci/run installs it")
+	if testing.Short() && os.Getenv(testkit.E2EEnv) != "1" {
 		t.Skip("out-of-process TUI test in tmux")
 	}
 }

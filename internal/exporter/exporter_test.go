@@ -3,11 +3,11 @@ package exporter
 import (
 	"bytes"
 	"context"
+	"github.com/gputune/gputune/internal/testkit"
 	"io"
 	"log/slog"
 	"math"
 	"net/http"
-	"os"
 	"os/exec"
 	"strings"
 	"testing"
@@ -199,7 +199,7 @@ func TestListenRefusesBadAddress(t *testing.T) {
 // TestPromtoolAcceptsOutput lints a real scrape with promtool: names, units,
 // _total on counters, help texts.
 func TestPromtoolAcceptsOutput(t *testing.T) {
-	promtool := requireTool(t, "promtool")
+	promtool := testkit.RequireTool(t, "promtool", "apt-get install prometheus")
 	e := New()
 	feed(e, 0, "GPU-a")
 	feed(e, 1, "GPU-b")
@@ -215,21 +215,6 @@ func TestPromtoolAcceptsOutput(t *testing.T) {
 	if err != nil || len(bytes.TrimSpace(out)) != 0 {
 		t.Errorf("promtool check metrics: %v\n%s", err, out)
 	}
-}
-
-// requireTool finds a binary from the Debian prometheus package; CI
-// (GPUTUNE_E2E=1) installs it, so there a missing one fails the test.
-func requireTool(t *testing.T, name string) string {
-	t.Helper()
-	path, err := exec.LookPath(name)
-	if err == nil {
-		return path
-	}
-	if os.Getenv("GPUTUNE_E2E") == "1" {
-		t.Fatalf("%s not found but GPUTUNE_E2E=1: install it (apt-get install prometheus)", name)
-	}
-	t.Skipf("%s not installed (apt-get install prometheus); set GPUTUNE_E2E=1 to require it", name)
-	return ""
 }
 
 // TestObserveWhileScraped feeds snapshots while the registry gathers (run

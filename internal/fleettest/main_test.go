@@ -3,10 +3,8 @@ package fleettest
 import (
 	"flag"
 	"fmt"
+	"github.com/gputune/gputune/internal/testkit"
 	"os"
-	"os/exec"
-	"path/filepath"
-	"runtime"
 	"strings"
 	"testing"
 )
@@ -30,14 +28,12 @@ func run(m *testing.M) int {
 		return 1
 	}
 	defer os.RemoveAll(dir)
-	_, here, _, _ := runtime.Caller(0)
-	binPath = filepath.Join(dir, "gputune")
-	build := exec.Command("go", "build", "-o", binPath, ".")
-	build.Dir = filepath.Join(filepath.Dir(here), "..", "..")
-	if out, err := build.CombinedOutput(); err != nil {
-		fmt.Fprintf(os.Stderr, "go build: %v\n%s", err, out)
+	bin, err := testkit.BuildGputune(dir, false)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
 		return 1
 	}
+	binPath = bin
 	return m.Run()
 }
 

@@ -6,6 +6,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"github.com/gputune/gputune/internal/testkit"
 	"net"
 	"net/http"
 	"net/url"
@@ -16,21 +17,6 @@ import (
 	"testing"
 	"time"
 )
-
-// requireTool finds a binary from the Debian prometheus package; CI
-// (GPUTUNE_E2E=1) installs it, so there a missing one fails the test.
-func requireTool(t *testing.T, name string) string {
-	t.Helper()
-	path, err := exec.LookPath(name)
-	if err == nil {
-		return path
-	}
-	if os.Getenv("GPUTUNE_E2E") == "1" {
-		t.Fatalf("%s not found but GPUTUNE_E2E=1: install it (apt-get install prometheus)", name)
-	}
-	t.Skipf("%s not installed (apt-get install prometheus); set GPUTUNE_E2E=1 to require it", name)
-	return ""
-}
 
 func freePort(t *testing.T) string {
 	t.Helper()
@@ -48,7 +34,7 @@ func freePort(t *testing.T) string {
 // JSON lines (four distinct GPUs, each reaching exploit) and the series
 // Prometheus stored, queried through its HTTP API.
 func TestFourGPUsUnderPrometheus(t *testing.T) {
-	prom := requireTool(t, "prometheus")
+	prom := testkit.RequireTool(t, "prometheus", "apt-get install prometheus")
 	bin := gputune(t)
 	ctx, cancel := context.WithTimeout(t.Context(), 3*time.Minute)
 	defer cancel()

@@ -7,8 +7,8 @@ package restore
 
 import (
 	"bufio"
-	"bytes"
 	"fmt"
+	"github.com/gputune/gputune/internal/testkit"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -79,25 +79,8 @@ func newRig(t *testing.T) *rig {
 type instance struct {
 	t      *testing.T
 	cmd    *exec.Cmd
-	stderr *syncBuffer
+	stderr *testkit.SyncBuffer
 	done   chan struct{}
-}
-
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
 }
 
 func (r *rig) start(stdout *os.File, args ...string) *instance {
@@ -109,7 +92,7 @@ func (r *rig) start(stdout *os.File, args ...string) *instance {
 		}
 	}
 	cmd.Env = append(cmd.Env, recordgpu.EnvVar+"="+r.callLog, DirEnv+"="+r.runDir)
-	in := &instance{t: r.t, cmd: cmd, stderr: &syncBuffer{}, done: make(chan struct{})}
+	in := &instance{t: r.t, cmd: cmd, stderr: &testkit.SyncBuffer{}, done: make(chan struct{})}
 	cmd.Stdout = stdout
 	cmd.Stderr = in.stderr
 	// Own process group: "kill everything" is one kill, and cleanup
