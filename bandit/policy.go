@@ -61,6 +61,13 @@ type Observation struct {
 	// EDP is the window's energy-delay product, used by agft's sampler and
 	// pruning; 0 or NaN when unknown (agft then derives it from Reward).
 	EDP float64
+	// Weight is how much this window counts relative to an average one
+	// (the control loop passes its output tokens over the recent mean):
+	// a window with little work is noisier and matters less to a
+	// per-token objective over a run. 0, negative or non-finite means 1.
+	// gputune fits its models by weighted least squares; agft ignores it,
+	// as AGFT does.
+	Weight float64
 }
 
 // Decision is the result of Decide.
