@@ -8,7 +8,6 @@ import (
 	"log/slog"
 	"os"
 	"strings"
-	"sync"
 	"syscall"
 	"time"
 
@@ -81,6 +80,7 @@ func runSession(ctx context.Context, cfg config.Config, f *runFlags, std IO, be 
 	ctx, cancel := context.WithCancelCause(ctx)
 	defer cancel(nil)
 	group, gctx := restore.NewGroup(ctx, log)
+	defer group.Guard("main", &err)
 
 	var loops []tuned
 	var clock control.Clock = control.WallClock{}
@@ -137,7 +137,13 @@ func runSession(ctx context.Context, cfg config.Config, f *runFlags, std IO, be 
 		})
 	}
 
-	var outputs sync.WaitGroup
+	if fault := faultWanted(); fault != "" && len(loops) > 0 {
+		injectFault(gctx, fault, loops[0].loop, group)
+		if fault == "main" && awaitFirstLock(gctx, loops[0].loop) {
+			panic("injected panic in the main goroutine (" + faultEnv + ")")
+		}
+	}
+
 	for _, t := range loops {
 		logFile, lerr := decisionLog(cfg, t.facts, time.Now())
 		if lerr != nil {
@@ -148,11 +154,12 @@ func runSession(ctx context.Context, cfg config.Config, f *runFlags, std IO, be 
 			stdout = std.Out
 		}
 		sub := t.loop.Subscribe(256)
-		outputs.Add(1)
-		go func() {
-			defer outputs.Done()
+		group.Go(fmt.Sprintf("decisions-gpu%d", t.facts.Index), func(context.Context) error {
+			// Drains until the loop closes the feed, so every decision
+			// is written even while the run stops.
 			writeDecisions(sub, stdout, logFile, cancel, log)
-		}()
+			return nil
+		})
 	}
 
 	if !headless && len(loops) > 0 {
@@ -173,7 +180,6 @@ func runSession(ctx context.Context, cfg config.Config, f *runFlags, std IO, be 
 	}
 	<-gctx.Done()
 	werr := group.Wait()
-	outputs.Wait()
 	var perr *restore.PanicError
 	if errors.As(werr, &perr) {
 		return werr

@@ -212,3 +212,47 @@ func TestResetCommandClearsStaleLock(t *testing.T) {
 	}
 	r.assertRestored(last.PID)
 }
+
+// A panic in each kind of goroutine of the real binary still gives the
+// clock back: a restore.Group goroutine and the session's own goroutine are
+// recovered in the worker, which restores and exits non-zero; a goroutine
+// started outside the group kills the worker, and the supervisor restores.
+func TestPanicInEachGoroutineRestores(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		fault        string
+		bySupervisor bool
+	}{
+		{"group", false},
+		{"main", false},
+		{"raw", true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.fault, func(t *testing.T) {
+			t.Parallel()
+			r := newRig(t)
+			vllm := newFakeVLLM(t)
+			env := append(r.env(), "GPUTUNE_TEST_PANIC="+tt.fault)
+			p := startIn(t, env, nil, r.tuneArgs(vllm.url())...)
+			// The panic follows the first lock at once: wait for the exit,
+			// then read what the worker did from the call log.
+			if code := p.exit(); code == 0 {
+				t.Fatalf("exit status 0 after an injected %s panic", tt.fault)
+			}
+			if !strings.Contains(p.stderr.String(), "injected panic") {
+				t.Errorf("stderr does not show the panic:\n%s", p.stderr)
+			}
+			worker := -1
+			for _, c := range r.calls() {
+				if c.Op == recordgpu.OpLockCore && c.MHz == staticMHz {
+					worker = c.PID
+				}
+			}
+			resetter := worker
+			if tt.bySupervisor {
+				resetter = p.pid()
+			}
+			r.assertRestored(resetter)
+		})
+	}
+}

@@ -260,7 +260,7 @@ func (c *Claim) ResetCoreClock(ctx context.Context) error {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if c.released {
-		return ErrReleased
+		return nil // Release already reset every clock: nothing is locked
 	}
 	if err := c.ctl.ResetCoreClock(ctx); err != nil {
 		return err
@@ -273,7 +273,7 @@ func (c *Claim) ResetMemClock(ctx context.Context) error {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if c.released {
-		return ErrReleased
+		return nil // Release already reset every clock: nothing is locked
 	}
 	if err := c.ctl.ResetMemClock(ctx); err != nil {
 		return err

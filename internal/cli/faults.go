@@ -1,0 +1,67 @@
+package cli
+
+import (
+	"context"
+	"os"
+
+	"github.com/gputune/gputune/control"
+	"github.com/gputune/gputune/internal/restore"
+	"github.com/gputune/gputune/nvgpu/recordgpu"
+)
+
+// faultEnv injects a panic once the first clock is locked, so the
+// out-of-process tests can prove that a panic in each kind of goroutine
+// still gives the clocks back. Like GPUTUNE_FAKE_GPU it is a testing hook,
+// and it is honoured only together with that fake GPU:
+//
+//	group  a goroutine started through restore.Group
+//	raw    a goroutine started without it (the process dies; the
+//	       supervisor restores)
+//	main   the session's own goroutine
+const faultEnv = "GPUTUNE_TEST_PANIC"
+
+// faultWanted returns the injected fault, or "" in every real run.
+func faultWanted() string {
+	if _, fake := recordgpu.FromEnv(); !fake {
+		return ""
+	}
+	return os.Getenv(faultEnv)
+}
+
+// awaitFirstLock blocks until the loop has locked a clock (or stops).
+func awaitFirstLock(ctx context.Context, loop *control.Loop) bool {
+	sub := loop.Subscribe(8)
+	for {
+		select {
+		case <-ctx.Done():
+			return false
+		case s, ok := <-sub:
+			if !ok {
+				return false
+			}
+			if s.FreqMHz != 0 && s.Actuation == control.ActAuto {
+				return true
+			}
+		}
+	}
+}
+
+// injectFault starts the injected fault, if any; "main" is returned for the
+// caller to raise in its own goroutine.
+func injectFault(ctx context.Context, fault string, loop *control.Loop, group *restore.Group) {
+	switch fault {
+	case "group":
+		group.Go("injected-fault", func(ctx context.Context) error {
+			if awaitFirstLock(ctx, loop) {
+				panic("injected panic in a group goroutine (" + faultEnv + ")")
+			}
+			return nil
+		})
+	case "raw":
+		go func() {
+			if awaitFirstLock(ctx, loop) {
+				panic("injected panic in a raw goroutine (" + faultEnv + ")")
+			}
+		}()
+	}
+}
