@@ -18,9 +18,9 @@ while read -r pkg bench benchtime target rest; do
   fi
   while read -r name _ ns unit _; do
     [ "$unit" = "ns/op" ] || continue
-    verdict=$(awk -v ns="$ns" -v t="$target" 'BEGIN { if (ns > 3*t) print "over"; else print "ok" }')
+    verdict=$(awk -v ns="$ns" -v t="$target" 'BEGIN { if (ns > 3*t) print "FAIL: over 3x the target"; else if (ns > t) print "over the target (within 3x)"; else print "meets the target" }')
     printf '%-50s %14s ns/op  target %12s ns  %s\n' "$name" "$ns" "$target" "$verdict"
-    [ "$verdict" = ok ] || fail=1
+    case "$verdict" in FAIL*) fail=1 ;; esac
   done <<<"$lines"
 done <.ci/bench-targets.txt
 rm -f "$out.tmp"
