@@ -68,11 +68,17 @@ func (q *queue) popFront() request {
 // and the original never share it. Appending to nil skips zeroing.
 func (q *queue) clone() queue {
 	var c queue
-	if len(q.preempted) > 0 {
-		c.preempted = append([]request(nil), q.preempted...)
-	}
-	if q.head < len(q.fresh) {
-		c.fresh = append([]freshRequest(nil), q.fresh[q.head:]...)
-	}
+	q.cloneInto(&c)
 	return c
+}
+
+// cloneInto copies the queued part into dst, reusing dst's storage (which
+// must not be shared with q).
+func (q *queue) cloneInto(dst *queue) {
+	dst.preempted = append(dst.preempted[:0], q.preempted...)
+	dst.fresh = append(dst.fresh[:0], q.fresh[q.head:]...)
+	dst.head = 0
+	if len(dst.preempted) == 0 && cap(dst.preempted) == 0 {
+		dst.preempted = nil
+	}
 }

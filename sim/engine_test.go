@@ -207,6 +207,27 @@ func TestCloneIsIndependent(t *testing.T) {
 	}
 }
 
+// CloneInto reuses a scratch state again and again, as the oracle does: each
+// copy must behave exactly like a fresh Clone, and never touch the original.
+func TestCloneIntoMatchesClone(t *testing.T) {
+	s := mustNew(t, Config{Workload: Workload{Name: WorkloadPoisson, Rate: 20, Seed: 3}})
+	var scratch Sim
+	for round := range 4 {
+		s.Step(15 * time.Second)
+		before := s.Truth()
+		fresh := s.Clone()
+		s.CloneInto(&scratch)
+		fresh.Step(5 * time.Second)
+		scratch.Step(5 * time.Second)
+		if a, b := fresh.Truth(), scratch.Truth(); a != b {
+			t.Fatalf("round %d: CloneInto diverged from Clone:\n%s\n%s", round, a.summary(), b.summary())
+		}
+		if s.Truth() != before {
+			t.Fatalf("round %d: stepping the scratch copy changed the original", round)
+		}
+	}
+}
+
 func TestStepSplitsDoNotMatter(t *testing.T) {
 	cfg := Config{Workload: Workload{Name: WorkloadBursty, Rate: 6, Seed: 5}}
 	a, b := mustNew(t, cfg), mustNew(t, cfg)

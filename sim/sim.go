@@ -96,6 +96,18 @@ func (s *Sim) Clone() Sim {
 	return c
 }
 
+// CloneInto makes dst an independent copy of s, reusing dst's request
+// storage: trying many clocks from one state (the benchmark's oracle)
+// then allocates nothing. dst must not be s and must not share storage
+// with s (a Sim from New, Clone or an earlier CloneInto never does).
+func (s *Sim) CloneInto(dst *Sim) {
+	running, waiting := dst.engine.running, dst.engine.waiting
+	*dst = *s
+	dst.engine.running = append(running[:0], s.engine.running...)
+	dst.engine.waiting = waiting
+	s.engine.waiting.cloneInto(&dst.engine.waiting)
+}
+
 // Now is the virtual time since the start.
 func (s *Sim) Now() time.Duration { return s.now }
 

@@ -73,10 +73,27 @@ func busyCloneFixture(tb testing.TB) Sim {
 // target: 20us
 func BenchmarkClone(b *testing.B) {
 	s := busyCloneFixture(b)
-	var c Sim
-	for b.Loop() {
-		c = s.Clone()
-	}
+	b.Run("fresh", func(b *testing.B) {
+		b.ReportAllocs()
+		var c Sim
+		for b.Loop() {
+			c = s.Clone()
+		}
+		checkBusyClone(b, &c)
+	})
+	// The oracle's pattern: one scratch state cloned into again and again.
+	b.Run("into", func(b *testing.B) {
+		b.ReportAllocs()
+		var c Sim
+		for b.Loop() {
+			s.CloneInto(&c)
+		}
+		checkBusyClone(b, &c)
+	})
+}
+
+func checkBusyClone(b *testing.B, c *Sim) {
+	b.Helper()
 	if len(c.engine.running) != 256 || c.engine.waiting.len() != 1000 {
 		b.Fatalf("clone has %d running, %d waiting", len(c.engine.running), c.engine.waiting.len())
 	}

@@ -168,8 +168,9 @@ func TestOracleWindowChoiceIsBestTried(t *testing.T) {
 	period := sc.Config.Control.Period.Duration
 	clocks := base.GPU().Facts().CoreClocksMHz
 	bestObj, bestMHz := math.Inf(1), 0
+	var scratch sim.Sim
 	for _, c := range clocks {
-		e := evalWindow(ctx, &base, c, period, control.ObjEDP)
+		e := evalWindow(ctx, &base, &scratch, c, period, control.ObjEDP)
 		if e.obj < bestObj {
 			bestObj, bestMHz = e.obj, c
 		}
@@ -179,14 +180,14 @@ func TestOracleWindowChoiceIsBestTried(t *testing.T) {
 		t.Fatal(err)
 	}
 	if got := r.windows[0].CmdMHz; got != bestMHz {
-		e := evalWindow(ctx, &base, got, period, control.ObjEDP)
+		e := evalWindow(ctx, &base, &scratch, got, period, control.ObjEDP)
 		if e.obj > bestObj*(1+1e-9) {
 			t.Fatalf("full oracle chose %d MHz (%v), best tried was %d MHz (%v)", got, e.obj, bestMHz, bestObj)
 		}
 	}
 	// Stepping a clone never moves the original.
 	before := base.Truth()
-	_ = evalWindow(ctx, &base, clocks[0], period, control.ObjEDP)
+	_ = evalWindow(ctx, &base, &scratch, clocks[0], period, control.ObjEDP)
 	if after := base.Truth(); after.EnergyJ != before.EnergyJ || after.OutputTokens != before.OutputTokens {
 		t.Fatal("evaluating a window changed the state it was cloned from")
 	}

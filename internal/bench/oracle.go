@@ -51,11 +51,12 @@ func runOracle(ctx context.Context, sc Scenario, base *sim.Sim, progress func(fl
 		}
 	}
 	tried := make(map[int]oracleEval, 32)
+	var scratch sim.Sim // reused for every candidate window
 	try := func(i int) oracleEval {
 		if e, ok := tried[i]; ok {
 			return e
 		}
-		e := evalWindow(ctx, &s, clocks[i], period, obj)
+		e := evalWindow(ctx, &s, &scratch, clocks[i], period, obj)
 		tried[i] = e
 		return e
 	}
@@ -115,9 +116,10 @@ func runOracle(ctx context.Context, sc Scenario, base *sim.Sim, progress func(fl
 	return r, nil
 }
 
-// evalWindow runs one window at mhz on a clone of s.
-func evalWindow(ctx context.Context, s *sim.Sim, mhz int, period time.Duration, obj control.Objective) oracleEval {
-	c := s.Clone()
+// evalWindow runs one window at mhz on a copy of s made in scratch.
+func evalWindow(ctx context.Context, s, scratch *sim.Sim, mhz int, period time.Duration, obj control.Objective) oracleEval {
+	s.CloneInto(scratch)
+	c := scratch
 	before := c.Truth()
 	if c.GPU().LockedMHz() != mhz {
 		_ = c.GPU().LockCoreClock(ctx, mhz)
