@@ -29,7 +29,9 @@ type JSONLine struct {
 	Features    map[string]float64 `json:"features"`
 	Arms        []jsonArm          `json:"arms"`
 	Pruned      []jsonPruned       `json:"pruned"`
-	Message     string             `json:"message,omitempty"`
+	// CycleJitterS is how far this cycle started from its schedule.
+	CycleJitterS float64 `json:"cycle_jitter_s"`
+	Message      string  `json:"message,omitempty"`
 }
 
 type jsonArm struct {
@@ -65,11 +67,12 @@ func ToJSONLine(s Snapshot) JSONLine {
 		SMClockMHz: s.SMClockMHz, MemClockMHz: s.MemClockMHz,
 		PowerW: num(s.PowerW), EnergyJ: num(s.EnergyJ), Tokens: num(s.Tokens),
 		TTFTP90S: num(s.TTFTP90S), TPOTP90S: num(s.TPOTP90S), SLOOK: s.SLOOK,
-		Reward:   num(s.Reward),
-		Features: make(map[string]float64, len(s.Features)),
-		Arms:     make([]jsonArm, len(s.Arms)),
-		Pruned:   make([]jsonPruned, len(s.Pruned)),
-		Message:  s.Message,
+		Reward:       num(s.Reward),
+		Features:     make(map[string]float64, len(s.Features)),
+		Arms:         make([]jsonArm, len(s.Arms)),
+		Pruned:       make([]jsonPruned, len(s.Pruned)),
+		Message:      s.Message,
+		CycleJitterS: s.CycleJitter.Seconds(),
 	}
 	for _, f := range s.Features {
 		j.Features[f.Name] = finiteOr(f.Raw, 0)
