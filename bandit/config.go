@@ -77,6 +77,10 @@ type Config struct {
 	// −ln(EDP/baseline) reward, 0.01 is 1 % EDP). gputune only.
 	SettleZ      float64 `json:"settle_z"`
 	SettleMargin float64 `json:"settle_margin"`
+	// ExploreRadiusMHz bounds gputune's exploration, once past its first
+	// globalExploreRounds, to clocks within this distance of the exploit
+	// clock (see settle.go). gputune only.
+	ExploreRadiusMHz int `json:"explore_radius_mhz,omitempty"`
 }
 
 // DefaultConfig returns the defaults of the named policy for n context
@@ -101,7 +105,7 @@ func DefaultConfig(name string, n int) Config {
 			SLOMode: SLOAware, ActionPruning: true,
 			Objective: ObjectiveEDP, Forgetting: 0.995, ClockStepMHz: 15,
 			FreqBasis: 10, LatencyBeta: 2, RefactorEvery: 64,
-			SettleZ: 1, SettleMargin: 0.01,
+			SettleZ: 1, SettleMargin: 0.01, ExploreRadiusMHz: 150,
 		}
 	}
 }
@@ -148,6 +152,9 @@ func (c Config) withDefaults(name string) Config {
 	if c.SettleMargin == 0 {
 		c.SettleMargin = d.SettleMargin
 	}
+	if c.ExploreRadiusMHz == 0 {
+		c.ExploreRadiusMHz = d.ExploreRadiusMHz
+	}
 	return c
 }
 
@@ -188,6 +195,8 @@ func (c Config) Validate() error {
 		return fmt.Errorf("%w: settle_z = %v, want a finite value ≥ 0", ErrConfig, c.SettleZ)
 	case !finite(c.SettleMargin) || c.SettleMargin < 0:
 		return fmt.Errorf("%w: settle_margin = %v, want a finite value ≥ 0", ErrConfig, c.SettleMargin)
+	case c.ExploreRadiusMHz < 0:
+		return fmt.Errorf("%w: explore_radius_mhz = %d, want ≥ 0 (0: default)", ErrConfig, c.ExploreRadiusMHz)
 	case c.RefactorEvery < 1:
 		return fmt.Errorf("%w: refactor_every = %d, want ≥ 1", ErrConfig, c.RefactorEvery)
 	}

@@ -33,6 +33,11 @@ const (
 	maxNZ              = 6
 	rewardClip         = 1e6
 	latencyClip        = 1e4
+	minWeight          = 1e-3
+	maxWeight          = 10
+	// globalExploreRounds: before this many updates gputune explores the
+	// whole clock range, then only around its exploit clock.
+	globalExploreRounds = 120
 )
 
 // gputune is one discounted ridge model of the reward over context ⊗ a
@@ -65,6 +70,7 @@ type gputune struct {
 	round, forced int
 	// incumbent is the settled exploit arm (see settle.go); -1 for none.
 	incumbent int
+
 	violation bool
 	mode      SLOMode
 	ttftLimit float64
@@ -104,7 +110,9 @@ func newGPUTune(cfg Config, arms []Arm, seed uint64) *gputune {
 	slices.Sort(t.sms)
 	t.kf = cfg.FreqBasis
 	t.km = len(t.mems) - 1
-	t.k = t.kf + t.km
+	// Basis: a constant (the context's main effect on the reward), the
+	// B-splines, the memory indicators.
+	t.k = 1 + t.kf + t.km
 	t.kl = 3 + t.km
 	n := len(arms)
 	t.g = make([]float64, n*t.k)
@@ -166,14 +174,21 @@ func (t *gputune) basis(a Arm, g, gl []float64) {
 		u = (f - t.fmin) / (t.fmax - t.fmin)
 		s = (t.fmax/f - 1) / (t.fmax/t.fmin - 1)
 	}
-	bspline(u, t.kf, g[:t.kf])
+	// The constant column carries the context's main effect (the load's
+	// large effect on every clock's reward), so the B-spline coefficients
+	// only say how a clock differs from the usual level here. Without it,
+	// forgetting pulled what was not visited back to the ridge prior's 0,
+	// which with a reward that averages far from 0 made every clock outside
+	// the visited band look terrible, pruned it and never revisited it.
+	g[0] = 1
+	bspline(u, t.kf, g[1:1+t.kf])
 	gl[0], gl[1], gl[2] = 1, s, s*s
 	for m := 1; m < len(t.mems); m++ {
 		v := 0.0
 		if a.MemMHz == t.mems[m] {
 			v = 1
 		}
-		g[t.kf+m-1] = v
+		g[1+t.kf+m-1] = v
 		gl[3+m-1] = v
 	}
 }
@@ -370,6 +385,7 @@ func (t *gputune) Decide(x []float64, allowed []Arm, scores []ArmScore) (Decisio
 		return dec, scores
 	}
 	exploit := t.settle(scores, greedy, sigma, includePruned)
+	best = t.localBest(scores, best, exploit, includePruned)
 	if best != exploit && !(scores[best].UCB-scores[exploit].Pred > t.cfg.SettleMargin) {
 		best = exploit
 	}
@@ -489,17 +505,18 @@ func (t *gputune) Update(obs Observation) {
 		t.basis(obs.Arm, g, gl)
 	}
 	r := min(max(obs.Reward, -rewardClip), rewardClip)
+	w := observationWeight(obs.Weight)
 	kron(t.xs, g, t.phi)
-	t.reward.update(t.phi, r)
+	t.reward.update(t.phi, r, w)
 	kron(t.xs, gl, t.phil)
 	aware := t.mode == SLOAware
 	t.violation = false
 	if finite(obs.TTFT) && obs.TTFT >= 0 {
-		t.ttft.update(t.phil, min(obs.TTFT, latencyClip))
+		t.ttft.update(t.phil, min(obs.TTFT, latencyClip), 1)
 		t.violation = t.violation || (aware && t.ttftLimit > 0 && obs.TTFT > t.ttftLimit)
 	}
 	if finite(obs.TPOT) && obs.TPOT >= 0 {
-		t.tpot.update(t.phil, min(obs.TPOT, latencyClip))
+		t.tpot.update(t.phil, min(obs.TPOT, latencyClip), 1)
 		t.violation = t.violation || (aware && t.tpotLimit > 0 && obs.TPOT > t.tpotLimit)
 	}
 	t.round++
@@ -508,6 +525,17 @@ func (t *gputune) Update(obs Observation) {
 		t.last[i] = r
 		t.track(t.smIdx[i])
 	}
+}
+
+// observationWeight is a window's weight in the reward fit: 1 when the
+// caller gave none, otherwise clipped to [minWeight, maxWeight] so that one
+// window can neither vanish nor dominate. Latency models stay unweighted:
+// the safety rule must hold in quiet windows too.
+func observationWeight(w float64) float64 {
+	if !finite(w) || w <= 0 {
+		return 1
+	}
+	return min(max(w, minWeight), maxWeight)
 }
 
 // track keeps the last convergeWindow arms in effect and applies the

@@ -27,6 +27,7 @@ type ridge struct {
 	since          int
 
 	u, work, a []float64
+	phiW       []float64 // √w·φ for a weighted update
 	nz         []int
 }
 
@@ -35,7 +36,7 @@ func newRidge(p int, lambda, gamma float64, refactorEvery int) *ridge {
 		p: p, lambda: lambda, gamma: gamma, refactorEvery: refactorEvery,
 		h: make([]float64, p*p), m: make([]float64, p*p),
 		b: make([]float64, p), theta: make([]float64, p),
-		u: make([]float64, p), work: make([]float64, p*p), a: make([]float64, p*p),
+		u: make([]float64, p), work: make([]float64, p*p), a: make([]float64, p*p), phiW: make([]float64, p),
 		nz: make([]int, 0, p),
 	}
 	r.reset()
@@ -54,11 +55,22 @@ func (r *ridge) reset() {
 	r.n, r.sumY, r.sumSq, r.since = 0, 0, 0, 0
 }
 
-// update trains on one finite (φ, y).
-func (r *ridge) update(phi []float64, y float64) {
+// update trains on one finite (φ, y) with weight w > 0: weighted least
+// squares, as if (√w·φ, √w·y) had been observed. The residual scale is that
+// of a weight-1 observation.
+func (r *ridge) update(phi []float64, y, w float64) {
 	p, g := r.p, r.gamma
 	phi = phi[:p]
 	e := y - dot(r.theta, phi)
+	if w != 1 {
+		sw := math.Sqrt(w)
+		for i, v := range phi {
+			r.phiW[i] = v * sw
+		}
+		phi = r.phiW
+		y *= sw
+		e *= sw
+	}
 	r.nz = r.nz[:0]
 	for i, v := range phi {
 		if v != 0 {
@@ -87,8 +99,8 @@ func (r *ridge) update(phi []float64, y float64) {
 	for _, i := range r.nz {
 		r.b[i] += y * phi[i]
 	}
-	r.n = g*r.n + 1
-	r.sumY = g*r.sumY + y
+	r.n = g*r.n + w
+	r.sumY = g*r.sumY + math.Sqrt(w)*y
 	r.sumSq = g*r.sumSq + math.Min(e*e, 1e12)
 
 	// RLS: u = Pφ, P ← (P − uuᵀ/(γ + φᵀu))/γ, θ ← θ + P'φ·e.

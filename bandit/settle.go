@@ -86,3 +86,26 @@ func (t *gputune) diffQuad(i, j int) float64 {
 	}
 	return q
 }
+
+// localBest is the best-UCB arm within ExploreRadiusMHz of the exploit arm,
+// or best (the global best-UCB arm) during the first globalExploreRounds.
+func (t *gputune) localBest(scores []ArmScore, best, exploit int, includePruned bool) int {
+	if t.round < globalExploreRounds || exploit < 0 {
+		return best
+	}
+	r := t.cfg.ExploreRadiusMHz
+	center := t.arms[exploit].SMMHz
+	out := exploit
+	for i := range scores {
+		if !t.safe[i] || (!includePruned && t.prunedAt[i] >= 0) {
+			continue
+		}
+		if d := t.arms[i].SMMHz - center; d > r || d < -r {
+			continue
+		}
+		if scores[i].UCB > scores[out].UCB {
+			out = i
+		}
+	}
+	return out
+}

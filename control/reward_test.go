@@ -58,3 +58,20 @@ func TestReward(t *testing.T) {
 		t.Errorf("agft reward at 0.9·baseline = %v, want 0", r)
 	}
 }
+
+func TestWindowWeight(t *testing.T) {
+	l := &Loop{}
+	if w := l.windowWeight(0); w != 0 {
+		t.Errorf("no tokens: weight %v, want 0", w)
+	}
+	if w := l.windowWeight(100); w != 1 {
+		t.Errorf("first window: weight %v, want 1", w)
+	}
+	// A window with twice the recent mean counts about twice.
+	if w := l.windowWeight(200); !(w > 1.9 && w < 2) {
+		t.Errorf("double window: weight %v, want just under 2", w)
+	}
+	if w := l.windowWeight(math.Inf(1)); w != 0 {
+		t.Errorf("infinite tokens: weight %v, want 0", w)
+	}
+}
