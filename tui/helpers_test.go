@@ -123,7 +123,7 @@ func testModel(t testing.TB, w, h, rounds int, mutate func(o *Options)) (Model, 
 	m := NewModel(opts)
 	m = step(t, m, tea.WindowSizeMsg{Width: w, Height: h})
 	for r := 1; r <= rounds; r++ {
-		m = step(t, m, snapshotMsg{testSnapshot(r)})
+		m = step(t, m, snapshotMsg{snap: testSnapshot(r)})
 	}
 	return m, sent
 }

@@ -16,6 +16,10 @@ type KeyMap struct {
 	Reset   key.Binding
 	Help    key.Binding
 	Quit    key.Binding
+	// The GPU selector, enabled (and shown in help) only with several GPUs.
+	NextGPU key.Binding
+	PrevGPU key.Binding
+	PickGPU key.Binding
 }
 
 // DefaultKeyMap returns the key bindings, with write actions disabled when
@@ -33,9 +37,20 @@ func DefaultKeyMap(readOnly bool) KeyMap {
 		Reset:   key.NewBinding(key.WithKeys("r"), key.WithHelp("r", "reset model")),
 		Help:    key.NewBinding(key.WithKeys("?"), key.WithHelp("?", "help")),
 		Quit:    key.NewBinding(key.WithKeys("q", "ctrl+c"), key.WithHelp("q", "quit")),
+		NextGPU: key.NewBinding(key.WithKeys("tab"), key.WithHelp("tab", "next GPU")),
+		PrevGPU: key.NewBinding(key.WithKeys("shift+tab"), key.WithHelp("shift+tab", "previous GPU")),
+		PickGPU: key.NewBinding(key.WithKeys("1", "2", "3", "4", "5", "6", "7", "8", "9"), key.WithHelp("1-9", "GPU by position")),
 	}
 	k.setWritable(!readOnly)
+	k.setMultiGPU(false)
 	return k
+}
+
+// setMultiGPU turns the GPU selector on when there is more than one GPU.
+func (k *KeyMap) setMultiGPU(on bool) {
+	for _, b := range []*key.Binding{&k.NextGPU, &k.PrevGPU, &k.PickGPU} {
+		b.SetEnabled(on)
+	}
 }
 
 func (k *KeyMap) setWritable(on bool) {
@@ -51,7 +66,7 @@ func (k *KeyMap) writes() []*key.Binding {
 // ShortHelp is the footer line. Narrow terminals drop keys from the right,
 // so help and quit come first: `?` still leads to the rest.
 func (k KeyMap) ShortHelp() []key.Binding {
-	return []key.Binding{k.Help, k.Quit, k.Pause, k.Pin, k.PinMHz, k.Unpin, k.SLOMode, k.Explore}
+	return []key.Binding{k.Help, k.Quit, k.NextGPU, k.Pause, k.Pin, k.PinMHz, k.Unpin, k.SLOMode, k.Explore}
 }
 
 // FullHelp is the `?` screen, grouped into columns.
@@ -59,6 +74,7 @@ func (k KeyMap) FullHelp() [][]key.Binding {
 	return [][]key.Binding{
 		{k.Up, k.Down, k.Pin, k.PinMHz, k.Unpin},
 		{k.Pause, k.SLOMode, k.Explore, k.Reset},
+		{k.NextGPU, k.PrevGPU, k.PickGPU},
 		{k.Help, k.Quit},
 	}
 }

@@ -72,7 +72,7 @@ func TestKeysSendCommands(t *testing.T) {
 			if tt.snap != nil {
 				s := testSnapshot(6)
 				tt.snap(&s)
-				m = step(t, m, snapshotMsg{s})
+				m = step(t, m, snapshotMsg{snap: s})
 			}
 			m = keys(t, m, tt.keys...)
 			if !equalCommands(*sent, tt.want) {
@@ -160,7 +160,7 @@ func TestReadOnlyHidesAndDisablesWrites(t *testing.T) {
 			if how == "snapshot" {
 				s := testSnapshot(4)
 				s.Actuation = control.ActReadOnly
-				m = step(t, m, snapshotMsg{s})
+				m = step(t, m, snapshotMsg{snap: s})
 			}
 			for _, k := range []tea.KeyMsg{keyRunes("p"), space, enter, keyRunes("f"), keyRunes("1500"), enter,
 				keyRunes("u"), keyRunes("m"), keyRunes("x"), keyRunes("r"), keyRunes("y")} {
@@ -188,7 +188,7 @@ func TestReadOnlyHidesAndDisablesWrites(t *testing.T) {
 func TestNoSendMeansReadOnly(t *testing.T) {
 	m := NewModel(Options{NoColor: true, Output: discard{}})
 	m = step(t, m, tea.WindowSizeMsg{Width: 100, Height: 30})
-	m = step(t, m, snapshotMsg{testSnapshot(1)})
+	m = step(t, m, snapshotMsg{snap: testSnapshot(1)})
 	m = keys(t, m, keyRunes("p"))
 	if !strings.Contains(m.View(), "read-only") {
 		t.Fatalf("nil Send did not make the TUI read-only:\n%s", m.View())
@@ -228,13 +228,13 @@ func TestLoopMessageReplacesOwnNote(t *testing.T) {
 	}
 	s := testSnapshot(4)
 	s.Actuation, s.Message = control.ActPaused, "paused by operator"
-	v := step(t, m, snapshotMsg{s}).View()
+	v := step(t, m, snapshotMsg{snap: s}).View()
 	if !strings.Contains(v, "paused by operator") || strings.Contains(v, "sent: pause") || !strings.Contains(v, "PAUSED") {
 		t.Fatalf("the loop's acknowledgement did not replace the note:\n%s", v)
 	}
 	s = testSnapshot(5)
 	s.Err = "nvml: lock clocks: insufficient permissions"
-	if v := step(t, m, snapshotMsg{s}).View(); !strings.Contains(v, "error: nvml: lock clocks") {
+	if v := step(t, m, snapshotMsg{snap: s}).View(); !strings.Contains(v, "error: nvml: lock clocks") {
 		t.Fatalf("the loop's error is not shown:\n%s", v)
 	}
 }
@@ -247,7 +247,7 @@ func TestCursorFollowsArmWhenRowsReorder(t *testing.T) {
 	for i, j := 0, len(s.Arms)-1; i < j; i, j = i+1, j-1 {
 		s.Arms[i], s.Arms[j] = s.Arms[j], s.Arms[i]
 	}
-	m = step(t, m, snapshotMsg{s})
+	m = step(t, m, snapshotMsg{snap: s})
 	m = keys(t, m, enter)
 	if want := []control.Command{{Kind: control.CmdPin, MHz: 1425}}; !equalCommands(*sent, want) {
 		t.Fatalf("sent %+v, want %+v", *sent, want)
@@ -308,20 +308,20 @@ func TestCursorFollowsChosenArmUntilMoved(t *testing.T) {
 	m, sent := testModel(t, 120, 40, 0, nil)
 	warmup := testSnapshot(0)
 	warmup.Arms, warmup.FreqMHz = nil, 0
-	m = step(t, m, snapshotMsg{warmup})
+	m = step(t, m, snapshotMsg{snap: warmup})
 	noChoice := testSnapshot(1)
 	noChoice.FreqMHz = 0
-	m = step(t, m, snapshotMsg{noChoice})
-	m = step(t, m, snapshotMsg{testSnapshot(2)}) // 1410 chosen
+	m = step(t, m, snapshotMsg{snap: noChoice})
+	m = step(t, m, snapshotMsg{snap: testSnapshot(2)}) // 1410 chosen
 	later := testSnapshot(3)
 	later.FreqMHz = 1800
-	m = step(t, m, snapshotMsg{later})
+	m = step(t, m, snapshotMsg{snap: later})
 	if !strings.Contains(m.View(), ">  1800") {
 		t.Fatalf("the cursor row 1800 (the arm in effect) is not on screen:\n%s", m.View())
 	}
 	m = keys(t, m, enter)
-	m = keys(t, m, up)                           // the user takes the cursor: 1785
-	m = step(t, m, snapshotMsg{testSnapshot(4)}) // the loop goes back to 1410
+	m = keys(t, m, up)                                 // the user takes the cursor: 1785
+	m = step(t, m, snapshotMsg{snap: testSnapshot(4)}) // the loop goes back to 1410
 	m = keys(t, m, enter)
 	want := []control.Command{{Kind: control.CmdPin, MHz: 1800}, {Kind: control.CmdPin, MHz: 1785}}
 	if !equalCommands(*sent, want) {

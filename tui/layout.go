@@ -18,11 +18,12 @@ func (k layoutKind) String() string {
 type box struct{ X, Y, W, H int }
 
 // layout places every pane. It is a pure function of the size (and of how
-// many feature rows there are), so it is tested over every size.
+// many feature rows and GPUs there are), so it is tested over every size.
 type layout struct {
 	Kind     layoutKind
 	W, H     int
 	Header   box
+	Strip    box // the GPU selector strip, only with several GPUs
 	Body     box // everything between header and footer; the help screen uses it
 	Arms     box
 	Sparks   box
@@ -41,9 +42,15 @@ const (
 	sparkRows   = 5  // power, EDP per token, TTFT, TPOT, clock
 )
 
-func computeLayout(w, h, nFeatures int) layout {
+func computeLayout(w, h, nFeatures, nGPUs int) layout {
 	w, h = max(w, 0), max(h, 0)
 	l := layout{W: w, H: h}
+	// With several GPUs a strip under the header lists them all; the tiny
+	// status line names the GPU shown instead.
+	top := 2
+	if nGPUs > 1 {
+		top = 3
+	}
 	switch {
 	case w < tinyMaxW || h < tinyMaxH:
 		l.Kind = layoutTiny
@@ -53,8 +60,9 @@ func computeLayout(w, h, nFeatures int) layout {
 	case w < stackedMinW || h < fullMinH:
 		l.Kind = layoutCompact
 		l.Header = box{0, 0, w, 2}
+		l.Strip = box{0, 2, w, top - 2}
 		l.Footer = box{0, h - 1, w, 1}
-		l.Body = box{0, 2, w, h - 3}
+		l.Body = box{0, top, w, h - top - 1}
 		y := l.Body.Y
 		if l.Body.H >= 14 {
 			l.Sparks = box{0, y, w, sparkRows}
@@ -64,8 +72,9 @@ func computeLayout(w, h, nFeatures int) layout {
 		return l
 	}
 	l.Header = box{0, 0, w, 2}
+	l.Strip = box{0, 2, w, top - 2}
 	l.Footer = box{0, h - 2, w, 2}
-	l.Body = box{0, 2, w, h - 4}
+	l.Body = box{0, top, w, h - top - 2}
 	featureH := 1 + max(nFeatures, 1)
 	if w >= wideMinW {
 		l.Kind = layoutWide

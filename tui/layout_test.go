@@ -13,7 +13,7 @@ func TestLayoutKinds(t *testing.T) {
 		{39, 40, layoutTiny}, {200, 9, layoutTiny}, {20, 5, layoutTiny}, {0, 0, layoutTiny},
 	}
 	for _, tt := range tests {
-		if got := computeLayout(tt.w, tt.h, 6).Kind; got != tt.want {
+		if got := computeLayout(tt.w, tt.h, 6, 1).Kind; got != tt.want {
 			t.Errorf("%dx%d: %v, want %v", tt.w, tt.h, got, tt.want)
 		}
 	}
@@ -24,9 +24,10 @@ func TestLayoutKinds(t *testing.T) {
 func TestLayoutBoxesInsideAndApart(t *testing.T) {
 	for w := 0; w <= 260; w++ {
 		for h := 0; h <= 90; h++ {
-			for _, nf := range []int{0, 6, 40} {
-				l := computeLayout(w, h, nf)
-				boxes := map[string]box{"header": l.Header, "arms": l.Arms, "sparks": l.Sparks,
+			for _, c := range [][2]int{{0, 1}, {6, 1}, {40, 1}, {6, 4}, {40, 16}} {
+				nf, ng := c[0], c[1]
+				l := computeLayout(w, h, nf, ng)
+				boxes := map[string]box{"header": l.Header, "strip": l.Strip, "arms": l.Arms, "sparks": l.Sparks,
 					"features": l.Features, "pruned": l.Pruned, "footer": l.Footer}
 				for name, b := range boxes {
 					if b.H < 0 || b.W < 0 || b.H > 0 && (b.X < 0 || b.Y < 0 || b.X+b.W > w || b.Y+b.H > h) {
@@ -42,6 +43,9 @@ func TestLayoutBoxesInsideAndApart(t *testing.T) {
 				}
 				if l.Kind != layoutTiny && l.Arms.H < 3 {
 					t.Fatalf("%dx%d: arms get %d rows", w, h, l.Arms.H)
+				}
+				if wantStrip := l.Kind != layoutTiny && ng > 1; (l.Strip.H == 1) != wantStrip || l.Strip.H > 1 {
+					t.Fatalf("%dx%d with %d GPUs (%v): strip %+v", w, h, ng, l.Kind, l.Strip)
 				}
 			}
 		}

@@ -26,10 +26,16 @@ import (
 // Options configure the TUI.
 type Options struct {
 	// Snapshots is the loop's latest-wins feed. When it closes, the TUI quits.
+	// It and Send describe one GPU; GPUs, when set, replaces both.
 	Snapshots <-chan control.Snapshot
 	// Send hands a command to the loop; it must not block. Nil makes every
 	// write action report that there is no loop to send to.
 	Send func(control.Command)
+	// GPUs are one feed per loop (a GPU or a tensor-parallel group) for a
+	// node tuned by several loops: tab, shift+tab and 1–9 pick the one
+	// shown, and commands go to its loop. The TUI quits when every feed
+	// has closed.
+	GPUs []GPUFeed
 	// ReadOnly disables the write actions and hides them from help.
 	ReadOnly bool
 	// NoColor renders without colour or attributes (--no-color).
@@ -43,6 +49,26 @@ type Options struct {
 	Output io.Writer
 	// NoAltScreen keeps the normal screen (for tests and captures).
 	NoAltScreen bool
+}
+
+// GPUFeed is one loop's side of the TUI.
+type GPUFeed struct {
+	// Label names the GPU (or group) in the selector strip, e.g. "2" or
+	// "0+1"; empty uses the index in its snapshots.
+	Label string
+	// Snapshots is the loop's latest-wins feed.
+	Snapshots <-chan control.Snapshot
+	// Send hands a command to this loop; it must not block. Nil makes this
+	// GPU's write actions report that there is no loop to send to.
+	Send func(control.Command)
+}
+
+// feeds is every GPU the options describe, the single-GPU fields included.
+func (o Options) feeds() []GPUFeed {
+	if len(o.GPUs) > 0 {
+		return o.GPUs
+	}
+	return []GPUFeed{{Snapshots: o.Snapshots, Send: o.Send}}
 }
 
 func (o Options) output() io.Writer {
@@ -88,11 +114,33 @@ const (
 	modeConfirmReset        // waiting for y/n after `r`
 )
 
-// Messages the model receives besides Bubble Tea's own.
+// Messages the model receives besides Bubble Tea's own; gpu is the
+// position of the feed in Options.GPUs (0 for the single feed).
 type (
-	snapshotMsg  struct{ snap control.Snapshot }
-	feedEndedMsg struct{}
+	snapshotMsg struct {
+		gpu  int
+		snap control.Snapshot
+	}
+	feedEndedMsg struct{ gpu int }
 )
+
+// gpuView is what the TUI keeps per GPU: its feed, latest snapshot,
+// history and cursor, so switching GPUs loses nothing.
+type gpuView struct {
+	feed  GPUFeed
+	snap  control.Snapshot
+	has   bool
+	ended bool
+	hist  *history
+	// moved: the user has moved the cursor. Until then it follows the arm
+	// in effect, mid-table, so the table shows what the loop does and
+	// `enter` pins what is running now.
+	moved  bool
+	cursor int
+	offset int
+	// cursorArm keeps the cursor on the same arm if the loop reorders rows.
+	cursorArm bandit.Arm
+}
 
 // Model is the root (and only) Bubble Tea model.
 type Model struct {
@@ -102,23 +150,16 @@ type Model struct {
 	st   styles
 	// renderer is kept so tests can force a colour profile.
 	renderer *lipgloss.Renderer
-	hist     *history
 	done     <-chan struct{}
 	w, h     int
 	lay      layout
-	snap     control.Snapshot
-	has      bool
-	// moved: the user has moved the cursor. Until then it follows the arm
-	// in effect, mid-table, so the table shows what the loop does and
-	// `enter` pins what is running now.
-	moved  bool
-	cursor int
-	offset int
-	// cursorArm keeps the cursor on the same arm if the loop reorders rows.
-	cursorArm bandit.Arm
-	mode      uiMode
-	showHelp  bool
-	input     []rune
+	// gpus holds one view per feed; sel is the one shown. Update clones
+	// the slice before changing it, so a Model value stays a value.
+	gpus     []gpuView
+	sel      int
+	mode     uiMode
+	showHelp bool
+	input    []rune
 	// note is the TUI's own last message; it gives way when the loop's
 	// Message or Err changes, since that is the newer news.
 	note    string
@@ -130,28 +171,55 @@ func NewModel(opts Options) Model {
 	if opts.ExploreRounds <= 0 {
 		opts.ExploreRounds = defaultExploreRounds
 	}
-	if opts.Send == nil {
+	feeds := opts.feeds()
+	if !slices.ContainsFunc(feeds, func(f GPUFeed) bool { return f.Send != nil }) {
 		opts.ReadOnly = true
 	}
 	r := newRenderer(opts)
 	st := newStyles(r, defaultTheme())
 	h := help.New()
 	h.Styles = st.Help
-	return Model{
+	gpus := make([]gpuView, len(feeds))
+	for i, f := range feeds {
+		gpus[i] = gpuView{feed: f, hist: newHistory(historyLen)}
+	}
+	keys := DefaultKeyMap(opts.ReadOnly)
+	keys.setMultiGPU(len(gpus) > 1)
+	m := Model{
 		opts:     opts,
-		keys:     DefaultKeyMap(opts.ReadOnly),
+		keys:     keys,
 		help:     h,
 		st:       st,
-		hist:     newHistory(historyLen),
 		renderer: r,
+		gpus:     gpus,
 	}
+	m.keys.setWritable(m.writable())
+	return m
 }
 
-// Init starts listening for snapshots.
-func (m Model) Init() tea.Cmd { return m.waitForSnapshot() }
+// cur is the GPU shown.
+func (m *Model) cur() *gpuView { return &m.gpus[m.sel] }
 
-func (m Model) waitForSnapshot() tea.Cmd {
-	ch, done := m.opts.Snapshots, m.done
+// multi reports whether there is a GPU to switch to.
+func (m *Model) multi() bool { return len(m.gpus) > 1 }
+
+// writable reports whether write keys act on the GPU shown.
+func (m *Model) writable() bool {
+	v := m.cur()
+	return !m.opts.ReadOnly && v.feed.Send != nil && v.snap.Actuation != control.ActReadOnly
+}
+
+// Init starts listening for snapshots on every feed.
+func (m Model) Init() tea.Cmd {
+	cmds := make([]tea.Cmd, len(m.gpus))
+	for i := range m.gpus {
+		cmds[i] = m.waitForSnapshot(i)
+	}
+	return tea.Batch(cmds...)
+}
+
+func (m Model) waitForSnapshot(i int) tea.Cmd {
+	ch, done := m.gpus[i].feed.Snapshots, m.done
 	if ch == nil {
 		return nil
 	}
@@ -159,9 +227,9 @@ func (m Model) waitForSnapshot() tea.Cmd {
 		select {
 		case s, ok := <-ch:
 			if !ok {
-				return feedEndedMsg{}
+				return feedEndedMsg{gpu: i}
 			}
-			return snapshotMsg{s}
+			return snapshotMsg{gpu: i, snap: s}
 		case <-done:
 			return nil
 		}
@@ -170,16 +238,20 @@ func (m Model) waitForSnapshot() tea.Cmd {
 
 // Update applies one message.
 func (m Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
+	m.gpus = slices.Clone(m.gpus)
 	switch msg := msg.(type) {
 	case tea.WindowSizeMsg:
 		m.w, m.h = msg.Width, msg.Height
 		m.relayout()
 		return m, nil
 	case snapshotMsg:
-		m.applySnapshot(msg.snap)
-		return m, m.waitForSnapshot()
+		if msg.gpu < 0 || msg.gpu >= len(m.gpus) {
+			return m, nil
+		}
+		m.applySnapshot(msg.gpu, msg.snap)
+		return m, m.waitForSnapshot(msg.gpu)
 	case feedEndedMsg:
-		return m, tea.Quit
+		return m.feedEnded(msg.gpu)
 	case tea.KeyMsg:
 		return m.handleKeys(msg)
 	}
@@ -205,37 +277,85 @@ func (m Model) handleKeys(msg tea.KeyMsg) (tea.Model, tea.Cmd) {
 }
 
 func (m *Model) relayout() {
-	m.lay = computeLayout(m.w, m.h, len(m.snap.Features))
-	m.scrollToCursor()
+	m.lay = computeLayout(m.w, m.h, len(m.cur().snap.Features), len(m.gpus))
+	m.scrollToCursor(m.cur())
 }
 
-func (m *Model) applySnapshot(s control.Snapshot) {
-	prev := m.snap
-	m.hist.add(s)
-	m.snap = s
-	if m.has && (s.Message != prev.Message || s.Err != prev.Err) {
+// applySnapshot stores GPU i's snapshot; only the GPU shown drives the
+// keys, the footer note and the layout.
+func (m *Model) applySnapshot(i int, s control.Snapshot) {
+	v := &m.gpus[i]
+	shown := i == m.sel
+	prev := v.snap
+	v.hist.add(s)
+	v.snap = s
+	if shown && v.has && (s.Message != prev.Message || s.Err != prev.Err) {
 		m.note = ""
 	}
-	readOnly := m.opts.ReadOnly || s.Actuation == control.ActReadOnly
-	m.keys.setWritable(!readOnly)
-	if !m.moved {
+	if !v.moved {
 		// The loop's first snapshots (warm-up) name no arm: stay put.
-		if i := chosenIndex(&s); i >= 0 {
-			m.cursor = i
-			m.offset = m.cursor - m.armRows()/2
+		if c := chosenIndex(&s); c >= 0 {
+			v.cursor = c
+			v.offset = v.cursor - m.armRows()/2
 		}
-	} else if i := armIndex(s.Arms, m.cursorArm); i >= 0 {
-		m.cursor = i
+	} else if c := armIndex(s.Arms, v.cursorArm); c >= 0 {
+		v.cursor = c
 	}
-	m.has = true
-	m.cursor = max(0, min(m.cursor, len(s.Arms)-1))
+	v.has = true
+	v.cursor = max(0, min(v.cursor, len(s.Arms)-1))
 	if len(s.Arms) > 0 {
-		m.cursorArm = s.Arms[m.cursor].Arm
+		v.cursorArm = s.Arms[v.cursor].Arm
 	}
+	if !shown {
+		m.scrollToCursor(v)
+		return
+	}
+	m.keys.setWritable(m.writable())
 	if len(s.Features) != len(prev.Features) {
 		m.relayout()
 	}
-	m.scrollToCursor()
+	m.scrollToCursor(v)
+}
+
+// feedEnded marks GPU i's loop as stopped; the TUI quits once every loop
+// has (at once for a single GPU, as before).
+func (m Model) feedEnded(i int) (tea.Model, tea.Cmd) {
+	if i < 0 || i >= len(m.gpus) {
+		return m, nil
+	}
+	m.gpus[i].ended = true
+	if !slices.ContainsFunc(m.gpus, func(v gpuView) bool { return !v.ended }) {
+		return m, tea.Quit
+	}
+	m.complain("GPU %s: its control loop stopped", m.gpuLabel(i))
+	return m, nil
+}
+
+// selectGPU shows GPU i; its cursor, history and note state come with it.
+func (m *Model) selectGPU(i int) {
+	if i < 0 || i >= len(m.gpus) {
+		m.complain("no GPU #%d: there are %d (tab cycles through them)", i+1, len(m.gpus))
+		return
+	}
+	if i == m.sel {
+		return
+	}
+	m.sel = i
+	m.keys.setWritable(m.writable())
+	m.relayout()
+	m.say("showing GPU %s (%d/%d)", m.gpuLabel(i), i+1, len(m.gpus))
+}
+
+// gpuLabel is GPU i's name in the strip and messages.
+func (m *Model) gpuLabel(i int) string {
+	v := &m.gpus[i]
+	switch {
+	case v.feed.Label != "":
+		return v.feed.Label
+	case v.has:
+		return strconv.Itoa(v.snap.GPU)
+	}
+	return "#" + strconv.Itoa(i+1)
 }
 
 func armIndex(arms []bandit.ArmScore, a bandit.Arm) int {
@@ -254,25 +374,26 @@ func isChosen(s *control.Snapshot, a bandit.Arm) bool {
 // armRows is how many table rows the current layout shows.
 func (m *Model) armRows() int { return max(1, m.lay.Arms.H-armsChromeRows) }
 
-func (m *Model) scrollToCursor() {
+func (m *Model) scrollToCursor(v *gpuView) {
 	rows := m.armRows()
-	if m.cursor < m.offset {
-		m.offset = m.cursor
+	if v.cursor < v.offset {
+		v.offset = v.cursor
 	}
-	if m.cursor >= m.offset+rows {
-		m.offset = m.cursor - rows + 1
+	if v.cursor >= v.offset+rows {
+		v.offset = v.cursor - rows + 1
 	}
-	m.offset = max(0, min(m.offset, len(m.snap.Arms)-rows))
+	v.offset = max(0, min(v.offset, len(v.snap.Arms)-rows))
 }
 
 func (m *Model) moveCursor(delta int) {
-	if len(m.snap.Arms) == 0 {
+	v := m.cur()
+	if len(v.snap.Arms) == 0 {
 		return
 	}
-	m.cursor = max(0, min(m.cursor+delta, len(m.snap.Arms)-1))
-	m.cursorArm = m.snap.Arms[m.cursor].Arm
-	m.moved = true
-	m.scrollToCursor()
+	v.cursor = max(0, min(v.cursor+delta, len(v.snap.Arms)-1))
+	v.cursorArm = v.snap.Arms[v.cursor].Arm
+	v.moved = true
+	m.scrollToCursor(v)
 }
 
 func (m *Model) say(format string, args ...any) {
@@ -286,11 +407,16 @@ func (m *Model) complain(format string, args ...any) {
 // send hands c to the loop. The loop acknowledges in a later snapshot; until
 // then the footer says what was sent.
 func (m *Model) send(c control.Command, what string) {
-	if m.opts.Send == nil {
+	send := m.cur().feed.Send
+	if send == nil {
 		m.complain("no control loop to send %q to", what)
 		return
 	}
-	m.opts.Send(c)
+	send(c)
+	if m.multi() {
+		m.say("sent to GPU %s: %s", m.gpuLabel(m.sel), what)
+		return
+	}
 	m.say("sent: %s", what)
 }
 
@@ -302,9 +428,16 @@ func (m Model) handleKey(msg tea.KeyMsg) (tea.Model, tea.Cmd) {
 		return m.confirmResetKey(msg)
 	}
 	k := &m.keys
+	snap := &m.cur().snap
 	switch {
 	case key.Matches(msg, k.Quit):
 		return m, tea.Quit
+	case key.Matches(msg, k.NextGPU):
+		m.selectGPU((m.sel + 1) % len(m.gpus))
+	case key.Matches(msg, k.PrevGPU):
+		m.selectGPU((m.sel + len(m.gpus) - 1) % len(m.gpus))
+	case key.Matches(msg, k.PickGPU):
+		m.selectGPU(int(msg.Runes[0] - '1'))
 	case key.Matches(msg, k.Help):
 		m.showHelp = !m.showHelp
 	case msg.Type == tea.KeyEsc:
@@ -314,17 +447,18 @@ func (m Model) handleKey(msg tea.KeyMsg) (tea.Model, tea.Cmd) {
 	case key.Matches(msg, k.Down):
 		m.moveCursor(1)
 	case key.Matches(msg, k.Pause):
-		if m.snap.Actuation == control.ActPaused {
+		if snap.Actuation == control.ActPaused {
 			m.send(control.Command{Kind: control.CmdResume}, "resume")
 		} else {
 			m.send(control.Command{Kind: control.CmdPause}, "pause")
 		}
 	case key.Matches(msg, k.Pin):
-		if m.cursor >= len(m.snap.Arms) {
+		c := m.cur().cursor
+		if c >= len(snap.Arms) {
 			m.complain("no arms to pin yet")
 			break
 		}
-		mhz := m.snap.Arms[m.cursor].SMMHz
+		mhz := snap.Arms[c].SMMHz
 		m.send(control.Command{Kind: control.CmdPin, MHz: mhz}, fmt.Sprintf("pin %d MHz", mhz))
 	case key.Matches(msg, k.PinMHz):
 		m.mode, m.input = modePinInput, m.input[:0]
@@ -332,7 +466,7 @@ func (m Model) handleKey(msg tea.KeyMsg) (tea.Model, tea.Cmd) {
 		m.send(control.Command{Kind: control.CmdUnpin}, "unpin")
 	case key.Matches(msg, k.SLOMode):
 		next := bandit.SLOIgnore
-		if m.snap.SLOMode == string(bandit.SLOIgnore) {
+		if snap.SLOMode == string(bandit.SLOIgnore) {
 			next = bandit.SLOAware
 		}
 		m.send(control.Command{Kind: control.CmdSetSLOMode, SLOMode: next}, "slo mode "+string(next))
@@ -372,7 +506,7 @@ func (m Model) pinInputKey(msg tea.KeyMsg) (tea.Model, tea.Cmd) {
 	case tea.KeyEnter:
 		m.mode = modeNormal
 		text := string(m.input)
-		mhz, err := checkPin(text, &m.snap)
+		mhz, err := checkPin(text, &m.cur().snap)
 		if err != nil {
 			m.complain("%v", err)
 			break

@@ -35,10 +35,10 @@ func (m Model) messageLine() string {
 		return st.Bad.Render(m.note)
 	case m.note != "":
 		return st.Value.Render(m.note)
-	case m.snap.Err != "":
-		return st.Bad.Render("error: " + m.snap.Err)
-	case m.snap.Message != "":
-		return st.Value.Render(m.snap.Message)
+	case m.gpus[m.sel].snap.Err != "":
+		return st.Bad.Render("error: " + m.gpus[m.sel].snap.Err)
+	case m.gpus[m.sel].snap.Message != "":
+		return st.Value.Render(m.gpus[m.sel].snap.Message)
 	}
 	return ""
 }
@@ -47,7 +47,7 @@ func (m Model) messageLine() string {
 // first. It is built with paints rather than help.Model because it is drawn
 // every frame.
 func (m Model) shortHelp(w int) string {
-	parts := make([]string, 0, 8)
+	parts := make([]string, 0, 9)
 	for _, b := range m.keys.ShortHelp() {
 		if !b.Enabled() {
 			continue
@@ -64,7 +64,7 @@ func (m Model) helpLines(w int) []string {
 	hp.Width = w
 	lines := []string{m.st.Title.Render("keys") + m.st.Muted.Render("  (? or esc closes)"), ""}
 	lines = append(lines, strings.Split(hp.FullHelpView(m.keys.FullHelp()), "\n")...)
-	if m.opts.ReadOnly || m.snap.Actuation == "readonly" {
+	if m.opts.ReadOnly || m.gpus[m.sel].snap.Actuation == "readonly" {
 		lines = append(lines, "", m.st.Muted.Render("read-only: the keys that change the GPU or the model are off"))
 	}
 	return lines

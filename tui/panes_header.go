@@ -36,7 +36,8 @@ func actuationLabel(s *control.Snapshot) (label, badge string) {
 	}
 }
 
-func renderHeader(s *control.Snapshot, has bool, w, h int, st *styles) []string {
+// renderHeader draws the header; gpu names the GPU shown (gpuTitle).
+func renderHeader(s *control.Snapshot, has bool, gpu string, w, h int, st *styles) []string {
 	if h <= 0 {
 		return nil
 	}
@@ -46,10 +47,6 @@ func renderHeader(s *control.Snapshot, has bool, w, h int, st *styles) []string 
 		modeStyle = st.Badge
 	}
 	act, actKey := actuationLabel(s)
-	gpu := fmt.Sprintf("GPU %d", s.GPU)
-	if s.GPUName != "" {
-		gpu += " " + s.GPUName
-	}
 	left := []string{st.Title.Render("gputune"), modeStyle.badge(mode)}
 	if has {
 		left = append(left, st.ActBadge[actKey].badge(act))
@@ -134,15 +131,34 @@ func fmtEnergy(j float64) string {
 
 // statusLine is the whole screen on a tiny terminal.
 func (m Model) statusLine() string {
-	s := &m.snap
-	parts := []string{modeLabel(s, m.has)}
-	if m.has {
+	v := &m.gpus[m.sel]
+	s := &v.snap
+	parts := []string{modeLabel(s, v.has)}
+	if v.has {
 		act, _ := actuationLabel(s)
 		parts = append(parts, act,
 			fmt.Sprintf("%d MHz", s.SMClockMHz),
 			fmt.Sprintf("%.0f W", s.PowerW),
 			fmt.Sprintf("r%d", s.Round))
 	}
-	parts = append(parts, fmt.Sprintf("GPU %d", s.GPU), "(80x24 for more)")
+	gpu := fmt.Sprintf("GPU %d", s.GPU)
+	if m.multi() {
+		gpu = fmt.Sprintf("GPU %s %d/%d", m.gpuLabel(m.sel), m.sel+1, len(m.gpus))
+	}
+	parts = append(parts, gpu, "(80x24 for more)")
 	return joinFit(parts, " ", m.w)
+}
+
+// gpuTitle names the GPU shown in the header: index (or group label),
+// which of several it is, and the model name.
+func (m *Model) gpuTitle() string {
+	v := &m.gpus[m.sel]
+	title := fmt.Sprintf("GPU %d", v.snap.GPU)
+	if m.multi() {
+		title = fmt.Sprintf("GPU %s (%d/%d)", m.gpuLabel(m.sel), m.sel+1, len(m.gpus))
+	}
+	if v.snap.GPUName != "" {
+		title += " " + v.snap.GPUName
+	}
+	return title
 }

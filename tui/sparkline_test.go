@@ -99,7 +99,7 @@ func TestUnmeasuredLatestValueIsADash(t *testing.T) {
 	m, _ := testModel(t, 120, 40, 5, nil)
 	s := testSnapshot(6)
 	s.EDPPerToken = math.NaN()
-	v := step(t, m, snapshotMsg{s}).View()
+	v := step(t, m, snapshotMsg{snap: s}).View()
 	if strings.Contains(v, "NaN") {
 		t.Fatalf("NaN printed:\n%s", v)
 	}

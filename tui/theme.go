@@ -48,6 +48,7 @@ type styles struct {
 	Prompt                     paint
 	Badge                      paint // base for mode and actuation badges
 	ModeBadge                  map[string]paint
+	ModeText                   map[string]paint // the mode's colour as text, for the GPU strip
 	ActBadge                   map[string]paint
 	Demo                       paint
 	Help                       help.Styles
@@ -113,6 +114,14 @@ func newStyles(r *lipgloss.Renderer, t theme) styles {
 			"EMERGENCY": badge(t.Bad),
 			"IDLE":      badge(t.Idle),
 			"NODATA":    badge(t.Bad),
+		},
+		ModeText: map[string]paint{
+			"WARMUP":    newPaint(s().Foreground(t.Warn)),
+			"EXPLORE":   newPaint(s().Foreground(t.Explore)),
+			"EXPLOIT":   newPaint(s().Foreground(t.Good)),
+			"EMERGENCY": newPaint(s().Foreground(t.Bad).Bold(true)),
+			"IDLE":      newPaint(s().Foreground(t.Idle)),
+			"NODATA":    newPaint(s().Foreground(t.Bad)),
 		},
 		ActBadge: map[string]paint{
 			"AUTO":     badge(t.Good),

@@ -20,15 +20,19 @@ func (m Model) View() string {
 		c.place(l.Footer, m.footerLines(l.Footer.W, l.Footer.H, true))
 		return c.String()
 	}
-	c.place(l.Header, renderHeader(&m.snap, m.has, l.Header.W, l.Header.H, &m.st))
+	v := &m.gpus[m.sel]
+	c.place(l.Header, renderHeader(&v.snap, v.has, m.gpuTitle(), l.Header.W, l.Header.H, &m.st))
+	if l.Strip.H > 0 {
+		c.place(l.Strip, []string{m.gpuStrip(l.Strip.W)})
+	}
 	if m.showHelp {
 		c.place(l.Body, m.helpLines(l.Body.W))
 	} else {
-		sp := sparkPane{hist: m.hist, snap: &m.snap, ascii: m.opts.ASCII, st: &m.st}
+		sp := sparkPane{hist: v.hist, snap: &v.snap, ascii: m.opts.ASCII, st: &m.st}
 		c.place(l.Sparks, sp.render(l.Sparks.W, l.Sparks.H, l.Kind != layoutCompact))
-		c.place(l.Features, renderFeatures(&m.snap, m.hist, l.Features.W, l.Features.H, m.opts.ASCII, &m.st))
-		c.place(l.Pruned, renderPruned(&m.snap, l.Pruned.W, l.Pruned.H, &m.st))
-		ap := armsPane{snap: &m.snap, cursor: m.cursor, offset: m.offset, st: &m.st}
+		c.place(l.Features, renderFeatures(&v.snap, v.hist, l.Features.W, l.Features.H, m.opts.ASCII, &m.st))
+		c.place(l.Pruned, renderPruned(&v.snap, l.Pruned.W, l.Pruned.H, &m.st))
+		ap := armsPane{snap: &v.snap, cursor: v.cursor, offset: v.offset, st: &m.st}
 		c.place(l.Arms, ap.render(l.Arms.W, l.Arms.H))
 	}
 	c.place(l.Footer, m.footerLines(l.Footer.W, l.Footer.H, l.Kind == layoutCompact))

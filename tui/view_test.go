@@ -16,7 +16,7 @@ func TestViewGolden(t *testing.T) {
 		s := testSnapshot(61)
 		s.Actuation, s.PinnedMHz, s.FreqMHz = control.ActPinned, 1500, 1500
 		s.Message = "pinned 1500 MHz"
-		return step(t, m, snapshotMsg{s})
+		return step(t, m, snapshotMsg{snap: s})
 	}
 	tests := []struct {
 		name  string
@@ -133,7 +133,7 @@ func TestColourViewHasEscapes(t *testing.T) {
 func BenchmarkView(b *testing.B) {
 	m, _ := testModel(b, 200, 60, historyLen, func(o *Options) { o.NoColor = false })
 	m = withProfile(m, termenv.ANSI256)
-	if n := len(m.snap.Arms); n != 110 {
+	if n := len(m.cur().snap.Arms); n != 110 {
 		b.Fatalf("%d arms, want 110", n)
 	}
 	b.ReportAllocs()
@@ -155,7 +155,7 @@ func BenchmarkUpdateSnapshot(b *testing.B) {
 	b.ResetTimer()
 	i := 0
 	for b.Loop() {
-		next, _ := m.Update(snapshotMsg{snaps[i%len(snaps)]})
+		next, _ := m.Update(snapshotMsg{snap: snaps[i%len(snaps)]})
 		m = next.(Model)
 		i++
 	}
