@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"log/slog"
 	"slices"
+	"strconv"
+	"strings"
 
 	"github.com/gputune/gputune/control"
 	"github.com/gputune/gputune/internal/config"
@@ -46,6 +48,16 @@ func tuningUnits(selected []int, groups [][]int) ([][]int, error) {
 		}
 	}
 	return units, nil
+}
+
+// unitLabel names a unit as the TUI's GPU selector shows it: "2", or
+// "0+1" for a group.
+func unitLabel(unit []int) string {
+	parts := make([]string, len(unit))
+	for i, idx := range unit {
+		parts[i] = strconv.Itoa(idx)
+	}
+	return strings.Join(parts, "+")
 }
 
 // startUnit opens and claims (unless --dry-run) the GPUs of one unit and
@@ -111,6 +123,7 @@ func startUnit(ctx context.Context, cfg config.Config, f *runFlags, be backend, 
 		log.Info("tensor-parallel group: one clock for all its GPUs, energy summed", "gpus", unit, "uuid", g.Facts().UUID)
 	}
 	t.facts = reader.Facts()
+	t.label = unitLabel(unit)
 	if len(releases) > 0 {
 		t.release = releaseAll
 	}

@@ -7,6 +7,7 @@ import (
 	"io"
 	"log/slog"
 	"os"
+	"strconv"
 	"strings"
 	"syscall"
 	"time"
@@ -64,6 +65,7 @@ func newLogger(cfg config.Config, stderr io.Writer, headless bool) *slog.Logger 
 type tuned struct {
 	loop    *control.Loop
 	facts   nvgpu.Facts
+	label   string                      // the GPU index, or a group's joined by "+"
 	release func(context.Context) error // give the GPU back (claim), may be nil
 }
 
@@ -163,15 +165,13 @@ func runSession(ctx context.Context, cfg config.Config, f *runFlags, std IO, be 
 	}
 
 	if !headless && len(loops) > 0 {
-		first := loops[0]
 		terr := tui.Run(gctx, tui.Options{
-			Snapshots: first.loop.Subscribe(1),
-			Send:      func(c control.Command) { first.loop.Send(c) },
-			ReadOnly:  cfg.Control.DryRun,
-			NoColor:   cfg.TUI.NoColor || os.Getenv("NO_COLOR") != "",
-			ASCII:     cfg.TUI.ASCII,
-			Input:     std.In,
-			Output:    std.Out,
+			GPUs:     tuiFeeds(loops),
+			ReadOnly: cfg.Control.DryRun,
+			NoColor:  cfg.TUI.NoColor || os.Getenv("NO_COLOR") != "",
+			ASCII:    cfg.TUI.ASCII,
+			Input:    std.In,
+			Output:   std.Out,
 		})
 		cancel(nil)
 		if terr != nil {
@@ -191,6 +191,21 @@ func runSession(ctx context.Context, cfg config.Config, f *runFlags, std IO, be 
 		return exitStatus(sig.ExitCode())
 	}
 	return nil
+}
+
+// tuiFeeds gives the TUI every loop, in the order of --gpu, so its GPU
+// selector lists them all and sends each command to the loop shown.
+func tuiFeeds(loops []tuned) []tui.GPUFeed {
+	feeds := make([]tui.GPUFeed, len(loops))
+	for i, t := range loops {
+		label := t.label
+		if label == "" {
+			label = strconv.Itoa(t.facts.Index)
+		}
+		loop := t.loop
+		feeds[i] = tui.GPUFeed{Label: label, Snapshots: loop.Subscribe(1), Send: func(c control.Command) { loop.Send(c) }}
+	}
+	return feeds
 }
 
 // writeDecisions writes every snapshot as a JSON line to stdout (headless)
