@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"strconv"
 	"strings"
 	"time"
 
@@ -60,11 +61,15 @@ type GPU struct {
 
 // Scrape says where and how to read the inference server's metrics.
 type Scrape struct {
-	MetricsURL          string   `toml:"metrics_url"`
-	Timeout             Duration `toml:"timeout"`
-	TailWindow          Duration `toml:"tail_window"`
-	TailMinObservations int      `toml:"tail_min_observations"`
-	StaleAfter          Duration `toml:"stale_after"`
+	MetricsURL string `toml:"metrics_url"`
+	// MetricsURLs gives GPUs their own server (one server per GPU on a
+	// node), keyed by GPU index ("0", "1"); a GPU not listed reads
+	// MetricsURL, and a gpu.groups entry reads its first member's.
+	MetricsURLs         map[string]string `toml:"metrics_urls,omitempty"`
+	Timeout             Duration          `toml:"timeout"`
+	TailWindow          Duration          `toml:"tail_window"`
+	TailMinObservations int               `toml:"tail_min_observations"`
+	StaleAfter          Duration          `toml:"stale_after"`
 }
 
 // Control sets the decision loop.
@@ -203,4 +208,13 @@ func Decode(text string, cfg *Config) error {
 		return fmt.Errorf("unknown key(s): %s (see tuner.toml for the valid keys)", strings.Join(keys, ", "))
 	}
 	return nil
+}
+
+// MetricsURLFor is the /metrics URL the loop of GPU gpu (or of the group
+// whose first member it is) scrapes.
+func (s Scrape) MetricsURLFor(gpu int) string {
+	if u, ok := s.MetricsURLs[strconv.Itoa(gpu)]; ok {
+		return u
+	}
+	return s.MetricsURL
 }

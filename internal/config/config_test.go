@@ -76,6 +76,37 @@ func TestDecodeAndValidate(t *testing.T) {
 		{name: "negative limit", toml: "[slo]\ntpot_limit_s = -1\n", wantErr: []string{"slo.tpot_limit_s"}},
 		{name: "bad static", toml: "[control]\npolicy = \"static:abc\"\n", wantErr: []string{"static:1500"}},
 		{name: "bad sim params", toml: "[demo]\nsim_params = \"rosy\"\n", wantErr: []string{"demo.sim_params"}},
+		{name: "metrics urls per GPU",
+			toml: "[scrape]\nmetrics_urls = { \"0\" = \"http://127.0.0.1:8000/metrics\", \"3\" = \"https://10.0.0.7:8443/metrics\" }\n",
+			check: func(t *testing.T, c Config) {
+				if got := c.Scrape.MetricsURLFor(3); got != "https://10.0.0.7:8443/metrics" {
+					t.Errorf("GPU 3 reads %q", got)
+				}
+				if got := c.Scrape.MetricsURLFor(1); got != c.Scrape.MetricsURL {
+					t.Errorf("GPU 1 (not listed) reads %q, want metrics_url %q", got, c.Scrape.MetricsURL)
+				}
+			}},
+		{name: "metrics urls as a table", toml: "[scrape.metrics_urls]\n1 = \"http://127.0.0.1:8001/metrics\"\n",
+			check: func(t *testing.T, c Config) {
+				if got := c.Scrape.MetricsURLFor(1); got != "http://127.0.0.1:8001/metrics" {
+					t.Errorf("GPU 1 reads %q", got)
+				}
+			}},
+		{name: "metrics urls key not an index", toml: "[scrape]\nmetrics_urls = { \"gpu1\" = \"http://127.0.0.1:8001/metrics\" }\n",
+			wantErr: []string{`scrape.metrics_urls["gpu1"]`, "not a GPU index"}},
+		{name: "metrics urls negative key", toml: "[scrape]\nmetrics_urls = { \"-1\" = \"http://127.0.0.1:8001/metrics\" }\n",
+			wantErr: []string{`scrape.metrics_urls["-1"]`, "not a GPU index"}},
+		{name: "metrics urls leading zero", toml: "[scrape]\nmetrics_urls = { \"01\" = \"http://127.0.0.1:8001/metrics\" }\n",
+			wantErr: []string{`scrape.metrics_urls["01"]`, "not a GPU index"}},
+		{name: "metrics urls empty key", toml: "[scrape]\nmetrics_urls = { \"\" = \"http://127.0.0.1:8001/metrics\" }\n",
+			wantErr: []string{`scrape.metrics_urls[""]`}},
+		{name: "metrics urls bad url", toml: "[scrape]\nmetrics_urls = { \"1\" = \"localhost:8001\" }\n",
+			wantErr: []string{`scrape.metrics_urls["1"] = "localhost:8001"`, "http(s) URL"}},
+		{name: "metrics urls every bad key named",
+			toml:    "[scrape]\nmetrics_urls = { \"x\" = \"http://a/metrics\", \"2\" = \"ftp://b/metrics\" }\n",
+			wantErr: []string{`scrape.metrics_urls["x"]`, `scrape.metrics_urls["2"] = "ftp://b/metrics"`}},
+		{name: "metrics urls wrong type", toml: "[scrape]\nmetrics_urls = { \"1\" = 8001 }\n",
+			wantErr: []string{"metrics_urls"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -168,5 +199,50 @@ func TestSanitizeModelName(t *testing.T) {
 		if got := SanitizeModelName(in); got != want {
 			t.Errorf("SanitizeModelName(%q) = %q, want %q", in, got, want)
 		}
+	}
+}
+
+func TestParseGPUIndex(t *testing.T) {
+	tests := []struct {
+		in   string
+		want int
+		err  bool
+	}{
+		{"0", 0, false}, {"7", 7, false}, {"15", 15, false},
+		{"", 0, true}, {"-1", 0, true}, {"+1", 0, true}, {"01", 0, true}, {" 1", 0, true}, {"1.0", 0, true}, {"all", 0, true},
+	}
+	for _, tt := range tests {
+		got, err := ParseGPUIndex(tt.in)
+		if (err != nil) != tt.err || got != tt.want {
+			t.Errorf("ParseGPUIndex(%q) = %d, %v; want %d, error %v", tt.in, got, err, tt.want, tt.err)
+		}
+	}
+}
+
+// TestMetricsURLsExampleDecodes keeps the commented metrics_urls example in
+// tuner.toml valid: uncommented, it decodes and validates.
+func TestMetricsURLsExampleDecodes(t *testing.T) {
+	data, err := os.ReadFile("../../tuner.toml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var example string
+	for _, line := range strings.Split(string(data), "\n") {
+		if rest, ok := strings.CutPrefix(line, "# metrics_urls = "); ok {
+			example = "metrics_urls = " + rest
+		}
+	}
+	if example == "" {
+		t.Fatal("tuner.toml has no commented metrics_urls example")
+	}
+	cfg := Default()
+	if err := Decode("[scrape]\n"+example+"\n", &cfg); err != nil {
+		t.Fatalf("the example does not decode: %v", err)
+	}
+	if err := cfg.Validate(); err != nil {
+		t.Fatalf("the example is invalid: %v", err)
+	}
+	if got := cfg.Scrape.MetricsURLFor(1); got != "http://127.0.0.1:8001/metrics" {
+		t.Fatalf("the example gives GPU 1 %q", got)
 	}
 }

@@ -3,7 +3,9 @@ package config
 import (
 	"errors"
 	"fmt"
+	"maps"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 )
@@ -37,8 +39,16 @@ func (c Config) Validate() error {
 		}
 	}
 
-	if u, err := url.Parse(c.Scrape.MetricsURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+	if !isHTTPURL(c.Scrape.MetricsURL) {
 		bad("scrape.metrics_url %q: must be an http(s) URL such as http://127.0.0.1:8000/metrics", c.Scrape.MetricsURL)
+	}
+	for _, k := range slices.Sorted(maps.Keys(c.Scrape.MetricsURLs)) {
+		if _, err := ParseGPUIndex(k); err != nil {
+			bad("scrape.metrics_urls[%q]: %v", k, err)
+		}
+		if v := c.Scrape.MetricsURLs[k]; !isHTTPURL(v) {
+			bad("scrape.metrics_urls[%q] = %q: must be an http(s) URL such as http://127.0.0.1:8001/metrics", k, v)
+		}
 	}
 	if c.Scrape.Timeout.Duration <= 0 {
 		bad("scrape.timeout must be positive")
@@ -137,6 +147,21 @@ func joinIndented(errs []error) error {
 		msgs[i] = e.Error()
 	}
 	return errors.New(strings.Join(msgs, "\n  "))
+}
+
+func isHTTPURL(s string) bool {
+	u, err := url.Parse(s)
+	return err == nil && (u.Scheme == "http" || u.Scheme == "https") && u.Host != ""
+}
+
+// ParseGPUIndex parses one GPU index written in decimal without sign,
+// spaces or leading zeros, so "1" and "01" cannot name one GPU twice.
+func ParseGPUIndex(s string) (int, error) {
+	n, err := strconv.Atoi(s)
+	if err != nil || n < 0 || strconv.Itoa(n) != s {
+		return 0, fmt.Errorf("%q is not a GPU index: use a GPU index such as \"0\" or \"1\" (as nvidia-smi numbers them)", s)
+	}
+	return n, nil
 }
 
 // Devices is a parsed gpu.devices value: All, or a list of indices.
