@@ -45,6 +45,9 @@ func startDemo(ctx context.Context, cfg config.Config, f *runFlags, group *resto
 	if len(cfg.GPU.Groups) > 0 {
 		log.Warn("gpu.groups is not simulated: the demo runs one server and one loop per simulated GPU", "groups", cfg.GPU.Groups)
 	}
+	if len(cfg.Scrape.MetricsURLs) > 0 {
+		log.Warn("scrape.metrics_urls is not used by the demo: each simulated GPU has its own simulated server", "metrics_urls", cfg.Scrape.MetricsURLs)
+	}
 	for i := range cfg.Demo.SimGPUs {
 		wl, err := simWorkload(cfg, cfg.Bandit.Seed+uint64(i), true)
 		if err != nil {

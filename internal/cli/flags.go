@@ -5,6 +5,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"maps"
 	"strings"
 	"time"
 
@@ -30,6 +31,8 @@ type runFlags struct {
 	trace, gpuProfile, simParams, sloMode, objective, policy string
 	speed, sloTTFT, sloTPOT                                  float64
 	simGPUs                                                  int
+	// gpuMetricsURLs are the --gpu-metrics-url values, GPU index to URL.
+	gpuMetricsURLs map[string]string
 }
 
 func newRunFlags(name string, out io.Writer) *runFlags {
@@ -46,6 +49,18 @@ func newRunFlags(name string, out io.Writer) *runFlags {
 	fs.StringVar(&f.dataDir, "data-dir", "", "folder for models (default /var/lib/gputune as root, else ~/.local/state/gputune)")
 	fs.StringVar(&f.gpu, "gpu", "", `GPUs to tune: indices such as 0 or 0,1, or "all" (default 0)`)
 	fs.StringVar(&f.metricsURL, "metrics-url", "", "the inference server's Prometheus endpoint (default http://127.0.0.1:8000/metrics)")
+	fs.Func("gpu-metrics-url", "GPU=URL: this GPU's (or group's first member's) own server, e.g. 1=http://127.0.0.1:8001/metrics; repeat per GPU (default: --metrics-url for all)",
+		func(v string) error {
+			key, url, err := parseGPUMetricsURL(v)
+			if err != nil {
+				return err
+			}
+			if f.gpuMetricsURLs == nil {
+				f.gpuMetricsURLs = map[string]string{}
+			}
+			f.gpuMetricsURLs[key] = url
+			return nil
+		})
 	fs.DurationVar(&f.duration, "duration", 0, "stop after this long (wall time live, simulated time in the demo); 0 runs until stopped")
 	fs.Float64Var(&f.speed, "speed", 0, "demo: run simulated time this many times faster than real time (default 1)")
 	fs.StringVar(&f.workload, "workload", "", "demo: azure-conv, poisson, bursty, ramp or phases (default azure-conv)")
@@ -108,6 +123,15 @@ func (f *runFlags) apply(c *config.Config) {
 			c.GPU.Devices = f.gpu
 		case "metrics-url":
 			c.Scrape.MetricsURL = f.metricsURL
+		case "gpu-metrics-url":
+			// Per GPU over the file's entries; cloned so the flags never
+			// write into a map the file's configuration shares.
+			urls := maps.Clone(c.Scrape.MetricsURLs)
+			if urls == nil {
+				urls = map[string]string{}
+			}
+			maps.Copy(urls, f.gpuMetricsURLs)
+			c.Scrape.MetricsURLs = urls
 		case "speed":
 			c.Demo.Speed = f.speed
 		case "workload":

@@ -128,7 +128,10 @@ func startUnit(ctx context.Context, cfg config.Config, f *runFlags, be backend, 
 		t.release = releaseAll
 	}
 
-	source, err := scrape.NewHTTPSource(cfg.Scrape.MetricsURL, scrape.WithTimeout(cfg.Scrape.Timeout.Duration))
+	// A group is one server: it reads its first member's URL.
+	metricsURL := cfg.Scrape.MetricsURLFor(unit[0])
+	log.Info("scraping the inference server", "gpus", unit, "metrics_url", metricsURL)
+	source, err := scrape.NewHTTPSource(metricsURL, scrape.WithTimeout(cfg.Scrape.Timeout.Duration))
 	if err != nil {
 		return t, fmt.Errorf("%w: %v", config.ErrInvalid, err)
 	}

@@ -253,6 +253,9 @@ func startReal(ctx context.Context, cfg config.Config, f *runFlags, be backend, 
 	if err != nil {
 		return nil, err
 	}
+	if err := checkMetricsURLs(cfg.Scrape, units); err != nil {
+		return nil, err
+	}
 	var out []tuned
 	for _, unit := range units {
 		t, err := startUnit(ctx, cfg, f, be, group, log, unit)
