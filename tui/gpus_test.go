@@ -1,9 +1,12 @@
 package tui
 
 import (
+	"context"
 	"fmt"
+	"io"
 	"strings"
 	"testing"
+	"time"
 
 	tea "github.com/charmbracelet/bubbletea"
 	"github.com/charmbracelet/x/ansi"
@@ -310,5 +313,41 @@ func BenchmarkViewFourGPUs(b *testing.B) {
 	b.ResetTimer()
 	for b.Loop() {
 		_ = m.View()
+	}
+}
+
+// TestRunWithSeveralFeeds runs the program on two feeds: tab then p
+// pauses the second GPU's loop only, and the program returns once both
+// feeds have closed.
+func TestRunWithSeveralFeeds(t *testing.T) {
+	snaps := []chan control.Snapshot{make(chan control.Snapshot, 1), make(chan control.Snapshot, 1)}
+	logs := []*commandLog{{got: make(chan struct{}, 1)}, {got: make(chan struct{}, 1)}}
+	inR, inW := io.Pipe()
+	defer inW.Close()
+	opts := Options{Input: inR, Output: &lockedBuffer{}, NoAltScreen: true, NoColor: true}
+	for i := range snaps {
+		opts.GPUs = append(opts.GPUs, GPUFeed{Label: fmt.Sprint(i), Snapshots: snaps[i], Send: logs[i].send})
+	}
+	done := runAsync(context.Background(), opts)
+	snaps[0] <- gpuSnapshot(0, 1)
+	snaps[1] <- gpuSnapshot(1, 1)
+	if _, err := inW.Write([]byte("\tp")); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case <-logs[1].got:
+	case <-time.After(5 * time.Second):
+		t.Fatal("no command reached GPU 1 after tab p")
+	}
+	close(snaps[0])
+	close(snaps[1])
+	waitRun(t, done)
+	for i, want := range [][]control.Command{nil, {{Kind: control.CmdPause}}} {
+		logs[i].mu.Lock()
+		got := logs[i].cmds
+		logs[i].mu.Unlock()
+		if !equalCommands(got, want) {
+			t.Errorf("GPU %d got %+v, want %+v", i, got, want)
+		}
 	}
 }
