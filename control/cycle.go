@@ -111,6 +111,10 @@ func (l *Loop) Cycle(ctx context.Context) Snapshot {
 
 	l.updateIdle(win)
 	l.updateEmergency(win, &snap)
+	if l.backlog.update(win.Waiting, inEffect, l.arms, l.cfg.Control.BacklogWindows) {
+		l.st.message = l.backlog.message()
+		l.log.Info(l.st.message)
+	}
 	target := l.decide(norm[:], &snap)
 	l.st.decidedCtx = norm
 	l.st.haveDecidedCtx = true
@@ -300,7 +304,8 @@ func (l *Loop) decide(ctxNorm []float64, snap *Snapshot) bandit.Arm {
 		l.st.mode = ModeExploit
 		return l.static
 	}
-	dec, scores := l.d.Policy.Decide(ctxNorm, l.arms, l.scores[:0])
+	allowed := l.backlog.allowed(l.arms, &l.allowedBuf)
+	dec, scores := l.d.Policy.Decide(ctxNorm, allowed, l.scores[:0])
 	l.scores = scores
 	snap.Alpha = dec.Alpha
 	if dec.Explore {

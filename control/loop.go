@@ -50,10 +50,13 @@ type Loop struct {
 	policy string
 	static bandit.Arm
 
-	arms    []bandit.Arm // every arm the operator bounds allow
-	maxArm  bandit.Arm
-	idleArm bandit.Arm
-	scores  []bandit.ArmScore
+	arms []bandit.Arm // every arm the operator bounds allow
+	// allowedBuf holds the arms the backlog guard allows (never aliases arms).
+	allowedBuf []bandit.Arm
+	backlog    backlog
+	maxArm     bandit.Arm
+	idleArm    bandit.Arm
+	scores     []bandit.ArmScore
 
 	cmds chan Command
 	subs subscribers

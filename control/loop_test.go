@@ -116,6 +116,7 @@ func (m meter) Energy(start, end time.Time) (float64, float64, error) {
 // fixedPolicy always exploits one arm and counts updates.
 type fixedPolicy struct {
 	arm     bandit.Arm
+	allowed []bandit.Arm // the arms offered at the last decision
 	updates []bandit.Observation
 	mode    bandit.SLOMode
 	explore int
@@ -124,6 +125,7 @@ type fixedPolicy struct {
 
 func (p *fixedPolicy) Name() string { return "fixed" }
 func (p *fixedPolicy) Decide(x []float64, allowed []bandit.Arm, s []bandit.ArmScore) (bandit.Decision, []bandit.ArmScore) {
+	p.allowed = append(p.allowed[:0], allowed...)
 	for _, a := range allowed {
 		s = append(s, bandit.ArmScore{Arm: a, Pred: 0, UCB: 0, State: bandit.StateOK})
 	}
@@ -504,3 +506,39 @@ func TestArms(t *testing.T) {
 }
 
 func contains(s, sub string) bool { return strings.Contains(s, sub) }
+
+func TestBacklogGuardRaisesAndLiftsTheFloor(t *testing.T) {
+	r := newRig(t, nil, false)
+	r.cycles(6) // exploiting 1200 MHz
+	w := busy()
+	for i := range 5 { // the queue grows for backlog_windows windows
+		w.Waiting = float64(10 + i)
+		r.feed.set(w, nil)
+		r.cycle()
+	}
+	s := r.cycle()
+	if lo := r.policy.allowed[0].SMMHz; lo != 1260 {
+		t.Fatalf("after a growing queue the lowest allowed clock is %d MHz, want 1260 (1200 + 4 steps)", lo)
+	}
+	if !strings.Contains(s.Message, "queueing") {
+		t.Errorf("message %q does not say why clocks are held off", s.Message)
+	}
+	w.Waiting = 0
+	r.feed.set(w, nil)
+	r.cycles(6)
+	if lo := r.policy.allowed[0].SMMHz; lo != 345 {
+		t.Errorf("after the queue cleared the lowest allowed clock is %d MHz, want every clock back", lo)
+	}
+	// A queue that drains is the clock keeping up: no floor.
+	for i := range 8 {
+		w.Waiting = float64(20 - 2*i)
+		r.feed.set(w, nil)
+		r.cycle()
+	}
+	if lo := r.policy.allowed[0].SMMHz; lo != 345 {
+		t.Errorf("a shrinking queue raised the floor to %d MHz", lo)
+	}
+	if arms := r.loop.Arms(); len(arms) != 110 || arms[0].SMMHz != 345 {
+		t.Errorf("the guard changed the loop's own arm set: %d arms from %d MHz", len(arms), arms[0].SMMHz)
+	}
+}

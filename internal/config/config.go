@@ -80,6 +80,7 @@ type Control struct {
 	WarmupWindows         int      `toml:"warmup_windows"`
 	IdleWindows           int      `toml:"idle_windows"`
 	EmergencyClearWindows int      `toml:"emergency_clear_windows"`
+	BacklogWindows        int      `toml:"backlog_windows"`
 	MinTokensPerWindow    float64  `toml:"min_tokens_per_window"`
 	SwitchSettle          Duration `toml:"switch_settle"`
 	Watchdog              Duration `toml:"watchdog"`
@@ -148,6 +149,7 @@ func Default() Config {
 			WarmupWindows:         10,
 			IdleWindows:           3,
 			EmergencyClearWindows: 10,
+			BacklogWindows:        5,
 			MinTokensPerWindow:    8,
 			SwitchSettle:          Duration{50 * time.Millisecond},
 			Watchdog:              Duration{3 * time.Second},

@@ -81,6 +81,9 @@ func (c Config) Validate() error {
 	if c.Control.EmergencyClearWindows < 1 {
 		bad("control.emergency_clear_windows must be at least 1")
 	}
+	if c.Control.BacklogWindows < 1 {
+		bad("control.backlog_windows must be at least 1")
+	}
 	if c.Control.MinTokensPerWindow < 1 {
 		bad("control.min_tokens_per_window must be at least 1")
 	}
