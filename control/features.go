@@ -14,14 +14,14 @@ import (
 // FeatureNames lists them in order.
 func FeatureNames() []string {
 	return []string{
-		"has_queue",       // 1 when requests wait (AGFT: has_queue)
-		"prefill_tok_s",   // log1p(prompt tokens/s) (AGFT: prefill_throughput)
-		"decode_tok_s",    // log1p(generated tokens/s) (AGFT: decode_throughput)
-		"tokens_per_step", // log1p(mean tokens per engine step) (AGFT: packing_efficiency)
-		"running",         // requests in the batch (AGFT: concurrency)
-		"kv_usage_pct",    // KV-cache usage, percent (AGFT: gpu_cache_usage)
-		"prefix_hit_pct",  // prefix-cache hit rate, percent (AGFT: cache_hit_rate)
-		"bias",            // constant 1 (AGFT has none)
+		"has_queue",           // 1 when requests wait (AGFT: has_queue)
+		"log_prefill_tok_s",   // log1p(prompt tokens/s) (AGFT: prefill_throughput)
+		"log_decode_tok_s",    // log1p(generated tokens/s) (AGFT: decode_throughput)
+		"log_tokens_per_step", // log1p(mean tokens per engine step) (AGFT: packing_efficiency)
+		"running",             // requests in the batch (AGFT: concurrency)
+		"kv_usage_pct",        // KV-cache usage, percent (AGFT: gpu_cache_usage)
+		"prefix_hit_pct",      // prefix-cache hit rate, percent (AGFT: cache_hit_rate)
+		"bias",                // constant 1 (AGFT has none)
 	}
 }
 
