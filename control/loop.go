@@ -75,6 +75,7 @@ type Loop struct {
 	act actuator
 
 	lastCycleDone atomic.Int64 // unix ns, for the watchdog
+	running       atomic.Bool  // Run is cycling
 	lastSave      time.Time
 }
 
@@ -228,6 +229,8 @@ func (l *Loop) Subscribe(buf int) <-chan Snapshot { return l.subs.add(buf) }
 // gives the clocks back when no cycle completes in time. On return the
 // clocks are given back.
 func (l *Loop) Run(ctx context.Context) error {
+	l.running.Store(true)
+	defer l.running.Store(false)
 	period := l.cfg.Control.Period.Duration
 	clock := l.d.Clock
 	l.startedAt = clock.Now()
@@ -247,7 +250,9 @@ func (l *Loop) Run(ctx context.Context) error {
 		wait := next.Sub(clock.Now())
 		select {
 		case <-ctx.Done():
-			return l.Close(context.WithoutCancel(ctx))
+			err := l.Close(context.WithoutCancel(ctx))
+			l.saveModel(clock.Now())
+			return err
 		case <-clock.After(wait):
 		}
 		now := clock.Now()
@@ -314,10 +319,16 @@ func (l *Loop) watchdog(ctx context.Context) func(context.Context) error {
 
 // Close gives the clocks back, then saves the model. It is safe to call
 // more than once.
+//
+// Close may run while Run still runs (a panic elsewhere restores at once):
+// giving the clocks back is safe from any goroutine, but the model belongs
+// to the cycle, so then Run saves it on its way out instead.
 func (l *Loop) Close(ctx context.Context) error {
 	l.subs.close()
 	err := l.act.release(ctx)
-	l.saveModel(l.d.Clock.Now())
+	if !l.running.Load() {
+		l.saveModel(l.d.Clock.Now())
+	}
 	return err
 }
 
