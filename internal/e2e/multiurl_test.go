@@ -3,66 +3,11 @@ package e2e
 import (
 	"encoding/json"
 	"fmt"
-	"net/http"
-	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
-	"time"
 )
-
-// runningServer is a fake vLLM server that reports its own number of
-// running requests, so a decision line shows which server its loop read.
-// It counts scrapes.
-type runningServer struct {
-	srv     *httptest.Server
-	running int
-
-	mu      sync.Mutex
-	start   time.Time
-	scrapes int
-}
-
-func newRunningServer(t *testing.T, running int) *runningServer {
-	t.Helper()
-	s := &runningServer{running: running}
-	s.srv = httptest.NewServer(http.HandlerFunc(s.serve))
-	t.Cleanup(s.srv.Close)
-	return s
-}
-
-func (s *runningServer) url() string { return s.srv.URL + "/metrics" }
-
-func (s *runningServer) scraped() int {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.scrapes
-}
-
-func (s *runningServer) serve(w http.ResponseWriter, r *http.Request) {
-	if r.URL.Path != "/metrics" {
-		http.NotFound(w, r)
-		return
-	}
-	s.mu.Lock()
-	if s.start.IsZero() {
-		s.start = time.Now()
-	}
-	s.scrapes++
-	elapsed := time.Since(s.start).Seconds()
-	s.mu.Unlock()
-	// The shared exposition, with this server's running gauge.
-	old := fmt.Sprintf(`vllm:num_requests_running{engine="0",model_name="meta-llama/Llama-3.1-8B-Instruct"} %d`, fakeRunning)
-	text := vllmExposition(elapsed)
-	if !strings.Contains(text, old) {
-		http.Error(w, "test bug: the exposition has no running gauge to replace", http.StatusInternalServerError)
-		return
-	}
-	w.Header().Set("Content-Type", "text/plain; version=0.0.4; charset=utf-8")
-	fmt.Fprint(w, strings.Replace(text, old, strings.TrimSuffix(old, fmt.Sprint(fakeRunning))+fmt.Sprint(s.running), 1))
-}
 
 // gpuDecision is the part of a decision line this test reads.
 type gpuDecision struct {
@@ -104,7 +49,7 @@ func TestEachGPUScrapesItsOwnServer(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
 			r := newRig(t)
-			fallback, gpu0, gpu1 := newRunningServer(t, 5), newRunningServer(t, 3), newRunningServer(t, 11)
+			fallback, gpu0, gpu1 := newFakeVLLMRunning(t, 5), newFakeVLLMRunning(t, 3), newFakeVLLMRunning(t, 11)
 			scrapeTOML, flags := tt.setup(fallback.url(), gpu0.url(), gpu1.url())
 			if err := os.MkdirAll(r.dataDir, 0o755); err != nil {
 				t.Fatal(err)
@@ -142,7 +87,7 @@ func TestEachGPUScrapesItsOwnServer(t *testing.T) {
 			if seen[0] == 0 || seen[1] == 0 {
 				t.Fatalf("decisions with a measured window per GPU: %v; want both GPUs\nstdout:\n%s", seen, stdout)
 			}
-			servers := map[string]*runningServer{"GPU 0's": gpu0, "GPU 1's": gpu1, "metrics_url's": fallback}
+			servers := map[string]*fakeVLLM{"GPU 0's": gpu0, "GPU 1's": gpu1, "metrics_url's": fallback}
 			wantScraped := map[string]bool{"GPU 0's": tt.fallbackUsedBy != 0, "GPU 1's": true, "metrics_url's": tt.fallbackUsedBy >= 0}
 			for name, s := range servers {
 				if got := s.scraped() > 0; got != wantScraped[name] {

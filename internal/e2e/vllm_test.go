@@ -16,6 +16,9 @@ import (
 // tuning loop leaves warm-up and decides. It also counts scrapes.
 type fakeVLLM struct {
 	srv *httptest.Server
+	// running is the running-requests gauge it reports, so a decision line
+	// shows which server its loop read.
+	running int
 
 	mu      sync.Mutex
 	start   time.Time
@@ -29,9 +32,12 @@ const (
 	fakeRunning      = 8
 )
 
-func newFakeVLLM(t *testing.T) *fakeVLLM {
+func newFakeVLLM(t *testing.T) *fakeVLLM { return newFakeVLLMRunning(t, fakeRunning) }
+
+// newFakeVLLMRunning is a fake server that reports running requests.
+func newFakeVLLMRunning(t *testing.T, running int) *fakeVLLM {
 	t.Helper()
-	f := &fakeVLLM{}
+	f := &fakeVLLM{running: running}
 	f.srv = httptest.NewServer(http.HandlerFunc(f.serve))
 	t.Cleanup(f.srv.Close)
 	return f
@@ -58,11 +64,11 @@ func (f *fakeVLLM) serve(w http.ResponseWriter, r *http.Request) {
 	elapsed := time.Since(f.start).Seconds()
 	f.mu.Unlock()
 	w.Header().Set("Content-Type", "text/plain; version=0.0.4; charset=utf-8")
-	fmt.Fprint(w, vllmExposition(elapsed))
+	fmt.Fprint(w, vllmExposition(elapsed, f.running))
 }
 
 // vllmExposition renders the server's metrics after elapsed seconds.
-func vllmExposition(elapsed float64) string {
+func vllmExposition(elapsed float64, running int) string {
 	const lbl = `engine="0",model_name="meta-llama/Llama-3.1-8B-Instruct"`
 	gen := fakeTokensPerS * elapsed
 	reqs := fakeRequestsPerS * elapsed
@@ -86,7 +92,7 @@ func vllmExposition(elapsed float64) string {
 		fmt.Fprintf(&b, "%s_bucket{engine=\"0\",le=\"+Inf\",model_name=\"meta-llama/Llama-3.1-8B-Instruct\"} %g\n", name, count)
 		fmt.Fprintf(&b, "%s_sum{%s} %g\n%s_count{%s} %g\n", name, lbl, v*count, name, lbl, count)
 	}
-	gauge("vllm:num_requests_running", fakeRunning)
+	gauge("vllm:num_requests_running", float64(running))
 	gauge("vllm:num_requests_waiting", 0)
 	gauge("vllm:kv_cache_usage_perc", 0.3)
 	counter("vllm:prompt_tokens", 4*gen)
