@@ -39,6 +39,11 @@ func newRunFlags(name string, out io.Writer) *runFlags {
 	f := &runFlags{fs: flag.NewFlagSet(name, flag.ContinueOnError)}
 	fs := f.fs
 	fs.SetOutput(out)
+	fs.Usage = func() {
+		fmt.Fprint(out, usage)
+		fmt.Fprintln(out, "\nFlags of the tuning command (gputune [flags]):")
+		fs.PrintDefaults()
+	}
 	fs.StringVar(&f.configPath, "config", "", "config file (default ./tuner.toml when present, else built-in defaults)")
 	fs.BoolVar(&f.noTUI, "no-tui", false, "headless: one JSON object per decision on stdout, logs on stderr")
 	fs.BoolVar(&f.demo, "demo", false, "run against the built-in simulator (simulated GPU and vLLM; no GPU or root needed)")
