@@ -8,48 +8,50 @@ import "math"
 // invertSPD writes the inverse of the symmetric positive definite a into
 // out through a Cholesky factorisation held in work (n×n). It reports false
 // when a is not numerically positive definite; out is then untouched.
+//
+// Every inner loop reads rows (never columns, which stride n through a
+// matrix larger than L1), and four independent sums run side by side so that
+// the adds do not wait on each other. Each sum still adds the same products
+// in the same order as the textbook loops, so the result is bit-for-bit the
+// same as theirs.
 func invertSPD(a, out, work []float64, n int) bool {
 	l := work[:n*n]
-	for i := range l {
-		l[i] = 0
+	if !cholesky(a, l, n) {
+		return false
 	}
+	// W = L⁻¹ (lower), held transposed in out's upper triangle: row j of
+	// out is column j of W, so both solves and the product read rows.
 	for j := 0; j < n; j++ {
-		s := a[j*n+j]
-		for k := 0; k < j; k++ {
-			s -= l[j*n+k] * l[j*n+k]
-		}
-		if !(s > 1e-300) || !finite(s) {
-			return false
-		}
-		d := math.Sqrt(s)
-		l[j*n+j] = d
-		for i := j + 1; i < n; i++ {
-			t := a[i*n+j]
-			for k := 0; k < j; k++ {
-				t -= l[i*n+k] * l[j*n+k]
-			}
-			l[i*n+j] = t / d
-		}
+		invertColumn(l, out[j*n:j*n+n], j, n)
 	}
-	// Invert L in place (lower triangular), then out = L⁻ᵀ L⁻¹.
-	for j := 0; j < n; j++ {
-		l[j*n+j] = 1 / l[j*n+j]
-		for i := j + 1; i < n; i++ {
-			var s float64
-			for k := j; k < i; k++ {
-				s -= l[i*n+k] * l[k*n+j]
-			}
-			l[i*n+j] = s / l[i*n+i]
-		}
-	}
+	// out = Wᵀ W: out[i][c] = Σ_{k≥i} W[k][i]·W[k][c] for c ≤ i. The lower
+	// triangle of row i is not part of W's transpose, and a block's sums
+	// are all taken before it writes out[c][i], so this runs in place.
 	for i := 0; i < n; i++ {
-		for j := 0; j <= i; j++ {
-			var s float64
-			for k := i; k < n; k++ {
-				s += l[k*n+i] * l[k*n+j]
+		wi := out[i*n+i : i*n+n]
+		c := 0
+		for ; c+4 <= i+1; c += 4 {
+			w0, w1, w2, w3 := out[c*n+i:c*n+n], out[(c+1)*n+i:(c+1)*n+n], out[(c+2)*n+i:(c+2)*n+n], out[(c+3)*n+i:(c+3)*n+n]
+			w0, w1, w2, w3 = w0[:len(wi)], w1[:len(wi)], w2[:len(wi)], w3[:len(wi)]
+			var s0, s1, s2, s3 float64
+			for k, v := range wi {
+				s0 += v * w0[k]
+				s1 += v * w1[k]
+				s2 += v * w2[k]
+				s3 += v * w3[k]
 			}
-			out[i*n+j] = s
-			out[j*n+i] = s
+			out[i*n+c], out[i*n+c+1], out[i*n+c+2], out[i*n+c+3] = s0, s1, s2, s3
+			out[c*n+i], out[(c+1)*n+i], out[(c+2)*n+i], out[(c+3)*n+i] = s0, s1, s2, s3
+		}
+		for ; c <= i; c++ {
+			wc := out[c*n+i : c*n+n]
+			wc = wc[:len(wi)]
+			var s float64
+			for k, v := range wi {
+				s += v * wc[k]
+			}
+			out[i*n+c] = s
+			out[c*n+i] = s
 		}
 	}
 	for _, v := range out[:n*n] {
@@ -58,6 +60,84 @@ func invertSPD(a, out, work []float64, n int) bool {
 		}
 	}
 	return true
+}
+
+// cholesky writes the lower factor L of a = LLᵀ into l (row-major, upper
+// part zero) and reports whether a is numerically positive definite.
+func cholesky(a, l []float64, n int) bool {
+	clear(l)
+	for j := 0; j < n; j++ {
+		lj := l[j*n : j*n+j]
+		s := a[j*n+j]
+		for _, v := range lj {
+			s -= v * v
+		}
+		if !(s > 1e-300) || !finite(s) {
+			return false
+		}
+		d := math.Sqrt(s)
+		l[j*n+j] = d
+		i := j + 1
+		for ; i+4 <= n; i += 4 {
+			l0, l1, l2, l3 := l[i*n:i*n+j], l[(i+1)*n:(i+1)*n+j], l[(i+2)*n:(i+2)*n+j], l[(i+3)*n:(i+3)*n+j]
+			t0, t1, t2, t3 := a[i*n+j], a[(i+1)*n+j], a[(i+2)*n+j], a[(i+3)*n+j]
+			for k, v := range lj {
+				t0 -= l0[k] * v
+				t1 -= l1[k] * v
+				t2 -= l2[k] * v
+				t3 -= l3[k] * v
+			}
+			l[i*n+j], l[(i+1)*n+j], l[(i+2)*n+j], l[(i+3)*n+j] = t0/d, t1/d, t2/d, t3/d
+		}
+		for ; i < n; i++ {
+			li := l[i*n : i*n+j]
+			t := a[i*n+j]
+			for k, v := range lj {
+				t -= li[k] * v
+			}
+			l[i*n+j] = t / d
+		}
+	}
+	return true
+}
+
+// invertColumn writes column j of W = L⁻¹ into w (w[i] = W[i][j], i ≥ j):
+// W[j][j] = 1/L[j][j] and W[i][j] = −Σ_{k=j}^{i−1} L[i][k]·W[k][j] / L[i][i].
+// Four rows are solved together: their sums over k < i share the loop, and
+// the few terms inside the block are added after it, still in k order.
+func invertColumn(l, w []float64, j, n int) {
+	w[j] = 1 / l[j*n+j]
+	i := j + 1
+	for ; i+4 <= n; i += 4 {
+		wj := w[j:i]
+		l0, l1, l2, l3 := l[i*n+j:i*n+i], l[(i+1)*n+j:(i+1)*n+i], l[(i+2)*n+j:(i+2)*n+i], l[(i+3)*n+j:(i+3)*n+i]
+		l0, l1, l2, l3 = l0[:len(wj)], l1[:len(wj)], l2[:len(wj)], l3[:len(wj)]
+		var s0, s1, s2, s3 float64
+		for k, v := range wj {
+			s0 -= l0[k] * v
+			s1 -= l1[k] * v
+			s2 -= l2[k] * v
+			s3 -= l3[k] * v
+		}
+		w0 := s0 / l[i*n+i]
+		s1 -= l[(i+1)*n+i] * w0
+		w1 := s1 / l[(i+1)*n+i+1]
+		s2 -= l[(i+2)*n+i] * w0
+		s2 -= l[(i+2)*n+i+1] * w1
+		w2 := s2 / l[(i+2)*n+i+2]
+		s3 -= l[(i+3)*n+i] * w0
+		s3 -= l[(i+3)*n+i+1] * w1
+		s3 -= l[(i+3)*n+i+2] * w2
+		w[i], w[i+1], w[i+2], w[i+3] = w0, w1, w2, s3/l[(i+3)*n+i+3]
+	}
+	for ; i < n; i++ {
+		li := l[i*n+j : i*n+i]
+		var s float64
+		for k, v := range w[j:i] {
+			s -= li[k] * v
+		}
+		w[i] = s / l[i*n+i]
+	}
 }
 
 // matVec writes m·v into dst.
