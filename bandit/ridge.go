@@ -104,14 +104,7 @@ func (r *ridge) update(phi []float64, y, w float64) {
 	r.sumSq = g*r.sumSq + math.Min(e*e, 1e12)
 
 	// RLS: u = Pφ, P ← (P − uuᵀ/(γ + φᵀu))/γ, θ ← θ + P'φ·e.
-	for i := 0; i < p; i++ {
-		row := r.m[i*p : i*p+p]
-		var s float64
-		for _, j := range r.nz {
-			s += row[j] * phi[j]
-		}
-		r.u[i] = r.pScale * s
-	}
+	r.projectNZ(phi)
 	denom := g + dot(phi, r.u)
 	r.since++
 	if !(denom > 1e-12) || !finite(denom) || r.since >= r.refactorEvery {
@@ -119,11 +112,20 @@ func (r *ridge) update(phi []float64, y, w float64) {
 		return
 	}
 	c := 1 / (denom * r.pScale)
-	for i := 0; i < p; i++ {
-		ui := r.u[i] * c
+	u := r.u[:p]
+	for i, v := range u {
+		ui := v * c
 		row := r.m[i*p : i*p+p]
-		for j := 0; j < p; j++ {
-			row[j] -= ui * r.u[j]
+		row = row[:len(u)]
+		j := 0
+		for ; j+4 <= len(u); j += 4 {
+			row[j] -= ui * u[j]
+			row[j+1] -= ui * u[j+1]
+			row[j+2] -= ui * u[j+2]
+			row[j+3] -= ui * u[j+3]
+		}
+		for ; j < len(u); j++ {
+			row[j] -= ui * u[j]
 		}
 	}
 	r.pScale /= g
@@ -134,6 +136,34 @@ func (r *ridge) update(phi []float64, y, w float64) {
 	}
 	if !allFinite(r.theta) || !finite(r.pScale) || r.pScale > 1e100 {
 		r.refactor()
+	}
+}
+
+// projectNZ writes u = P·φ over φ's non-zero entries r.nz. Four rows share
+// each pass over r.nz so that their sums do not wait on each other; each
+// sum still runs in r.nz order.
+func (r *ridge) projectNZ(phi []float64) {
+	p, nz := r.p, r.nz
+	i := 0
+	for ; i+4 <= p; i += 4 {
+		m0, m1, m2, m3 := r.m[i*p:i*p+p], r.m[(i+1)*p:(i+1)*p+p], r.m[(i+2)*p:(i+2)*p+p], r.m[(i+3)*p:(i+3)*p+p]
+		var s0, s1, s2, s3 float64
+		for _, j := range nz {
+			v := phi[j]
+			s0 += m0[j] * v
+			s1 += m1[j] * v
+			s2 += m2[j] * v
+			s3 += m3[j] * v
+		}
+		r.u[i], r.u[i+1], r.u[i+2], r.u[i+3] = r.pScale*s0, r.pScale*s1, r.pScale*s2, r.pScale*s3
+	}
+	for ; i < p; i++ {
+		row := r.m[i*p : i*p+p]
+		var s float64
+		for _, j := range nz {
+			s += row[j] * phi[j]
+		}
+		r.u[i] = r.pScale * s
 	}
 }
 
