@@ -56,6 +56,8 @@ type gputune struct {
 	g, gl            []float64 // per-arm basis rows (len(arms)·k, len(arms)·kl)
 	smIdx            []int     // per arm: index into sms
 	gNZ              []int     // per arm: non-zero positions of g (maxNZ each, -1 padded)
+	nzN              []int     // per arm: how many of gNZ are set
+	nzV              []float64 // per arm: g at gNZ (maxNZ each), packed
 	sms              []int     // distinct core clocks, ascending
 
 	reward, ttft, tpot *ridge
@@ -127,15 +129,18 @@ func newGPUTune(cfg Config, arms []Arm, seed uint64) *gputune {
 	// A cubic B-spline has at most 4 non-zero functions at any clock, plus
 	// one memory indicator: the per-arm quadratic form needs only those.
 	t.gNZ = make([]int, n*maxNZ)
+	t.nzN, t.nzV = make([]int, n), make([]float64, n*maxNZ)
 	for i := range arms {
 		nz := t.gNZ[i*maxNZ : (i+1)*maxNZ]
 		c := 0
 		for l, v := range t.g[i*t.k : (i+1)*t.k] {
 			if v != 0 && c < maxNZ {
 				nz[c] = l
+				t.nzV[i*maxNZ+c] = v
 				c++
 			}
 		}
+		t.nzN[i] = c
 		for ; c < maxNZ; c++ {
 			nz[c] = -1
 		}
@@ -269,8 +274,8 @@ func (t *gputune) latencyRow(m *ridge, sigma float64, u, kq, gl []float64) (pred
 	if m.n <= 0 {
 		return math.NaN(), math.NaN(), false
 	}
-	pred = dot(u, gl)
-	q := max(quadForm(kq, gl, len(gl)), 0)
+	pred, q := smallQuad(u, kq, gl)
+	q = max(q, 0)
 	upper = pred + t.cfg.LatencyBeta*sigma*math.Sqrt(q)
 	if !finite(pred) || !finite(upper) {
 		return math.NaN(), math.NaN(), false
@@ -304,9 +309,8 @@ func (t *gputune) Decide(x []float64, allowed []Arm, scores []ArmScore) (Decisio
 	maxLCB := math.Inf(-1)
 	safeN := 0
 	for i, a := range t.arms {
-		g := t.g[i*t.k : (i+1)*t.k]
 		gl := t.gl[i*t.kl : (i+1)*t.kl]
-		pred, q := t.sparseRow(i, g)
+		pred, q := t.sparseRow(i)
 		bonus := alpha * sigma * math.Sqrt(max(q, 0))
 		if !finite(pred) || !finite(bonus) {
 			pred, bonus = 0, 0
@@ -398,25 +402,41 @@ func (t *gputune) Decide(x []float64, allowed []Arm, scores []ArmScore) (Decisio
 	return dec, scores
 }
 
-// sparseRow is u·g and gᵀKg over arm i's non-zero basis entries.
-func (t *gputune) sparseRow(i int, g []float64) (pred, q float64) {
-	nz := t.gNZ[i*maxNZ : (i+1)*maxNZ]
+// sparseRow is u·g and gᵀKg over arm i's non-zero basis entries, summed
+// in the order of its basis index.
+func (t *gputune) sparseRow(i int) (pred, q float64) {
+	idx := t.gNZ[i*maxNZ : i*maxNZ+t.nzN[i]]
+	val := t.nzV[i*maxNZ : i*maxNZ+len(idx)]
 	k := t.k
-	for _, a := range nz {
-		if a < 0 {
-			break
-		}
-		va := g[a]
+	for m, a := range idx {
+		va := val[m]
 		pred += t.u[a] * va
 		row := t.kq[a*k : a*k+k]
 		var s float64
-		for _, b := range nz {
-			if b < 0 {
-				break
-			}
-			s += row[b] * g[b]
+		for l, b := range idx {
+			s += row[b] * val[l]
 		}
 		q += va * s
+	}
+	return pred, q
+}
+
+// smallQuad is u·g and gᵀKg for a short dense g (the latency basis), with
+// the sums in the order of dot and quadForm.
+func smallQuad(u, kq, g []float64) (pred, q float64) {
+	n := len(g)
+	u = u[:n]
+	for i, v := range g {
+		pred += u[i] * v
+	}
+	for i, vi := range g {
+		row := kq[i*n : i*n+n]
+		row = row[:len(g)]
+		var s float64
+		for j, vj := range g {
+			s += row[j] * vj
+		}
+		q += vi * s
 	}
 	return pred, q
 }
