@@ -422,8 +422,51 @@ func (t *gputune) sparseRow(i int) (pred, q float64) {
 }
 
 // smallQuad is u·g and gᵀKg for a short dense g (the latency basis), with
-// the sums in the order of dot and quadForm.
+// the sums in the order of dot and quadForm. The usual sizes (3, and 4 with
+// a second memory clock) are written out.
 func smallQuad(u, kq, g []float64) (pred, q float64) {
+	switch len(g) {
+	case 3:
+		u, kq, g := u[:3], kq[:9], g[:3]
+		g0, g1, g2 := g[0], g[1], g[2]
+		pred = 0 + u[0]*g0
+		pred += u[1] * g1
+		pred += u[2] * g2
+		s0 := 0 + kq[0]*g0
+		s0 += kq[1] * g1
+		s0 += kq[2] * g2
+		s1 := 0 + kq[3]*g0
+		s1 += kq[4] * g1
+		s1 += kq[5] * g2
+		s2 := 0 + kq[6]*g0
+		s2 += kq[7] * g1
+		s2 += kq[8] * g2
+		q = 0 + g0*s0
+		q += g1 * s1
+		q += g2 * s2
+		return pred, q
+	case 4:
+		u, kq, g := u[:4], kq[:16], g[:4]
+		g0, g1, g2, g3 := g[0], g[1], g[2], g[3]
+		pred = 0 + u[0]*g0
+		pred += u[1] * g1
+		pred += u[2] * g2
+		pred += u[3] * g3
+		var s [4]float64
+		for i := range s {
+			row := kq[i*4 : i*4+4]
+			t := 0 + row[0]*g0
+			t += row[1] * g1
+			t += row[2] * g2
+			t += row[3] * g3
+			s[i] = t
+		}
+		q = 0 + g0*s[0]
+		q += g1 * s[1]
+		q += g2 * s[2]
+		q += g3 * s[3]
+		return pred, q
+	}
 	n := len(g)
 	u = u[:n]
 	for i, v := range g {

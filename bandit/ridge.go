@@ -77,7 +77,9 @@ func (r *ridge) update(phi []float64, y, w float64) {
 			r.nz = append(r.nz, i)
 		}
 	}
-	// G ← γG + φφᵀ, touching only the non-zero block of φφᵀ.
+	// G ← γG + φφᵀ, touching only the non-zero block of φφᵀ, and only its
+	// lower triangle: the Cholesky factorisation reads no other part, and
+	// state mirrors it.
 	r.gScale *= g
 	if r.gScale < 1e-100 {
 		for i := range r.h {
@@ -90,6 +92,9 @@ func (r *ridge) update(phi []float64, y, w float64) {
 		row := r.h[i*p : i*p+p]
 		w := phi[i] * inv
 		for _, j := range r.nz {
+			if j > i {
+				break
+			}
 			row[j] += w * phi[j]
 		}
 	}
@@ -233,8 +238,11 @@ type ridgeState struct {
 // state stores G (not A) so that λ may be read back unchanged.
 func (r *ridge) state() ridgeState {
 	g := make([]float64, len(r.h))
-	for i, v := range r.h {
-		g[i] = r.gScale * v
+	for i := 0; i < r.p; i++ {
+		for j := 0; j <= i; j++ {
+			v := r.gScale * r.h[i*r.p+j]
+			g[i*r.p+j], g[j*r.p+i] = v, v
+		}
 	}
 	pm := make([]float64, len(r.m))
 	for i, v := range r.m {
@@ -317,22 +325,31 @@ func contextQuad(m, x []float64, k int, tmp, kOut []float64) {
 	sum := tmp[:k*k]
 	clear(kOut[:k*k])
 	clear(sum)
+	// Loop order i, l, j, c: each entry still sums its blocks in (i, j)
+	// order, but a row of M is read as one run.
 	for i, xi := range x {
 		if xi == 0 {
 			continue
 		}
-		for j := i; j < d; j++ {
-			w := xi * x[j]
-			if w == 0 {
-				continue
+		wii := xi * xi
+		for l := 0; l < k; l++ {
+			mrow := m[(i*k+l)*p : (i*k+l)*p+p]
+			if wii != 0 {
+				out := kOut[l*k : l*k+k]
+				src := mrow[i*k : i*k+k]
+				src = src[:len(out)]
+				for c, v := range src {
+					out[c] += wii * v
+				}
 			}
-			dst := sum
-			if j == i {
-				dst = kOut
-			}
-			for l := 0; l < k; l++ {
-				src := m[(i*k+l)*p+j*k : (i*k+l)*p+j*k+k]
-				out := dst[l*k : l*k+k]
+			out := sum[l*k : l*k+k]
+			for j := i + 1; j < d; j++ {
+				w := xi * x[j]
+				if w == 0 {
+					continue
+				}
+				src := mrow[j*k : j*k+k]
+				src = src[:len(out)]
 				for c, v := range src {
 					out[c] += w * v
 				}
