@@ -158,7 +158,9 @@ func (c Config) withDefaults(name string) Config {
 	return c
 }
 
-func finite(v float64) bool { return !math.IsNaN(v) && !math.IsInf(v, 0) }
+// finite is v−v == 0, which only NaN and ±Inf fail: one subtraction
+// instead of two tests, on a path that runs several times per arm.
+func finite(v float64) bool { return v-v == 0 }
 
 // Validate says what to fix in a configuration.
 func (c Config) Validate() error {

@@ -108,3 +108,19 @@ func invertSPDTextbook(a, out, work []float64, n int) bool {
 	}
 	return true
 }
+
+func TestFinite(t *testing.T) {
+	cases := []struct {
+		v    float64
+		want bool
+	}{
+		{0, true}, {math.Copysign(0, -1), true}, {1, true}, {-1e300, true},
+		{math.MaxFloat64, true}, {-math.MaxFloat64, true}, {math.SmallestNonzeroFloat64, true},
+		{math.Inf(1), false}, {math.Inf(-1), false}, {math.NaN(), false},
+	}
+	for _, c := range cases {
+		if got := finite(c.v); got != c.want {
+			t.Errorf("finite(%v) = %v, want %v", c.v, got, c.want)
+		}
+	}
+}

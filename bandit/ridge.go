@@ -117,20 +117,23 @@ func (r *ridge) update(phi []float64, y, w float64) {
 		return
 	}
 	c := 1 / (denom * r.pScale)
+	// P is symmetric: only its upper triangle is kept up to date (readers
+	// go through it), which halves the O(p²) work.
 	u := r.u[:p]
 	for i, v := range u {
 		ui := v * c
-		row := r.m[i*p : i*p+p]
-		row = row[:len(u)]
+		uu := u[i:]
+		row := r.m[i*p+i : i*p+p]
+		row = row[:len(uu)]
 		j := 0
-		for ; j+4 <= len(u); j += 4 {
-			row[j] -= ui * u[j]
-			row[j+1] -= ui * u[j+1]
-			row[j+2] -= ui * u[j+2]
-			row[j+3] -= ui * u[j+3]
+		for ; j+4 <= len(uu); j += 4 {
+			row[j] -= ui * uu[j]
+			row[j+1] -= ui * uu[j+1]
+			row[j+2] -= ui * uu[j+2]
+			row[j+3] -= ui * uu[j+3]
 		}
-		for ; j < len(u); j++ {
-			row[j] -= ui * u[j]
+		for ; j < len(uu); j++ {
+			row[j] -= ui * uu[j]
 		}
 	}
 	r.pScale /= g
@@ -144,32 +147,54 @@ func (r *ridge) update(phi []float64, y, w float64) {
 	}
 }
 
-// projectNZ writes u = P·φ over φ's non-zero entries r.nz. Four rows share
-// each pass over r.nz so that their sums do not wait on each other; each
-// sum still runs in r.nz order.
+// projectNZ writes u = P·φ over φ's non-zero entries r.nz, reading only
+// P's upper triangle (P[i][j] with j < i is P[j][i]). Four rows share each
+// pass over r.nz so that their sums do not wait on each other.
 func (r *ridge) projectNZ(phi []float64) {
-	p, nz := r.p, r.nz
+	p, nz, m := r.p, r.nz, r.m
 	i := 0
 	for ; i+4 <= p; i += 4 {
-		m0, m1, m2, m3 := r.m[i*p:i*p+p], r.m[(i+1)*p:(i+1)*p+p], r.m[(i+2)*p:(i+2)*p+p], r.m[(i+3)*p:(i+3)*p+p]
+		m0, m1, m2, m3 := m[i*p:i*p+p], m[(i+1)*p:(i+1)*p+p], m[(i+2)*p:(i+2)*p+p], m[(i+3)*p:(i+3)*p+p]
 		var s0, s1, s2, s3 float64
 		for _, j := range nz {
 			v := phi[j]
-			s0 += m0[j] * v
-			s1 += m1[j] * v
-			s2 += m2[j] * v
-			s3 += m3[j] * v
+			switch {
+			case j < i:
+				col := m[j*p+i : j*p+i+4]
+				s0 += col[0] * v
+				s1 += col[1] * v
+				s2 += col[2] * v
+				s3 += col[3] * v
+			case j >= i+3:
+				s0 += m0[j] * v
+				s1 += m1[j] * v
+				s2 += m2[j] * v
+				s3 += m3[j] * v
+			default:
+				s0 += m[symIndex(i, j, p)] * v
+				s1 += m[symIndex(i+1, j, p)] * v
+				s2 += m[symIndex(i+2, j, p)] * v
+				s3 += m[symIndex(i+3, j, p)] * v
+			}
 		}
 		r.u[i], r.u[i+1], r.u[i+2], r.u[i+3] = r.pScale*s0, r.pScale*s1, r.pScale*s2, r.pScale*s3
 	}
 	for ; i < p; i++ {
-		row := r.m[i*p : i*p+p]
 		var s float64
 		for _, j := range nz {
-			s += row[j] * phi[j]
+			s += m[symIndex(i, j, p)] * phi[j]
 		}
 		r.u[i] = r.pScale * s
 	}
+}
+
+// symIndex is where entry (i, j) of a symmetric p×p matrix kept in its
+// upper triangle lives.
+func symIndex(i, j, p int) int {
+	if j < i {
+		return j*p + i
+	}
+	return i*p + j
 }
 
 // refactor recomputes P = A⁻¹ and θ = A⁻¹b exactly. A is λI plus a Gram
@@ -245,8 +270,11 @@ func (r *ridge) state() ridgeState {
 		}
 	}
 	pm := make([]float64, len(r.m))
-	for i, v := range r.m {
-		pm[i] = r.pScale * v
+	for i := 0; i < r.p; i++ {
+		for j := i; j < r.p; j++ {
+			v := r.pScale * r.m[i*r.p+j]
+			pm[i*r.p+j], pm[j*r.p+i] = v, v
+		}
 	}
 	return ridgeState{G: g, B: append([]float64(nil), r.b...), N: r.n, SumY: r.sumY, SumSq: r.sumSq,
 		P: pm, Theta: append([]float64(nil), r.theta...), Since: r.since}
@@ -317,8 +345,8 @@ func contextMean(theta, x, u []float64) {
 // contextQuad writes K = (x⊗I)ᵀ M (x⊗I) (k×k), so that the variance at basis
 // vector g is gᵀKg. It costs O(p²/2) once per decision instead of O(p²) per
 // arm: M is symmetric, so K = Σᵢ xᵢ² Mᵢᵢ + S + Sᵀ with S = Σ_{i<j} xᵢxⱼ Mᵢⱼ
-// (Mᵢⱼ the k×k block), and only the upper block triangle is read.
-// tmp needs k·k.
+// (Mᵢⱼ the k×k block), and only the upper triangle of M is read (the ridge
+// keeps no other). tmp needs k·k.
 func contextQuad(m, x []float64, k int, tmp, kOut []float64) {
 	d := len(x)
 	p := d * k
@@ -335,8 +363,9 @@ func contextQuad(m, x []float64, k int, tmp, kOut []float64) {
 		for l := 0; l < k; l++ {
 			mrow := m[(i*k+l)*p : (i*k+l)*p+p]
 			if wii != 0 {
-				out := kOut[l*k : l*k+k]
-				src := mrow[i*k : i*k+k]
+				// The diagonal block from its upper triangle only.
+				out := kOut[l*k+l : l*k+k]
+				src := mrow[i*k+l : i*k+k]
 				src = src[:len(out)]
 				for c, v := range src {
 					out[c] += wii * v
@@ -354,6 +383,11 @@ func contextQuad(m, x []float64, k int, tmp, kOut []float64) {
 					out[c] += w * v
 				}
 			}
+		}
+	}
+	for l := 0; l < k; l++ {
+		for c := 0; c < l; c++ {
+			kOut[l*k+c] = kOut[c*k+l]
 		}
 	}
 	for l := 0; l < k; l++ {
