@@ -70,6 +70,11 @@ func (l *Loop) Cycle(ctx context.Context) Snapshot {
 
 	obj, valid := objectiveValue(Objective(l.cfg.Control.Objective), energyJ, win, dur, l.cfg.Control.MinTokensPerWindow)
 	valid = valid && !win.Reset && gerr == nil
+	charge := l.st.carry.charge(win)
+	shaped := obj
+	if valid && l.policy != bandit.PolicyAGFT && Objective(l.cfg.Control.Objective) == ObjEDP {
+		shaped = withCarryover(obj, DelayPerToken(win, dur, win.GenTokens), win.GenTokens, l.cfg.Control.BacklogCharge*charge)
+	}
 	ttft, tpot := win.TTFTMean, l.tpotMean(win)
 
 	snap.PowerW, snap.EnergyJ, snap.EnergyErrJ = powerW, energyJ, errJ
@@ -95,7 +100,7 @@ func (l *Loop) Cycle(ctx context.Context) Snapshot {
 			l.st.baseline.Add(obj)
 		}
 	case valid && l.trainable(prevMode):
-		reward, ok := reward(l.policy, l.st.baseline, obj)
+		reward, ok := reward(l.policy, l.st.baseline, shaped)
 		if !ok {
 			break
 		}

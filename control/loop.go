@@ -103,6 +103,7 @@ type state struct {
 	// tokensMean is the recent mean of output tokens per valid window,
 	// which a window's training weight is relative to (see windowWeight).
 	tokensMean float64
+	carry      carryover
 }
 
 // New builds a loop. It reads the GPU's facts and derives the arm set.

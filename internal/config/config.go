@@ -81,6 +81,7 @@ type Control struct {
 	IdleWindows           int      `toml:"idle_windows"`
 	EmergencyClearWindows int      `toml:"emergency_clear_windows"`
 	BacklogWindows        int      `toml:"backlog_windows"`
+	BacklogCharge         float64  `toml:"backlog_charge"`
 	MinTokensPerWindow    float64  `toml:"min_tokens_per_window"`
 	SwitchSettle          Duration `toml:"switch_settle"`
 	Watchdog              Duration `toml:"watchdog"`
@@ -150,6 +151,7 @@ func Default() Config {
 			IdleWindows:           3,
 			EmergencyClearWindows: 10,
 			BacklogWindows:        5,
+			BacklogCharge:         1,
 			MinTokensPerWindow:    8,
 			SwitchSettle:          Duration{50 * time.Millisecond},
 			Watchdog:              Duration{3 * time.Second},

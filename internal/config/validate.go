@@ -81,6 +81,9 @@ func (c Config) Validate() error {
 	if c.Control.EmergencyClearWindows < 1 {
 		bad("control.emergency_clear_windows must be at least 1")
 	}
+	if !(c.Control.BacklogCharge >= 0 && c.Control.BacklogCharge <= 10) {
+		bad("control.backlog_charge %v: must be between 0 (off) and 10 (default 1)", c.Control.BacklogCharge)
+	}
 	if c.Control.BacklogWindows < 1 {
 		bad("control.backlog_windows must be at least 1")
 	}
