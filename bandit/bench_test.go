@@ -66,3 +66,24 @@ func BenchmarkDecide(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkContextQuad is the per-decision projection of the reward model's
+// P (p = 88) with one context.
+func BenchmarkContextQuad(b *testing.B) {
+	const d, k = 8, 11
+	p := d * k
+	rng := rand.New(rand.NewPCG(1, 2))
+	m := make([]float64, p*p)
+	for i := range m {
+		m[i] = rng.NormFloat64()
+	}
+	x := make([]float64, d)
+	for i := range x {
+		x[i] = rng.NormFloat64()
+	}
+	tmp, out := make([]float64, k*k), make([]float64, k*k)
+	b.ReportAllocs()
+	for b.Loop() {
+		contextQuad(m, x, k, tmp, out)
+	}
+}

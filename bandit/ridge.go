@@ -152,30 +152,40 @@ func (r *ridge) update(phi []float64, y, w float64) {
 // pass over r.nz so that their sums do not wait on each other.
 func (r *ridge) projectNZ(phi []float64) {
 	p, nz, m := r.p, r.nz, r.m
+	// nz ascends: for rows i..i+3, the entries before lo lie below the
+	// diagonal (read down column j from row j), those from hi on above it.
+	lo, hi := 0, 0
 	i := 0
 	for ; i+4 <= p; i += 4 {
+		for lo < len(nz) && nz[lo] < i {
+			lo++
+		}
+		for hi < len(nz) && nz[hi] < i+3 {
+			hi++
+		}
 		m0, m1, m2, m3 := m[i*p:i*p+p], m[(i+1)*p:(i+1)*p+p], m[(i+2)*p:(i+2)*p+p], m[(i+3)*p:(i+3)*p+p]
 		var s0, s1, s2, s3 float64
-		for _, j := range nz {
+		for _, j := range nz[:lo] {
 			v := phi[j]
-			switch {
-			case j < i:
-				col := m[j*p+i : j*p+i+4]
-				s0 += col[0] * v
-				s1 += col[1] * v
-				s2 += col[2] * v
-				s3 += col[3] * v
-			case j >= i+3:
-				s0 += m0[j] * v
-				s1 += m1[j] * v
-				s2 += m2[j] * v
-				s3 += m3[j] * v
-			default:
-				s0 += m[symIndex(i, j, p)] * v
-				s1 += m[symIndex(i+1, j, p)] * v
-				s2 += m[symIndex(i+2, j, p)] * v
-				s3 += m[symIndex(i+3, j, p)] * v
-			}
+			col := m[j*p+i : j*p+i+4]
+			s0 += col[0] * v
+			s1 += col[1] * v
+			s2 += col[2] * v
+			s3 += col[3] * v
+		}
+		for _, j := range nz[lo:hi] {
+			v := phi[j]
+			s0 += m[symIndex(i, j, p)] * v
+			s1 += m[symIndex(i+1, j, p)] * v
+			s2 += m[symIndex(i+2, j, p)] * v
+			s3 += m[symIndex(i+3, j, p)] * v
+		}
+		for _, j := range nz[hi:] {
+			v := phi[j]
+			s0 += m0[j] * v
+			s1 += m1[j] * v
+			s2 += m2[j] * v
+			s3 += m3[j] * v
 		}
 		r.u[i], r.u[i+1], r.u[i+2], r.u[i+3] = r.pScale*s0, r.pScale*s1, r.pScale*s2, r.pScale*s3
 	}
