@@ -90,7 +90,11 @@ type gputune struct {
 	xs, u, kq, tmp, phi []float64
 	ul, kql, tmpl, phil []float64
 	up, kqp             []float64 // TPOT's u and K
-	gs, gls             []float64 // basis scratch for arms outside the set
+	// ls and lmem: per arm, the latency basis's s and the position of its
+	// memory indicator in it (-1: none), for latencyPoly.
+	ls      []float64
+	lmem    []int
+	gs, gls []float64 // basis scratch for arms outside the set
 }
 
 func newGPUTune(cfg Config, arms []Arm, seed uint64) *gputune {
@@ -121,9 +125,17 @@ func newGPUTune(cfg Config, arms []Arm, seed uint64) *gputune {
 	t.gl = make([]float64, n*t.kl)
 	t.smIdx = make([]int, n)
 	t.gs = make([]float64, t.k)
+	t.ls, t.lmem = make([]float64, n), make([]int, n)
 	t.gls = make([]float64, t.kl)
 	for i, a := range arms {
-		t.basis(a, t.g[i*t.k:(i+1)*t.k], t.gl[i*t.kl:(i+1)*t.kl])
+		gl := t.gl[i*t.kl : (i+1)*t.kl]
+		t.basis(a, t.g[i*t.k:(i+1)*t.k], gl)
+		t.ls[i], t.lmem[i] = gl[1], -1
+		for j := 3; j < t.kl; j++ {
+			if gl[j] != 0 {
+				t.lmem[i] = j
+			}
+		}
 		t.smIdx[i], _ = slices.BinarySearch(t.sms, a.SMMHz)
 	}
 	// A cubic B-spline has at most 4 non-zero functions at any clock, plus
@@ -268,19 +280,41 @@ func latencySigma(m *ridge) float64 {
 	return m.sigma(0.2*math.Abs(m.meanY())+1e-6, 2)
 }
 
-// latencyRow returns the prediction and upper bound of one latency model
-// at basis gl, and whether the model is usable at all.
-func (t *gputune) latencyRow(m *ridge, sigma float64, u, kq, gl []float64) (pred, upper float64, ok bool) {
-	if m.n <= 0 {
-		return math.NaN(), math.NaN(), false
+// latencyPoly is one latency model at one context as polynomials in s:
+// with g = [1, s, s²] the prediction u·g is p₀ + p₁s + p₂s² and the
+// variance factor gᵀKg is q₀ + … + q₄s⁴, so an arm costs a few
+// multiplications instead of a k×k quadratic form. A memory indicator j
+// (g_j = 1) adds u_j and 2·(K_j0 + K_j1·s + K_j2·s²) + K_jj.
+type latencyPoly struct {
+	u, kq              []float64 // K is symmetric (contextQuad)
+	p0, p1, p2         float64
+	q0, q1, q2, q3, q4 float64
+	sigma, beta        float64
+}
+
+func newLatencyPoly(u, kq []float64, sigma, beta float64) latencyPoly {
+	n := len(u)
+	return latencyPoly{u: u, kq: kq, p0: u[0], p1: u[1], p2: u[2],
+		q0: kq[0], q1: 2 * kq[1], q2: 2*kq[2] + kq[n+1], q3: 2 * kq[n+2], q4: kq[2*n+2],
+		sigma: sigma, beta: beta}
+}
+
+// row returns the prediction and upper bound at s with memory indicator
+// j (-1: none), NaN when they are not finite.
+func (l *latencyPoly) row(s float64, j int) (pred, upper float64) {
+	pred = l.p0 + s*(l.p1+s*l.p2)
+	q := l.q0 + s*(l.q1+s*(l.q2+s*(l.q3+s*l.q4)))
+	if j >= 0 {
+		n := len(l.u)
+		kj := l.kq[j*n : j*n+n]
+		pred += l.u[j]
+		q += 2*(kj[0]+s*(kj[1]+s*kj[2])) + kj[j]
 	}
-	pred, q := smallQuad(u, kq, gl)
-	q = max(q, 0)
-	upper = pred + t.cfg.LatencyBeta*sigma*math.Sqrt(q)
+	upper = pred + l.beta*l.sigma*math.Sqrt(max(q, 0))
 	if !finite(pred) || !finite(upper) {
-		return math.NaN(), math.NaN(), false
+		return math.NaN(), math.NaN()
 	}
-	return pred, upper, true
+	return pred, upper
 }
 
 func (t *gputune) Decide(x []float64, allowed []Arm, scores []ArmScore) (Decision, []ArmScore) {
@@ -302,6 +336,8 @@ func (t *gputune) Decide(x []float64, allowed []Arm, scores []ArmScore) (Decisio
 		contextMean(t.tpot.theta, t.xs, t.up)
 		t.tpot.contextQuad(t.xs, t.kl, t.tmpl, t.kqp)
 	}
+	ttftPoly := newLatencyPoly(t.ul, t.kql, sigmaTTFT, t.cfg.LatencyBeta)
+	tpotPoly := newLatencyPoly(t.up, t.kqp, sigmaTPOT, t.cfg.LatencyBeta)
 	ttftBlind := blindBlocks(t.ttftLimit, haveTTFT, t.ttftSignal, t.round)
 	tpotBlind := blindBlocks(t.tpotLimit, haveTPOT, t.tpotSignal, t.round)
 
@@ -309,7 +345,6 @@ func (t *gputune) Decide(x []float64, allowed []Arm, scores []ArmScore) (Decisio
 	maxLCB := math.Inf(-1)
 	safeN := 0
 	for i, a := range t.arms {
-		gl := t.gl[i*t.kl : (i+1)*t.kl]
 		pred, q := t.sparseRow(i)
 		bonus := alpha * sigma * math.Sqrt(max(q, 0))
 		if !finite(pred) || !finite(bonus) {
@@ -320,13 +355,13 @@ func (t *gputune) Decide(x []float64, allowed []Arm, scores []ArmScore) (Decisio
 			Pulls: t.pulls[i], LastReward: t.last[i], State: StateOK}
 		ttftOK, tpotOK := true, true
 		if haveTTFT {
-			row.PredTTFT, row.TTFTUpper, _ = t.latencyRow(t.ttft, sigmaTTFT, t.ul, t.kql, gl)
+			row.PredTTFT, row.TTFTUpper = ttftPoly.row(t.ls[i], t.lmem[i])
 			ttftOK = t.ttftLimit <= 0 || row.TTFTUpper <= t.ttftLimit
 		} else if ttftBlind {
 			ttftOK = false
 		}
 		if haveTPOT {
-			row.PredTPOT, row.TPOTUpper, _ = t.latencyRow(t.tpot, sigmaTPOT, t.up, t.kqp, gl)
+			row.PredTPOT, row.TPOTUpper = tpotPoly.row(t.ls[i], t.lmem[i])
 			tpotOK = t.tpotLimit <= 0 || row.TPOTUpper <= t.tpotLimit
 		} else if tpotBlind {
 			tpotOK = false
@@ -402,84 +437,22 @@ func (t *gputune) Decide(x []float64, allowed []Arm, scores []ArmScore) (Decisio
 	return dec, scores
 }
 
-// sparseRow is u·g and gᵀKg over arm i's non-zero basis entries, summed
-// in the order of its basis index.
+// sparseRow is u·g and gᵀKg over arm i's non-zero basis entries.
 func (t *gputune) sparseRow(i int) (pred, q float64) {
 	idx := t.gNZ[i*maxNZ : i*maxNZ+t.nzN[i]]
 	val := t.nzV[i*maxNZ : i*maxNZ+len(idx)]
 	k := t.k
+	// K is symmetric: each pair of entries once, the diagonal plus twice
+	// the part right of it.
 	for m, a := range idx {
 		va := val[m]
 		pred += t.u[a] * va
 		row := t.kq[a*k : a*k+k]
 		var s float64
-		for l, b := range idx {
-			s += row[b] * val[l]
+		for l, b := range idx[m+1:] {
+			s += row[b] * val[m+1+l]
 		}
-		q += va * s
-	}
-	return pred, q
-}
-
-// smallQuad is u·g and gᵀKg for a short dense g (the latency basis), with
-// the sums in the order of dot and quadForm. The usual sizes (3, and 4 with
-// a second memory clock) are written out.
-func smallQuad(u, kq, g []float64) (pred, q float64) {
-	switch len(g) {
-	case 3:
-		u, kq, g := u[:3], kq[:9], g[:3]
-		g0, g1, g2 := g[0], g[1], g[2]
-		pred = 0 + u[0]*g0
-		pred += u[1] * g1
-		pred += u[2] * g2
-		s0 := 0 + kq[0]*g0
-		s0 += kq[1] * g1
-		s0 += kq[2] * g2
-		s1 := 0 + kq[3]*g0
-		s1 += kq[4] * g1
-		s1 += kq[5] * g2
-		s2 := 0 + kq[6]*g0
-		s2 += kq[7] * g1
-		s2 += kq[8] * g2
-		q = 0 + g0*s0
-		q += g1 * s1
-		q += g2 * s2
-		return pred, q
-	case 4:
-		u, kq, g := u[:4], kq[:16], g[:4]
-		g0, g1, g2, g3 := g[0], g[1], g[2], g[3]
-		pred = 0 + u[0]*g0
-		pred += u[1] * g1
-		pred += u[2] * g2
-		pred += u[3] * g3
-		var s [4]float64
-		for i := range s {
-			row := kq[i*4 : i*4+4]
-			t := 0 + row[0]*g0
-			t += row[1] * g1
-			t += row[2] * g2
-			t += row[3] * g3
-			s[i] = t
-		}
-		q = 0 + g0*s[0]
-		q += g1 * s[1]
-		q += g2 * s[2]
-		q += g3 * s[3]
-		return pred, q
-	}
-	n := len(g)
-	u = u[:n]
-	for i, v := range g {
-		pred += u[i] * v
-	}
-	for i, vi := range g {
-		row := kq[i*n : i*n+n]
-		row = row[:len(g)]
-		var s float64
-		for j, vj := range g {
-			s += row[j] * vj
-		}
-		q += vi * s
+		q += va * (va*row[a] + 2*s)
 	}
 	return pred, q
 }
