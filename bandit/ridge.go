@@ -381,12 +381,20 @@ func contextQuad(m, x []float64, k int, tmp, kOut []float64) {
 					out[c] += wii * v
 				}
 			}
+			// Blocks right of the diagonal, four per pass over out so that
+			// it is loaded and stored a quarter as often.
 			out := sum[l*k : l*k+k]
-			for j := i + 1; j < d; j++ {
-				w := xi * x[j]
-				if w == 0 {
-					continue
+			j := i + 1
+			for ; j+4 <= d; j += 4 {
+				wa, wb, wc, wd := xi*x[j], xi*x[j+1], xi*x[j+2], xi*x[j+3]
+				sa, sb, sc, sd := mrow[j*k:j*k+k], mrow[(j+1)*k:(j+1)*k+k], mrow[(j+2)*k:(j+2)*k+k], mrow[(j+3)*k:(j+3)*k+k]
+				sa, sb, sc, sd = sa[:len(out)], sb[:len(out)], sc[:len(out)], sd[:len(out)]
+				for c := range out {
+					out[c] += wa*sa[c] + wb*sb[c] + wc*sc[c] + wd*sd[c]
 				}
+			}
+			for ; j < d; j++ {
+				w := xi * x[j]
 				src := mrow[j*k : j*k+k]
 				src = src[:len(out)]
 				for c, v := range src {
