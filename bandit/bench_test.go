@@ -87,3 +87,26 @@ func BenchmarkContextQuad(b *testing.B) {
 		contextQuad(m, x, k, tmp, out)
 	}
 }
+
+// BenchmarkRidgeUpdate is one reward-model update (p = 88, 40 non-zero
+// entries in φ), refactorisation every 64 updates included.
+func BenchmarkRidgeUpdate(b *testing.B) {
+	const d, k = 8, 11
+	r := newRidge(d*k, 0.05, 0.995, 64)
+	rng := rand.New(rand.NewPCG(1, 2))
+	x, g, phi := make([]float64, d), make([]float64, k), make([]float64, d*k)
+	b.ReportAllocs()
+	for b.Loop() {
+		for i := range x {
+			x[i] = rng.NormFloat64()
+		}
+		clear(g)
+		s := rng.IntN(k - 4)
+		g[0] = 1
+		for l := 1; l <= 4; l++ {
+			g[s+l] = rng.Float64()
+		}
+		kron(x, g, phi)
+		r.update(phi, rng.NormFloat64(), 1)
+	}
+}

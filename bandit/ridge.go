@@ -120,20 +120,27 @@ func (r *ridge) update(phi []float64, y, w float64) {
 	// P is symmetric: only its upper triangle is kept up to date (readers
 	// go through it), which halves the O(p²) work.
 	u := r.u[:p]
-	for i, v := range u {
-		ui := v * c
+	i := 0
+	// Two rows per pass over u: row i from column i, row i+1 from i+1.
+	for ; i+2 <= p; i += 2 {
+		u0, u1 := u[i]*c, u[i+1]*c
+		r.m[i*p+i] -= u0 * u[i]
+		uu := u[i+1:]
+		row0 := r.m[i*p+i+1 : i*p+p]
+		row1 := r.m[(i+1)*p+i+1 : (i+1)*p+p]
+		row0, row1 = row0[:len(uu)], row1[:len(uu)]
+		for j, v := range uu {
+			row0[j] -= u0 * v
+			row1[j] -= u1 * v
+		}
+	}
+	for ; i < p; i++ {
+		ui := u[i] * c
 		uu := u[i:]
 		row := r.m[i*p+i : i*p+p]
 		row = row[:len(uu)]
-		j := 0
-		for ; j+4 <= len(uu); j += 4 {
-			row[j] -= ui * uu[j]
-			row[j+1] -= ui * uu[j+1]
-			row[j+2] -= ui * uu[j+2]
-			row[j+3] -= ui * uu[j+3]
-		}
-		for ; j < len(uu); j++ {
-			row[j] -= ui * uu[j]
+		for j, v := range uu {
+			row[j] -= ui * v
 		}
 	}
 	r.pScale /= g
