@@ -58,7 +58,9 @@ type gputune struct {
 	gNZ              []int     // per arm: non-zero positions of g (maxNZ each, -1 padded)
 	nzN              []int     // per arm: how many of gNZ are set
 	nzV              []float64 // per arm: g at gNZ (maxNZ each), packed
-	sms              []int     // distinct core clocks, ascending
+	pat              []int     // per arm: index of its non-zero pattern in pats
+	pats             []nzPattern
+	sms              []int // distinct core clocks, ascending
 
 	reward, ttft, tpot *ridge
 
@@ -142,6 +144,7 @@ func newGPUTune(cfg Config, arms []Arm, seed uint64) *gputune {
 	// one memory indicator: the per-arm quadratic form needs only those.
 	t.gNZ = make([]int, n*maxNZ)
 	t.nzN, t.nzV = make([]int, n), make([]float64, n*maxNZ)
+	t.pat = make([]int, n)
 	for i := range arms {
 		nz := t.gNZ[i*maxNZ : (i+1)*maxNZ]
 		c := 0
@@ -153,6 +156,7 @@ func newGPUTune(cfg Config, arms []Arm, seed uint64) *gputune {
 			}
 		}
 		t.nzN[i] = c
+		t.pat[i] = t.patternOf(nz[:c])
 		for ; c < maxNZ; c++ {
 			nz[c] = -1
 		}
@@ -280,43 +284,6 @@ func latencySigma(m *ridge) float64 {
 	return m.sigma(0.2*math.Abs(m.meanY())+1e-6, 2)
 }
 
-// latencyPoly is one latency model at one context as polynomials in s:
-// with g = [1, s, s²] the prediction u·g is p₀ + p₁s + p₂s² and the
-// variance factor gᵀKg is q₀ + … + q₄s⁴, so an arm costs a few
-// multiplications instead of a k×k quadratic form. A memory indicator j
-// (g_j = 1) adds u_j and 2·(K_j0 + K_j1·s + K_j2·s²) + K_jj.
-type latencyPoly struct {
-	u, kq              []float64 // K is symmetric (contextQuad)
-	p0, p1, p2         float64
-	q0, q1, q2, q3, q4 float64
-	sigma, beta        float64
-}
-
-func newLatencyPoly(u, kq []float64, sigma, beta float64) latencyPoly {
-	n := len(u)
-	return latencyPoly{u: u, kq: kq, p0: u[0], p1: u[1], p2: u[2],
-		q0: kq[0], q1: 2 * kq[1], q2: 2*kq[2] + kq[n+1], q3: 2 * kq[n+2], q4: kq[2*n+2],
-		sigma: sigma, beta: beta}
-}
-
-// row returns the prediction and upper bound at s with memory indicator
-// j (-1: none), NaN when they are not finite.
-func (l *latencyPoly) row(s float64, j int) (pred, upper float64) {
-	pred = l.p0 + s*(l.p1+s*l.p2)
-	q := l.q0 + s*(l.q1+s*(l.q2+s*(l.q3+s*l.q4)))
-	if j >= 0 {
-		n := len(l.u)
-		kj := l.kq[j*n : j*n+n]
-		pred += l.u[j]
-		q += 2*(kj[0]+s*(kj[1]+s*kj[2])) + kj[j]
-	}
-	upper = pred + l.beta*l.sigma*math.Sqrt(max(q, 0))
-	if !finite(pred) || !finite(upper) {
-		return math.NaN(), math.NaN()
-	}
-	return pred, upper
-}
-
 func (t *gputune) Decide(x []float64, allowed []Arm, scores []ArmScore) (Decision, []ArmScore) {
 	sanitizeContext(x, t.xs)
 	t.markAllowed(allowed)
@@ -325,6 +292,7 @@ func (t *gputune) Decide(x []float64, allowed []Arm, scores []ArmScore) (Decisio
 
 	contextMean(t.reward.theta, t.xs, t.u)
 	t.reward.contextQuad(t.xs, t.k, t.tmp, t.kq)
+	t.gatherPatterns()
 	sigma := t.reward.sigma(1, 2)
 	haveTTFT, haveTPOT := t.ttft.n > 0, t.tpot.n > 0
 	sigmaTTFT, sigmaTPOT := latencySigma(t.ttft), latencySigma(t.tpot)
@@ -345,7 +313,7 @@ func (t *gputune) Decide(x []float64, allowed []Arm, scores []ArmScore) (Decisio
 	maxLCB := math.Inf(-1)
 	safeN := 0
 	for i, a := range t.arms {
-		pred, q := t.sparseRow(i)
+		pred, q := t.rewardRow(i)
 		bonus := alpha * sigma * math.Sqrt(max(q, 0))
 		if !finite(pred) || !finite(bonus) {
 			pred, bonus = 0, 0
@@ -435,26 +403,6 @@ func (t *gputune) Decide(x []float64, allowed []Arm, scores []ArmScore) (Decisio
 	dec.Arm = t.arms[best]
 	dec.Explore = best != exploit
 	return dec, scores
-}
-
-// sparseRow is u·g and gᵀKg over arm i's non-zero basis entries.
-func (t *gputune) sparseRow(i int) (pred, q float64) {
-	idx := t.gNZ[i*maxNZ : i*maxNZ+t.nzN[i]]
-	val := t.nzV[i*maxNZ : i*maxNZ+len(idx)]
-	k := t.k
-	// K is symmetric: each pair of entries once, the diagonal plus twice
-	// the part right of it.
-	for m, a := range idx {
-		va := val[m]
-		pred += t.u[a] * va
-		row := t.kq[a*k : a*k+k]
-		var s float64
-		for l, b := range idx[m+1:] {
-			s += row[b] * val[m+1+l]
-		}
-		q += va * (va*row[a] + 2*s)
-	}
-	return pred, q
 }
 
 // choose returns the best-UCB and best-mean safe arms; with includePruned
