@@ -17,7 +17,8 @@ type ridge struct {
 	lambda, gamma float64
 	refactorEvery int
 
-	// G = gScale·h; P = pScale·m.
+	// G = gScale·h; P = pScale·m. Only the lower triangle of h and the upper
+	// triangle of m are kept current (see update); state writes both whole.
 	h, m           []float64
 	gScale, pScale float64
 	b, theta       []float64
