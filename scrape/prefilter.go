@@ -12,7 +12,7 @@ func (s *seenFamilies) note(name []byte) {
 	switch {
 	case bytes.HasPrefix(name, []byte("vllm:")):
 		s.vllm = true
-		if isV0Marker(string(name)) {
+		if isV0Marker(name) {
 			s.vllmV0 = true
 		}
 	case bytes.HasPrefix(name, []byte("sglang:")):
@@ -89,12 +89,14 @@ func filterLines(dst, in []byte, keep map[string]struct{}, stripModel bool) ([]b
 			continue
 		}
 		name := leadingToken(body)
-		if !isMetricName(name) {
-			dst = append(append(dst, line...), '\n')
-			continue
-		}
 		seen.note(name)
 		if _, ok := keep[string(name)]; !ok {
+			// Most lines end here. A kept name is a metric name by
+			// construction, so only the others need checking: garbage
+			// goes on to expfmt, which reports it.
+			if !isMetricName(name) {
+				dst = append(append(dst, line...), '\n')
+			}
 			continue
 		}
 		if stripModel {
