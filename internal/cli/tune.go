@@ -7,6 +7,7 @@ import (
 	"io"
 	"log/slog"
 	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"syscall"
@@ -53,7 +54,7 @@ func newLogger(cfg config.Config, stderr io.Writer, headless bool) *slog.Logger 
 	w := stderr
 	if !headless {
 		if err := os.MkdirAll(cfg.LogDir(), 0o755); err == nil {
-			if f, err := os.OpenFile(cfg.LogDir()+"/gputune.log", os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644); err == nil {
+			if f, err := os.OpenFile(filepath.Join(cfg.LogDir(), "gputune.log"), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644); err == nil {
 				w = f
 			}
 		}
