@@ -138,6 +138,15 @@ func evalWindow(ctx context.Context, s, scratch *sim.Sim, mhz int, period time.D
 			// The window's delay per token exactly as the loop measures it
 			// from /metrics: (ΔΣTTFT + ΔΣinter-token gaps)/N.
 			delay := (m1.TTFT.Sum - m0.TTFT.Sum) + (m1.ITL.Sum - m0.ITL.Sum)
+			// Plus what the window leaves behind, as the loop's backlog
+			// charge estimates it, here from ground truth: each extra
+			// request in the server will cost about one mean end-to-end
+			// latency. Without it a greedy choice starves the server near
+			// saturation, since the queue it leaves lands on later windows.
+			if m := after.E2E.Mean(); m > 0 {
+				grew := float64(after.Running+after.Waiting) - float64(before.Running+before.Waiting)
+				delay = max(delay+m*grew, 0.25*delay)
+			}
 			e.obj *= delay / n
 		}
 	} else if after.Running+after.Waiting == 0 {
