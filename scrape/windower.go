@@ -124,7 +124,7 @@ func (w *Windower) Next(s Sample) (Window, error) {
 	win.TTFTObs, win.ITLObs, win.TPOTObs, win.E2EObs = nan, nan, nan, nan
 	win.TTFTTail, win.ITLTail, win.TPOTTail = nan, nan, nan
 	win.TTFTTailObs, win.ITLTailObs, win.TPOTTailObs = 0, 0, 0
-	win.MaxTTFTUpper = nan
+	win.MaxTTFTUpper, win.MaxTTFTLower = nan, nan
 
 	if s.Flavor != prev.Flavor {
 		// Another server answers at the same URL: nothing carries over.
@@ -208,7 +208,7 @@ func (w *Windower) Next(s Sample) (Window, error) {
 			*h.mean = d.Sum / d.Count
 		}
 		if h.sig == SigTTFT {
-			win.MaxTTFTUpper = highestFilledBound(d)
+			win.MaxTTFTUpper, win.MaxTTFTLower = highestFilledBucket(d)
 		}
 		if h.ring >= 0 {
 			r := &w.tails[h.ring]
@@ -274,19 +274,24 @@ func sameBounds(a, b []float64) bool {
 	return true
 }
 
-// highestFilledBound is the upper bound of the highest bucket that gained
-// observations: an upper bound on the largest value seen. NaN when none.
-func highestFilledBound(d *Histogram) float64 {
+// highestFilledBucket returns the bounds of the highest bucket of d that
+// gained observations: the largest observation lies in (lower, upper].
+// Both are NaN when d is empty.
+func highestFilledBucket(d *Histogram) (upper, lower float64) {
 	for i := len(d.Cumulative) - 1; i >= 0; i-- {
 		below := 0.0
 		if i > 0 {
 			below = d.Cumulative[i-1]
 		}
 		if d.Cumulative[i] > below {
-			return d.Upper[i]
+			lower = 0
+			if i > 0 {
+				lower = d.Upper[i-1]
+			}
+			return d.Upper[i], lower
 		}
 	}
-	return math.NaN()
+	return math.NaN(), math.NaN()
 }
 
 // tailEntry is one window's cumulative bucket deltas.

@@ -62,6 +62,8 @@ func TestWindowRatesAndMeans(t *testing.T) {
 		{"kv", win.KVUsage, 0.5},
 		// Deltas 1,3,4,5 cumulative: the highest bucket that gained is +Inf.
 		{"max ttft upper", win.MaxTTFTUpper, math.Inf(1)},
+		// ... so the largest TTFT is known to exceed the last finite bound.
+		{"max ttft lower", win.MaxTTFTLower, 1},
 		{"itl mean (missing)", win.ITLMean, math.NaN()},
 		{"preemptions (missing)", win.Preemptions, math.NaN()},
 	}
@@ -238,5 +240,37 @@ func TestWindowOverFixtures(t *testing.T) {
 	_, _ = w.Next(b)
 	if win, err = w.Next(a); err != nil || !win.Reset {
 		t.Errorf("reversed pair: reset %v err %v", win.Reset, err)
+	}
+}
+
+// The largest TTFT of a window is bracketed by the highest bucket that
+// gained observations: the loop's "one TTFT over twice its limit" rule
+// reads the lower bound, which proves a request broke the limit.
+func TestWindowMaxTTFTBracket(t *testing.T) {
+	tests := []struct {
+		name         string
+		prev, now    []float64
+		lower, upper float64
+	}{
+		{"lowest bucket", []float64{1, 1, 1, 1}, []float64{3, 3, 3, 3}, 0, 0.1},
+		{"middle bucket", []float64{1, 1, 1, 1}, []float64{2, 3, 3, 3}, 0.1, 0.5},
+		{"above the last finite bound", []float64{1, 1, 1, 1}, []float64{1, 1, 1, 2}, 1, math.Inf(1)},
+		{"no observations", []float64{1, 2, 3, 3}, []float64{1, 2, 3, 3}, math.NaN(), math.NaN()},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			w := newWindower(t, WindowConfig{})
+			if _, err := w.Next(sampleAt(0, 1000, tt.prev, 1)); !errors.Is(err, ErrNoBaseline) {
+				t.Fatal(err)
+			}
+			win, err := w.Next(sampleAt(300*time.Millisecond, 1100, tt.now, 2))
+			if err != nil {
+				t.Fatal(err)
+			}
+			same := func(a, b float64) bool { return a == b || (math.IsNaN(a) && math.IsNaN(b)) }
+			if !same(win.MaxTTFTLower, tt.lower) || !same(win.MaxTTFTUpper, tt.upper) {
+				t.Errorf("max TTFT in (%v, %v], want (%v, %v]", win.MaxTTFTLower, win.MaxTTFTUpper, tt.lower, tt.upper)
+			}
+		})
 	}
 }
