@@ -168,16 +168,14 @@ func (l *Loop) observe(ctx context.Context, now time.Time) (scrape.Window, bool)
 		// Back off exponentially up to 5 s so a dead server is not hammered.
 		backoff := min(l.cfg.Control.Period.Duration<<min(l.st.failures, 5), 5*time.Second)
 		l.st.backoffUntil = now.Add(backoff)
-		l.st.message = fmt.Sprintf("metrics: %v (retrying in %s)", err, backoff.Round(time.Millisecond))
+		l.st.metricsErr = fmt.Sprintf("metrics: %v (retrying in %s)", err, backoff.Round(time.Millisecond))
 		if !l.st.lastGood.IsZero() && now.Sub(l.st.lastGood) < l.cfg.Scrape.StaleAfter.Duration {
 			// A blip: keep the clock, skip this window.
 			return scrape.Window{}, false
 		}
 		return scrape.Window{}, false
 	}
-	if l.st.failures > 0 {
-		l.st.message = ""
-	}
+	l.st.metricsErr = ""
 	l.st.failures = 0
 	l.st.lastGood = now
 	return win, true
@@ -338,8 +336,10 @@ func (l *Loop) actuate(ctx context.Context, target bandit.Arm) {
 		l.st.message = "no permission to set clocks (run as root or with CAP_SYS_ADMIN): continuing read-only"
 		l.log.Warn(l.st.message)
 	case err != nil:
-		l.st.message = err.Error()
+		l.st.clockErr = err.Error()
 		l.log.Error("setting clocks", "err", err)
+	default:
+		l.st.clockErr = ""
 	}
 }
 
@@ -402,6 +402,12 @@ func (l *Loop) finish(ctx context.Context, snap Snapshot, now time.Time) Snapsho
 		snap.Pruned = l.d.Policy.Pruned()
 	}
 	snap.Message = l.st.message
+	// Err is the condition now in force (cleared when it ends); Message
+	// acknowledges the last command.
+	snap.Err = l.st.metricsErr
+	if l.st.clockErr != "" {
+		snap.Err = l.st.clockErr
+	}
 	if snap.StartedAt.IsZero() {
 		snap.StartedAt = now
 	}

@@ -32,6 +32,9 @@ type JSONLine struct {
 	// CycleJitterS is how far this cycle started from its schedule.
 	CycleJitterS float64 `json:"cycle_jitter_s"`
 	Message      string  `json:"message,omitempty"`
+	// Error is the condition in force (metrics unreachable, a lock that
+	// failed), absent when none.
+	Error string `json:"error,omitempty"`
 }
 
 type jsonArm struct {
@@ -73,6 +76,7 @@ func ToJSONLine(s Snapshot) JSONLine {
 		Pruned:       make([]jsonPruned, len(s.Pruned)),
 		Message:      s.Message,
 		CycleJitterS: s.CycleJitter.Seconds(),
+		Error:        s.Err,
 	}
 	for _, f := range s.Features {
 		j.Features[f.Name] = finiteOr(f.Raw, 0)

@@ -100,6 +100,8 @@ type state struct {
 	decidedExplore bool
 	totalEnergyJ   float64
 	message        string
+	// metricsErr and clockErr are the errors in force now, shown as Err.
+	metricsErr, clockErr string
 	// tokensMean is the recent mean of output tokens per valid window,
 	// which a window's training weight is relative to (see windowWeight).
 	tokensMean float64

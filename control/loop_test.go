@@ -344,13 +344,13 @@ func TestNoDataGivesClocksBack(t *testing.T) {
 	if s.Mode != ModeNoData || r.gpu.lockedMHz() != 0 {
 		t.Fatalf("metrics gone: mode %s locked %d, want nodata with clocks given back", s.Mode, r.gpu.lockedMHz())
 	}
-	if s.Message == "" {
-		t.Error("nodata snapshot does not say why")
+	if !strings.Contains(s.Err, "connection refused") {
+		t.Errorf("nodata snapshot does not say why: err %q", s.Err)
 	}
 	r.feed.set(busy(), nil)
 	s = r.cycles(30) // back-off ≤ 5 s, then a priming window
-	if s.Mode == ModeNoData || r.gpu.lockedMHz() != 1200 {
-		t.Errorf("metrics back: mode %s locked %d", s.Mode, r.gpu.lockedMHz())
+	if s.Mode == ModeNoData || r.gpu.lockedMHz() != 1200 || s.Err != "" {
+		t.Errorf("metrics back: mode %s locked %d err %q", s.Mode, r.gpu.lockedMHz(), s.Err)
 	}
 }
 
