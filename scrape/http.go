@@ -37,6 +37,12 @@ type HTTPSource struct {
 // HTTPOption configures NewHTTPSource.
 type HTTPOption func(*HTTPSource)
 
+// WithParserOptions configures the source's parser (WithTPOTBuckets,
+// WithAllBuckets).
+func WithParserOptions(opts ...ParserOption) HTTPOption {
+	return func(s *HTTPSource) { s.parser = NewParser(opts...) }
+}
+
 // WithTimeout bounds each scrape (default 250 ms, below a 300 ms period).
 func WithTimeout(d time.Duration) HTTPOption {
 	return func(s *HTTPSource) { s.client.Timeout = d }

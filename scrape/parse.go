@@ -38,17 +38,24 @@ type Parser struct {
 // ParserOption configures NewParser.
 type ParserOption func(*parserConfig)
 
-type parserConfig struct{ allBuckets bool }
+type parserConfig struct{ allBuckets, tpotBuckets bool }
 
-// WithAllBuckets keeps the buckets of every histogram. By default the E2E
-// and tokens-per-step histograms keep only their sum and count (their
-// window statistics are means, never quantiles), which spares expfmt a
-// third of a vLLM exposition's lines.
+// WithAllBuckets keeps the buckets of every histogram. By default the E2E,
+// tokens-per-step and per-request TPOT histograms keep only their sum and
+// count (their window statistics are means), which spares expfmt a third
+// of a vLLM exposition's lines; the TTFT and inter-token histograms keep
+// their buckets for the sliding tails.
 func WithAllBuckets() ParserOption { return func(c *parserConfig) { c.allBuckets = true } }
 
-// needsBuckets lists the histograms whose window statistics use buckets:
-// the sliding latency tails and MaxTTFTUpper.
-func needsBuckets(sig Signal) bool { return sig == SigTTFT || sig == SigITL || sig == SigTPOT }
+// WithTPOTBuckets keeps the per-request TPOT histogram's buckets too, for a
+// loop whose SLO counts per-request TPOT (slo.tpot_signal = per-request).
+func WithTPOTBuckets() ParserOption { return func(c *parserConfig) { c.tpotBuckets = true } }
+
+// needsBuckets says whether a histogram's buckets are kept: those behind
+// the sliding latency tails and MaxTTFTUpper/Lower.
+func (c parserConfig) needsBuckets(sig Signal) bool {
+	return c.allBuckets || sig == SigTTFT || sig == SigITL || (sig == SigTPOT && c.tpotBuckets)
+}
 
 // NewParser returns a Parser loaded with the mapping tables.
 func NewParser(opts ...ParserOption) *Parser {
@@ -66,7 +73,7 @@ func NewParser(opts ...ParserOption) *Parser {
 				}
 				p.keep[c.family+"_sum"] = struct{}{}
 				p.keep[c.family+"_count"] = struct{}{}
-				if c.kind == kindHistogram && (cfg.allBuckets || needsBuckets(Signal(sig))) {
+				if c.kind == kindHistogram && cfg.needsBuckets(Signal(sig)) {
 					p.keep[c.family+"_bucket"] = struct{}{}
 				}
 			}

@@ -211,8 +211,15 @@ func TestWindowNextDoesNotAllocate(t *testing.T) {
 }
 
 func TestWindowOverFixtures(t *testing.T) {
-	a := mustParse(t, readFixture(t, "vllm_v1.prom"))
-	b := mustParse(t, readFixture(t, "vllm_v1_later.prom"))
+	p := NewParser(WithTPOTBuckets()) // the per-request TPOT tail too
+	a, err := p.Parse(readFixture(t, "vllm_v1.prom"), time.Unix(1000, 0))
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := p.Parse(readFixture(t, "vllm_v1_later.prom"), time.Unix(1000, 0))
+	if err != nil {
+		t.Fatal(err)
+	}
 	b.At = a.At.Add(300 * time.Millisecond)
 	w := newWindower(t, WindowConfig{TailMinObs: 1})
 	_, _ = w.Next(a)
@@ -270,6 +277,45 @@ func TestWindowMaxTTFTBracket(t *testing.T) {
 			same := func(a, b float64) bool { return a == b || (math.IsNaN(a) && math.IsNaN(b)) }
 			if !same(win.MaxTTFTLower, tt.lower) || !same(win.MaxTTFTUpper, tt.upper) {
 				t.Errorf("max TTFT in (%v, %v], want (%v, %v]", win.MaxTTFTLower, win.MaxTTFTUpper, tt.lower, tt.upper)
+			}
+		})
+	}
+}
+
+// The per-request TPOT histogram keeps its buckets only when asked: by
+// default its mean is there and its tail is not (the default SLO counts
+// inter-token latency), which spares expfmt its bucket lines.
+func TestTPOTBucketsOnlyWhenAsked(t *testing.T) {
+	for _, tt := range []struct {
+		name     string
+		opts     []ParserOption
+		wantTail bool
+	}{
+		{"default", nil, false},
+		{"WithTPOTBuckets", []ParserOption{WithTPOTBuckets()}, true},
+		{"WithAllBuckets", []ParserOption{WithAllBuckets()}, true},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			p := NewParser(tt.opts...)
+			a, err := p.Parse(readFixture(t, "vllm_v1.prom"), time.Unix(1000, 0))
+			if err != nil {
+				t.Fatal(err)
+			}
+			b, err := p.Parse(readFixture(t, "vllm_v1_later.prom"), time.Unix(1000, 0).Add(300*time.Millisecond))
+			if err != nil {
+				t.Fatal(err)
+			}
+			w := newWindower(t, WindowConfig{TailMinObs: 1})
+			_, _ = w.Next(a)
+			win, err := w.Next(b)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if math.IsNaN(win.TPOTMean) || math.IsNaN(win.ITLTail) {
+				t.Errorf("TPOT mean %v, ITL tail %v: both must always be there", win.TPOTMean, win.ITLTail)
+			}
+			if hasTail := !math.IsNaN(win.TPOTTail); hasTail != tt.wantTail {
+				t.Errorf("TPOT tail %v, want a tail: %v", win.TPOTTail, tt.wantTail)
 			}
 		})
 	}

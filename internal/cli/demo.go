@@ -66,7 +66,7 @@ func startDemo(ctx context.Context, cfg config.Config, f *runFlags, group *resto
 		if clock == nil {
 			clock = live
 		}
-		source, err := scrape.NewHTTPSource(live.URL(), scrape.WithTimeout(cfg.Scrape.Timeout.Duration), scrape.WithClock(live.Now))
+		source, err := scrape.NewHTTPSource(live.URL(), scrapeOptions(cfg, scrape.WithClock(live.Now))...)
 		if err != nil {
 			return out, nil, err
 		}

@@ -131,7 +131,7 @@ func startUnit(ctx context.Context, cfg config.Config, f *runFlags, be backend, 
 	// A group is one server: it reads its first member's URL.
 	metricsURL := cfg.Scrape.MetricsURLFor(unit[0])
 	log.Info("scraping the inference server", "gpus", unit, "metrics_url", metricsURL)
-	source, err := scrape.NewHTTPSource(metricsURL, scrape.WithTimeout(cfg.Scrape.Timeout.Duration))
+	source, err := scrape.NewHTTPSource(metricsURL, scrapeOptions(cfg)...)
 	if err != nil {
 		return t, fmt.Errorf("%w: %v", config.ErrInvalid, err)
 	}
@@ -147,4 +147,16 @@ func startUnit(ctx context.Context, cfg config.Config, f *runFlags, be backend, 
 	t.loop, err = buildLoop(stackSpec{cfg: cfg, reader: reader, ctl: ctl, source: source, clock: control.WallClock{},
 		meter: meter, resetModel: f.resetModel, log: log, goFn: group.Go})
 	return t, err
+}
+
+// scrapeOptions configures a loop's metrics source: its timeout, and the
+// per-request TPOT buckets only when the SLO counts that signal (the
+// default, inter-token latency, does not need them, and parsing them is a
+// fifth of a scrape's cost).
+func scrapeOptions(cfg config.Config, extra ...scrape.HTTPOption) []scrape.HTTPOption {
+	opts := []scrape.HTTPOption{scrape.WithTimeout(cfg.Scrape.Timeout.Duration)}
+	if cfg.SLO.TPOTSignal == "per-request" {
+		opts = append(opts, scrape.WithParserOptions(scrape.WithTPOTBuckets()))
+	}
+	return append(opts, extra...)
 }
