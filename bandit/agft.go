@@ -117,9 +117,7 @@ type agft struct {
 	lastPruneCheck int
 	forced         int
 	violation      bool
-	mode           SLOMode
-	ttftLimit      float64
-	tpotLimit      float64
+	sloState
 	pcg            *rand.PCG
 	rng            *rand.Rand
 	avail, allowed []bool
@@ -235,21 +233,6 @@ func (g *agft) nearestSM(f int) int {
 		return j - 1
 	}
 	return j
-}
-
-func (g *agft) SetSLOMode(m SLOMode) {
-	if m == SLOAware || m == SLOIgnore {
-		g.mode = m
-	}
-}
-
-func (g *agft) SetLimits(ttft, tpot float64) {
-	if finite(ttft) && ttft >= 0 {
-		g.ttftLimit = ttft
-	}
-	if finite(tpot) && tpot >= 0 {
-		g.tpotLimit = tpot
-	}
 }
 
 func (g *agft) ForceExplore(n int)     { g.forced = max(n, 0) }

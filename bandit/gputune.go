@@ -76,9 +76,7 @@ type gputune struct {
 	incumbent int
 
 	violation bool
-	mode      SLOMode
-	ttftLimit float64
-	tpotLimit float64
+	sloState
 	// ttftSignal and tpotSignal: see LatencySignal.
 	ttftSignal, tpotSignal LatencySignal
 
@@ -233,21 +231,6 @@ func (t *gputune) Reset() {
 	clear(t.smCount)
 	t.histPos, t.histN = 0, 0
 	t.converged, t.convergedRound = false, 0
-}
-
-func (t *gputune) SetSLOMode(m SLOMode) {
-	if m == SLOAware || m == SLOIgnore {
-		t.mode = m
-	}
-}
-
-func (t *gputune) SetLimits(ttft, tpot float64) {
-	if finite(ttft) && ttft >= 0 {
-		t.ttftLimit = ttft
-	}
-	if finite(tpot) && tpot >= 0 {
-		t.tpotLimit = tpot
-	}
 }
 
 func (t *gputune) ForceExplore(n int) { t.forced = max(n, 0) }
