@@ -26,6 +26,10 @@ const (
 	// pruneStreak is how many consecutive decisions an arm must be
 	// dominated before it is pruned.
 	pruneStreak = 10
+	// pruneBeta: an arm is dominated when its upper bound, this many
+	// standard errors above its predicted reward, is below the best safe
+	// arm's lower bound.
+	pruneBeta = 2.0
 	// latencyBlindRounds: with SignalUnknown, a latency never observed after
 	// this many updates is treated as not exported (see LatencySignal).
 	latencyBlindRounds = 20
@@ -70,8 +74,15 @@ type gputune struct {
 	streak   []int
 	allowed  []bool
 	safe     []bool
+	width    []float64 // per arm: pruneBeta standard errors of its predicted reward
+	relSE    []float64 // per arm: standard error of its predicted reward over σ
 
 	round, forced int
+	// shift is a running mean of standardised one-step reward residuals;
+	// surprise counts down the rounds of renewed exploration after it
+	// signalled a change (see noteSurprise).
+	shift    float64
+	surprise int
 	// incumbent is the settled exploit arm (see settle.go); -1 for none.
 	incumbent int
 
@@ -171,6 +182,8 @@ func newGPUTune(cfg Config, arms []Arm, seed uint64) *gputune {
 	t.streak = make([]int, n)
 	t.allowed = make([]bool, n)
 	t.safe = make([]bool, n)
+	t.width = make([]float64, n)
+	t.relSE = make([]float64, n)
 	t.hist = make([]int, convergeWindow)
 	t.smCount = make([]int, len(t.sms))
 	t.xs = make([]float64, t.d)
@@ -225,6 +238,7 @@ func (t *gputune) Reset() {
 		t.prunedAt[i] = -1
 	}
 	t.round, t.forced, t.violation = 0, 0, false
+	t.shift, t.surprise = 0, 0
 	t.incumbent = -1
 	t.mode, t.ttftLimit, t.tpotLimit = t.cfg.SLOMode, t.cfg.TTFTLimit, t.cfg.TPOTLimit
 	clear(t.hist)
@@ -333,9 +347,18 @@ func (t *gputune) Decide(x []float64, allowed []Arm, scores []ArmScore) (Decisio
 			}
 		}
 		t.safe[i] = safe && t.allowed[i]
+		// Pruning compares confidence bounds of pruneBeta standard errors,
+		// not the exploration bonus: α decays to MinAlpha (a twentieth of a
+		// standard error), and bounds that narrow pruned 100 of 110 arms
+		// in the demo's first 75 windows on differences that were noise.
+		t.relSE[i] = math.Sqrt(max(q, 0))
+		if !finite(t.relSE[i]) {
+			t.relSE[i] = 0
+		}
+		t.width[i] = pruneBeta * sigma * t.relSE[i]
 		if t.safe[i] {
 			safeN++
-			maxLCB = max(maxLCB, pred-bonus)
+			maxLCB = max(maxLCB, pred-t.width[i])
 		}
 		scores = append(scores, row)
 	}
@@ -346,7 +369,7 @@ func (t *gputune) Decide(x []float64, allowed []Arm, scores []ArmScore) (Decisio
 		if !t.safe[i] {
 			continue
 		}
-		if scores[i].UCB < maxLCB {
+		if scores[i].Pred+t.width[i] < maxLCB {
 			t.streak[i]++
 			if t.cfg.ActionPruning && t.prunedAt[i] < 0 && t.streak[i] >= pruneStreak {
 				t.prunedAt[i] = t.round
@@ -376,7 +399,7 @@ func (t *gputune) Decide(x []float64, allowed []Arm, scores []ArmScore) (Decisio
 	}
 	exploit := t.settle(scores, greedy, sigma, includePruned)
 	best = t.localBest(scores, best, exploit, includePruned)
-	if best != exploit && !(scores[best].UCB-scores[exploit].Pred > t.cfg.SettleMargin) {
+	if best != exploit && !t.worthExploring(scores, best, exploit) {
 		best = exploit
 	}
 	if t.forced > 0 {
@@ -474,7 +497,8 @@ func (t *gputune) Update(obs Observation) {
 	r := min(max(obs.Reward, -rewardClip), rewardClip)
 	w := observationWeight(obs.Weight)
 	kron(t.xs, g, t.phi)
-	t.reward.update(t.phi, r, w)
+	sigma := t.reward.sigma(1, 2)
+	t.noteSurprise(t.reward.update(t.phi, r, w) / sigma)
 	kron(t.xs, gl, t.phil)
 	aware := t.mode == SLOAware
 	t.violation = false
