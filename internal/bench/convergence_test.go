@@ -19,73 +19,47 @@ import (
 // TestSimConvergence is issue 5's third convergence environment: the
 // simulator on a stationary workload (Poisson arrivals at the conversation
 // trace's mean rate, 5.5 req/s, H100 nominal), one 10-minute segment, the
-// real control loop. The best static clock comes from a sweep like the
-// benchmark's (coarse grid, then every step around the best); rounds to
-// converge use the project's definition (bandit.ConvergeRound) over the
-// learner's decision windows. Arrivals are the same for every seed; the
-// seed changes the learners. It takes ~20 s on 2 cores, so it runs only when
-// GPUTUNE_SIM_CONVERGENCE is set:
+// real control loop. Each seed draws its own arrivals and seeds the
+// learners; its best static clock comes from a sweep like the benchmark's
+// (coarse grid, then every step around the best). Rounds to converge use the
+// project's definition (bandit.ConvergeRound) over the learner's decision
+// windows. Because the EDP curve is flat near its optimum (clocks several
+// steps apart are within a fraction of a percent), the test also reports
+// what matters to a user: each learner's objective over the segment's
+// second half against the best static clock's over the same windows. It
+// takes ~1–2 min on 2 cores, so it runs only when GPUTUNE_SIM_CONVERGENCE
+// is set:
 //
 //	GPUTUNE_SIM_CONVERGENCE=1 go test ./internal/bench -run SimConvergence -v
 func TestSimConvergence(t *testing.T) {
 	if os.Getenv("GPUTUNE_SIM_CONVERGENCE") == "" {
-		t.Skip("set GPUTUNE_SIM_CONVERGENCE=1 to run (~20 s)")
+		t.Skip("set GPUTUNE_SIM_CONVERGENCE=1 to run (~1–2 min)")
 	}
-	seeds := 5
+	seeds := 20
 	if s, err := strconv.Atoi(os.Getenv("GPUTUNE_SIM_CONVERGENCE_SEEDS")); err == nil && s > 0 {
 		seeds = s
 	}
 	ctx := context.Background()
-	sc := Scenario{Name: "poisson-stationary", Duration: 10 * time.Minute,
-		Workload: sim.Workload{Name: sim.WorkloadPoisson, Rate: 5.5, Seed: 1},
-		Seed:     1, Config: config.Default(), Oracle: OracleGreedy}
-	base, err := sim.New(sc.simConfig())
-	if err != nil {
-		t.Fatal(err)
+	type outcome struct {
+		rounds    float64
+		converged bool
+		dist, gap float64
 	}
-	obj := control.Objective(sc.Config.Control.Objective)
-	clocks := base.GPU().Facts().CoreClocksMHz
-
-	statics := map[int]run{}
-	sweep := func(mhz int) {
-		if _, ok := statics[mhz]; ok {
-			return
-		}
-		r, err := runLoop(ctx, sc, &base, staticName(mhz), nil)
+	results := map[string][]outcome{}
+	var bests []float64
+	for seed := 1; seed <= seeds; seed++ {
+		sc := Scenario{Name: "poisson-stationary", Duration: 10 * time.Minute,
+			Workload: sim.Workload{Name: sim.WorkloadPoisson, Rate: 5.5, Seed: uint64(seed)},
+			Seed:     uint64(seed), Config: config.Default(), Oracle: OracleGreedy}
+		base, err := sim.New(sc.simConfig())
 		if err != nil {
 			t.Fatal(err)
 		}
-		r.mhz = mhz
-		statics[mhz] = r
-	}
-	for i := len(clocks) - 1; i >= 0; i -= staticCoarseSteps {
-		sweep(clocks[i])
-	}
-	bestOf := func() int {
-		best, bestObj := 0, math.Inf(1)
-		for mhz, r := range statics {
-			if o := segmentObjective(obj, r.windows, 0, SegmentLength); o < bestObj {
-				best, bestObj = mhz, o
-			}
-		}
-		return best
-	}
-	i := slices.Index(clocks, bestOf())
-	for j := max(0, i-staticRefineSteps); j <= min(len(clocks)-1, i+staticRefineSteps); j++ {
-		sweep(clocks[j])
-	}
-	staticRuns := slices.Collect(maps.Values(statics))
-	t.Logf("best static clock over the segment: %d MHz", bestOf())
-
-	median := map[string]float64{}
-	for _, policy := range []string{PolicyGPUTune, PolicyAGFT} {
-		var rounds []float64
-		converged := 0
-		var lastDist float64
-		for seed := 1; seed <= seeds; seed++ {
-			s := sc
-			s.Seed = uint64(seed)
-			r, err := runLoop(ctx, s, &base, policy, nil)
+		obj := control.Objective(sc.Config.Control.Objective)
+		statics := staticSweep(ctx, t, sc, &base, obj)
+		staticRuns := slices.Collect(maps.Values(statics))
+		for _, policy := range []string{PolicyGPUTune, PolicyAGFT} {
+			r, err := runLoop(ctx, sc, &base, policy, nil)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -96,23 +70,79 @@ func TestSimConvergence(t *testing.T) {
 			seg := segs[0]
 			// A run that never converges counts as the segment's length, as
 			// in bandit's convergence table.
-			n := float64(seg.Windows)
+			o := outcome{rounds: float64(seg.Windows)}
 			if seg.Rounds != nil {
-				n = float64(*seg.Rounds)
+				o.rounds, o.converged = float64(*seg.Rounds), true
+			}
+			o.dist = meanDistance(r.windows, seg.BestMHz, 100)
+			half := SegmentLength / 2.0
+			o.gap = segmentObjective(obj, r.windows, half, SegmentLength)/
+				segmentObjective(obj, statics[seg.BestMHz].windows, half, SegmentLength) - 1
+			results[policy] = append(results[policy], o)
+			if policy == PolicyGPUTune {
+				bests = append(bests, float64(seg.BestMHz))
+			}
+		}
+	}
+	b1, bmed, b3 := quartiles(bests)
+	t.Logf("best static clock over the segment: median %.0f MHz, IQR [%.0f, %.0f]", bmed, b1, b3)
+	median := map[string]float64{}
+	for _, policy := range []string{PolicyGPUTune, PolicyAGFT} {
+		var rounds, gaps []float64
+		converged := 0
+		var dist float64
+		for _, o := range results[policy] {
+			rounds = append(rounds, o.rounds)
+			gaps = append(gaps, 100*o.gap)
+			dist += o.dist / float64(seeds)
+			if o.converged {
 				converged++
 			}
-			rounds = append(rounds, n)
-			lastDist += meanDistance(r.windows, seg.BestMHz, 100) / float64(seeds)
 		}
 		q1, med, q3 := quartiles(rounds)
+		g1, gmed, g3 := quartiles(gaps)
 		median[policy] = med
-		t.Logf("%-8s rounds median %5.0f  IQR [%5.0f, %5.0f]  converged %d/%d  mean |f−best| last 100 decisions %5.1f MHz",
-			policy, med, q1, q3, converged, seeds, lastDist)
+		t.Logf("%-8s rounds median %5.0f  IQR [%5.0f, %5.0f]  converged %2d/%d  mean |f−best| last 100 decisions %5.1f MHz  second-half objective vs best static: median %+.1f%% IQR [%+.1f%%, %+.1f%%]",
+			policy, med, q1, q3, converged, seeds, dist, gmed, g1, g3)
 	}
 	if median[PolicyGPUTune] > median[PolicyAGFT] {
 		t.Errorf("gputune needs more rounds than agft on the stationary simulator: median %v vs %v",
 			median[PolicyGPUTune], median[PolicyAGFT])
 	}
+}
+
+// staticSweep runs static clocks over the scenario as the benchmark does:
+// every staticCoarseSteps-th clock from the top, then every clock within
+// staticRefineSteps of the best over the first segment.
+func staticSweep(ctx context.Context, t *testing.T, sc Scenario, base *sim.Sim, obj control.Objective) map[int]run {
+	t.Helper()
+	clocks := base.GPU().Facts().CoreClocksMHz
+	statics := map[int]run{}
+	sweep := func(mhz int) {
+		if _, ok := statics[mhz]; ok {
+			return
+		}
+		r, err := runLoop(ctx, sc, base, staticName(mhz), nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		r.mhz = mhz
+		statics[mhz] = r
+	}
+	for i := len(clocks) - 1; i >= 0; i -= staticCoarseSteps {
+		sweep(clocks[i])
+	}
+	best, bestObj := 0, math.Inf(1)
+	for mhz, r := range statics {
+		if o := segmentObjective(obj, r.windows, 0, SegmentLength); o < bestObj {
+			best, bestObj = mhz, o
+		}
+	}
+	i := slices.Index(clocks, best)
+	for j := max(0, i-staticRefineSteps); j <= min(len(clocks)-1, i+staticRefineSteps); j++ {
+		sweep(clocks[j])
+	}
+	return statics
 }
 
 // meanDistance is the mean |commanded − best| over the last n decision
