@@ -86,22 +86,7 @@ func runMeasuring(ctx context.Context, t *testing.T, sc Scenario, base *sim.Sim,
 	limit := runLimit(sc, base)
 	inEffect := 0
 	for {
-		var done bool
-		var now time.Duration
-		dev.with(func(s *sim.Sim) {
-			for left := cfg.Control.Period.Duration; left > 0; left -= powerTick {
-				s.Step(min(left, powerTick))
-				p, _ := s.GPU().InstantPower(ctx)
-				meter.Observe(p)
-			}
-			now = s.Now()
-			if now >= nextCounter {
-				mj, _ := s.GPU().EnergyCounter(ctx)
-				meter.ObserveCounter(s.WallNow(), mj)
-				nextCounter = now + counterTick
-			}
-			done = s.Done()
-		})
+		now, done := advance(ctx, dev, meter, cfg.Control.Period.Duration, &nextCounter)
 		trained := len(pol.obs)
 		snap := loop.Cycle(ctx)
 		if len(pol.obs) > trained && snap.RewardValid {

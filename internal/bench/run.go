@@ -66,6 +66,28 @@ func (t *tracker) record(s *sim.Sim, cmd int, mode string) {
 	t.windows = append(t.windows, w)
 }
 
+// advance runs the simulator for one period of virtual time, feeding the
+// meter as the live sampler would (instant power every powerTick, the
+// energy counter every counterTick), and reports the simulated time and
+// whether every request has finished.
+func advance(ctx context.Context, dev *simDevice, meter *nvgpu.Meter, period time.Duration, nextCounter *time.Duration) (now time.Duration, done bool) {
+	dev.with(func(s *sim.Sim) {
+		for left := period; left > 0; left -= powerTick {
+			s.Step(min(left, powerTick))
+			p, _ := s.GPU().InstantPower(ctx)
+			meter.Observe(p)
+		}
+		now = s.Now()
+		if now >= *nextCounter {
+			mj, _ := s.GPU().EnergyCounter(ctx)
+			meter.ObserveCounter(s.WallNow(), mj)
+			*nextCounter = now + counterTick
+		}
+		done = s.Done()
+	})
+	return now, done
+}
+
 // runLoop runs the real control loop with policy ("default", "static:MHZ",
 // "agft", "gputune") against a clone of base, cycling once per period of
 // virtual time until every request has finished.
@@ -105,22 +127,7 @@ func runLoop(ctx context.Context, sc Scenario, base *sim.Sim, policy string, pro
 		if err := ctx.Err(); err != nil {
 			return run{}, err
 		}
-		var done bool
-		var now time.Duration
-		dev.with(func(s *sim.Sim) {
-			for left := period; left > 0; left -= powerTick {
-				s.Step(min(left, powerTick))
-				p, _ := s.GPU().InstantPower(ctx)
-				meter.Observe(p)
-			}
-			now = s.Now()
-			if now >= nextCounter {
-				mj, _ := s.GPU().EnergyCounter(ctx)
-				meter.ObserveCounter(s.WallNow(), mj)
-				nextCounter = now + counterTick
-			}
-			done = s.Done()
-		})
+		now, done := advance(ctx, dev, meter, period, &nextCounter)
 		snap := loop.Cycle(ctx)
 		dev.with(func(s *sim.Sim) { tr.record(s, inEffectCmd, inEffectMode) })
 		inEffectCmd, inEffectMode = snap.FreqMHz, string(snap.Mode)
