@@ -113,8 +113,14 @@ func (t *gputune) UnmarshalState(data []byte) error {
 	}
 	// Restore into a fresh copy first so that a bad matrix leaves t intact.
 	fresh := newGPUTune(t.cfg, t.arms, 0)
-	if !fresh.reward.restore(s.Reward) || !fresh.ttft.restore(s.TTFT) || !fresh.tpot.restore(s.TPOT) {
-		return fmt.Errorf("%w: a gputune model matrix is malformed, not finite or not positive definite", ErrState)
+	for _, m := range []struct {
+		name  string
+		model *ridge
+		state ridgeState
+	}{{"reward", fresh.reward, s.Reward}, {"TTFT", fresh.ttft, s.TTFT}, {"TPOT", fresh.tpot, s.TPOT}} {
+		if err := m.model.restore(m.state); err != nil {
+			return fmt.Errorf("%w: gputune's %s model cannot be used: %v", ErrState, m.name, err)
+		}
 	}
 	if err := fresh.pcg.UnmarshalBinary(s.RNG); err != nil {
 		return fmt.Errorf("%w: rng: %w", ErrState, err)

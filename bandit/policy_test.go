@@ -3,6 +3,7 @@ package bandit
 import (
 	"encoding/json"
 	"errors"
+	"fmt"
 	"math"
 	"strings"
 	"testing"
@@ -162,6 +163,30 @@ func TestStateCorruption(t *testing.T) {
 		if err := otherShape.UnmarshalState(good); !errors.Is(err, ErrState) {
 			t.Errorf("%s: state for other arms accepted: %v", name, err)
 		}
+	}
+}
+
+// A gputune state whose models have another number of parameters (the
+// first session's build had 80, before the constant column) is refused with
+// a message that says so, not as a corrupt matrix.
+func TestStateOtherModelSize(t *testing.T) {
+	p := newTestPolicy(t, PolicyGPUTune, false)
+	trainSome(p, 50)
+	good, _ := p.MarshalState()
+	var m map[string]any
+	if err := json.Unmarshal(good, &m); err != nil {
+		t.Fatal(err)
+	}
+	reward := m["reward"].(map[string]any)
+	b := reward["b"].([]any)
+	n := len(b) - 8
+	reward["b"] = b[:n]
+	reward["g"] = reward["g"].([]any)[:n*n]
+	old, _ := json.Marshal(m)
+	q := newTestPolicy(t, PolicyGPUTune, false)
+	err := q.UnmarshalState(old)
+	if !errors.Is(err, ErrState) || !strings.Contains(err.Error(), fmt.Sprintf("it has %d parameters, this build's model has %d", n, len(b))) {
+		t.Errorf("err = %v, want ErrState naming %d and %d parameters", err, n, len(b))
 	}
 }
 

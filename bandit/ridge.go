@@ -1,6 +1,10 @@
 package bandit
 
-import "math"
+import (
+	"errors"
+	"fmt"
+	"math"
+)
 
 // ridge is a discounted ridge regression y ≈ θᵀφ. With discount γ the
 // precision is A = λI + G, G = Σ γ^(t−s) φ_s φ_sᵀ: the prior is refreshed
@@ -318,10 +322,15 @@ func (r *ridge) state() ridgeState {
 		P: pm, Theta: append([]float64(nil), r.theta...), Since: r.since}
 }
 
-func (r *ridge) restore(s ridgeState) bool {
-	if len(s.G) != r.p*r.p || len(s.B) != r.p || !allFinite(s.G) || !allFinite(s.B) ||
-		!finite(s.N) || !finite(s.SumY) || !finite(s.SumSq) || s.N < 0 || s.SumSq < 0 {
-		return false
+func (r *ridge) restore(s ridgeState) error {
+	switch {
+	case len(s.G) != r.p*r.p || len(s.B) != r.p:
+		// A build whose model has another number of parameters wrote it
+		// (the first session's gputune had 80, before its constant column).
+		return fmt.Errorf("it has %d parameters, this build's model has %d", len(s.B), r.p)
+	case !allFinite(s.G) || !allFinite(s.B) || !finite(s.N) || !finite(s.SumY) || !finite(s.SumSq) ||
+		s.N < 0 || s.SumSq < 0:
+		return errors.New("it holds a non-finite or negative value")
 	}
 	copy(r.h, s.G)
 	copy(r.b, s.B)
@@ -335,7 +344,7 @@ func (r *ridge) restore(s ridgeState) bool {
 	}
 	if !invertSPD(r.a, r.m, r.work, r.p) {
 		r.reset()
-		return false
+		return errors.New("its matrix is not positive definite")
 	}
 	r.pScale = 1
 	matVec(r.m, r.b, r.theta, r.p)
@@ -345,7 +354,10 @@ func (r *ridge) restore(s ridgeState) bool {
 		copy(r.theta, s.Theta)
 		r.since = s.Since
 	}
-	return allFinite(r.theta)
+	if !allFinite(r.theta) {
+		return errors.New("its estimate is not finite")
+	}
+	return nil
 }
 
 // contextQuad writes K for this model's P (see contextQuad).
