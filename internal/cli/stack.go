@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"os"
 	"path/filepath"
 	"slices"
 	"time"
@@ -13,6 +12,7 @@ import (
 	"github.com/gputune/gputune/control"
 	"github.com/gputune/gputune/internal/config"
 	"github.com/gputune/gputune/internal/loopkit"
+	"github.com/gputune/gputune/internal/rotate"
 	"github.com/gputune/gputune/nvgpu"
 	"github.com/gputune/gputune/scrape"
 )
@@ -83,15 +83,20 @@ func buildLoop(s stackSpec) (*control.Loop, error) {
 	return loop, nil
 }
 
-// decisionLog opens the per-GPU-model JSON-lines file every mode writes to,
-// so an experiment driven from the keyboard is recorded too.
-func decisionLog(cfg config.Config, facts nvgpu.Facts, now time.Time) (*os.File, error) {
-	dir := filepath.Join(cfg.LogDir(), config.SanitizeModelName(facts.Name))
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return nil, fmt.Errorf("decision log: %w", err)
-	}
-	name := fmt.Sprintf("decisions-%s-gpu%d.jsonl", now.UTC().Format("20060102T150405Z"), facts.Index)
-	f, err := os.OpenFile(filepath.Join(dir, name), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
+// decisionLog opens the per-GPU-model JSON-lines series every mode writes
+// to, so an experiment driven from the keyboard is recorded too. It rotates
+// at log.decision_file_mb and keeps log.decision_files files per GPU.
+func decisionLog(cfg config.Config, facts nvgpu.Facts, log *slog.Logger) (*rotate.File, error) {
+	f, err := rotate.Open(rotate.Options{
+		Dir:      filepath.Join(cfg.LogDir(), config.SanitizeModelName(facts.Name)),
+		Prefix:   "decisions-",
+		Suffix:   fmt.Sprintf("-gpu%d.jsonl", facts.Index),
+		MaxBytes: int64(cfg.Log.DecisionFileMB) << 20,
+		Keep:     cfg.Log.DecisionFiles,
+		PruneFailed: func(err error) {
+			log.Warn("old decision logs could not be deleted", "err", err)
+		},
+	})
 	if err != nil {
 		return nil, fmt.Errorf("decision log: %w", err)
 	}

@@ -148,9 +148,11 @@ func runSession(ctx context.Context, cfg config.Config, f *runFlags, std IO, be 
 	}
 
 	for _, t := range loops {
-		logFile, lerr := decisionLog(cfg, t.facts, time.Now())
-		if lerr != nil {
+		var logFile io.WriteCloser
+		if f, lerr := decisionLog(cfg, t.facts, log); lerr != nil {
 			log.Warn("no decision log", "err", lerr)
+		} else {
+			logFile = f
 		}
 		var stdout io.Writer
 		if headless {
@@ -212,7 +214,7 @@ func tuiFeeds(loops []tuned) []tui.GPUFeed {
 // writeDecisions writes every snapshot as a JSON line to stdout (headless)
 // and to the decision log. A closed stdout (`gputune --no-tui | head`) stops
 // the run in order, as SIGPIPE would: clocks are given back.
-func writeDecisions(sub <-chan control.Snapshot, stdout io.Writer, logFile *os.File, stop context.CancelCauseFunc, log *slog.Logger) {
+func writeDecisions(sub <-chan control.Snapshot, stdout io.Writer, logFile io.WriteCloser, stop context.CancelCauseFunc, log *slog.Logger) {
 	var out, file *control.JSONWriter
 	if stdout != nil {
 		out = control.NewJSONWriter(stdout)

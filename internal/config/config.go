@@ -116,9 +116,14 @@ type TUI struct {
 
 // Log sets logging and where records go.
 type Log struct {
-	Level   string `toml:"level"` // debug | info | warn | error
-	Dir     string `toml:"dir"`   // "" = <data_dir>/logs
-	DataDir string `toml:"data_dir"`
+	Level string `toml:"level"` // debug | info | warn | error
+	Dir   string `toml:"dir"`   // "" = <data_dir>/logs
+	// DecisionFileMB starts a new decision-log file when one would pass
+	// this size (0: never); DecisionFiles is how many files per GPU are
+	// kept, the oldest deleted first (0: all).
+	DecisionFileMB int    `toml:"decision_file_mb"`
+	DecisionFiles  int    `toml:"decision_files"`
+	DataDir        string `toml:"data_dir"`
 }
 
 // Demo configures the simulator behind --demo.
@@ -166,7 +171,7 @@ func Default() Config {
 		},
 		Bandit: Bandit{ActionPruning: true, ExtremePruning: true, Seed: 1},
 		TUI:    TUI{Enabled: true},
-		Log:    Log{Level: "info"},
+		Log:    Log{Level: "info", DecisionFileMB: 100, DecisionFiles: 10},
 		Demo: Demo{
 			Speed:      1,
 			Workload:   "azure-conv",

@@ -129,6 +129,10 @@ func (c Config) Validate() error {
 		bad("log.level %q: must be debug, info, warn or error", c.Log.Level)
 	}
 
+	if c.Log.DecisionFileMB < 0 || c.Log.DecisionFiles < 0 {
+		bad("log.decision_file_mb %d and log.decision_files %d: must be 0 (no limit) or positive", c.Log.DecisionFileMB, c.Log.DecisionFiles)
+	}
+
 	if !(c.Demo.Speed > 0 && c.Demo.Speed <= 10000) {
 		bad("demo.speed %v: must be above 0 and at most 10000", c.Demo.Speed)
 	}

@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"bufio"
+	"bytes"
 	"encoding/json"
 	"io"
 	"net/http"
@@ -469,5 +470,49 @@ func TestDemoSurvivesScrapeTimeouts(t *testing.T) {
 	lines := strings.Split(strings.TrimSuffix(stdout, "\n"), "\n")
 	if span := simulatedSpan(t, lines); span < 50*time.Second {
 		t.Errorf("the decisions span only %s of the 1m run: it stopped early", span)
+	}
+}
+
+// The decision log rotates at log.decision_file_mb and keeps
+// log.decision_files files: a daemon must not fill its disk (one GPU writes
+// about 5 GB a day). The kept files hold the run's last lines, whole.
+func TestDecisionLogRotates(t *testing.T) {
+	t.Parallel()
+	if testing.Short() {
+		t.Skip("runs the demo")
+	}
+	dir := t.TempDir()
+	cfg := filepath.Join(dir, "tuner.toml")
+	if err := os.WriteFile(cfg, []byte("[log]\ndecision_file_mb = 1\ndecision_files = 2\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	code, stdout, stderr := run(t, demoEnv(), demoArgs(dir, "2m", "--config", cfg)...)
+	if code != 0 {
+		t.Fatalf("exit %d\n%s", code, stderr)
+	}
+	if len(stdout) < 3<<20 {
+		t.Fatalf("stdout holds only %d bytes; the test needs more than two 1 MB files' worth", len(stdout))
+	}
+	logs, _ := filepath.Glob(filepath.Join(dir, "logs", "*", "decisions-*.jsonl"))
+	slices.Sort(logs)
+	if len(logs) != 2 {
+		t.Fatalf("want the 2 newest decision logs kept, found %v", logs)
+	}
+	var kept strings.Builder
+	for _, p := range logs {
+		b, err := os.ReadFile(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(b) > 1<<20 && bytes.Count(b, []byte("\n")) > 1 {
+			t.Errorf("%s holds %d bytes in several lines, over the 1 MB limit", p, len(b))
+		}
+		if len(b) == 0 || b[len(b)-1] != '\n' {
+			t.Errorf("%s does not end with a whole line", p)
+		}
+		kept.Write(b)
+	}
+	if !strings.HasSuffix(stdout, kept.String()) {
+		t.Errorf("the kept files (%d bytes) are not the last lines of stdout (%d bytes)", kept.Len(), len(stdout))
 	}
 }
