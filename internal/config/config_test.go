@@ -76,6 +76,8 @@ func TestDecodeAndValidate(t *testing.T) {
 		{name: "negative limit", toml: "[slo]\ntpot_limit_s = -1\n", wantErr: []string{"slo.tpot_limit_s"}},
 		{name: "bad static", toml: "[control]\npolicy = \"static:abc\"\n", wantErr: []string{"static:1500"}},
 		{name: "bad sim params", toml: "[demo]\nsim_params = \"rosy\"\n", wantErr: []string{"demo.sim_params"}},
+		{name: "negative decision log limits", toml: "[log]\ndecision_file_mb = -1\ndecision_files = -3\n",
+			wantErr: []string{"log.decision_file_mb -1", "log.decision_files -3", "0 (no limit) or positive"}},
 		{name: "metrics urls per GPU",
 			toml: "[scrape]\nmetrics_urls = { \"0\" = \"http://127.0.0.1:8000/metrics\", \"3\" = \"https://10.0.0.7:8443/metrics\" }\n",
 			check: func(t *testing.T, c Config) {
