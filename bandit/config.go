@@ -81,12 +81,6 @@ type Config struct {
 	// globalExploreRounds, to clocks within this distance of the exploit
 	// clock (see settle.go). gputune only.
 	ExploreRadiusMHz int `json:"explore_radius_mhz,omitempty"`
-	// ExploreMinSE is how uncertain an arm's predicted reward must be, in
-	// standard errors per unit of the window's residual noise (√(gᵀKg)),
-	// for gputune to leave its exploit arm to explore it (see settle.go):
-	// 0.5 means "known from fewer than about 4 windows' worth of data".
-	// gputune only; negative disables the floor.
-	ExploreMinSE float64 `json:"explore_min_se,omitempty"`
 }
 
 // DefaultConfig returns the defaults of the named policy for n context
@@ -112,7 +106,6 @@ func DefaultConfig(name string, n int) Config {
 			Objective: ObjectiveEDP, Forgetting: 0.995, ClockStepMHz: 15,
 			FreqBasis: 10, LatencyBeta: 2, RefactorEvery: 64,
 			SettleZ: 1, SettleMargin: 0.01, ExploreRadiusMHz: 150,
-			ExploreMinSE: 0.5,
 		}
 	}
 }
@@ -162,9 +155,6 @@ func (c Config) withDefaults(name string) Config {
 	if c.ExploreRadiusMHz == 0 {
 		c.ExploreRadiusMHz = d.ExploreRadiusMHz
 	}
-	if c.ExploreMinSE == 0 {
-		c.ExploreMinSE = d.ExploreMinSE
-	}
 	return c
 }
 
@@ -207,8 +197,6 @@ func (c Config) Validate() error {
 		return fmt.Errorf("%w: settle_z = %v, want a finite value ≥ 0", ErrConfig, c.SettleZ)
 	case !finite(c.SettleMargin) || c.SettleMargin < 0:
 		return fmt.Errorf("%w: settle_margin = %v, want a finite value ≥ 0", ErrConfig, c.SettleMargin)
-	case !finite(c.ExploreMinSE):
-		return fmt.Errorf("%w: explore_min_se = %v, want a finite value (negative: no floor)", ErrConfig, c.ExploreMinSE)
 	case c.ExploreRadiusMHz < 0:
 		return fmt.Errorf("%w: explore_radius_mhz = %d, want ≥ 0 (0: default)", ErrConfig, c.ExploreRadiusMHz)
 	case c.RefactorEvery < 1:

@@ -26,10 +26,6 @@ const (
 	// pruneStreak is how many consecutive decisions an arm must be
 	// dominated before it is pruned.
 	pruneStreak = 10
-	// pruneBeta: an arm is dominated when its upper bound, this many
-	// standard errors above its predicted reward, is below the best safe
-	// arm's lower bound.
-	pruneBeta = 2.0
 	// latencyBlindRounds: with SignalUnknown, a latency never observed after
 	// this many updates is treated as not exported (see LatencySignal).
 	latencyBlindRounds = 20
@@ -74,15 +70,8 @@ type gputune struct {
 	streak   []int
 	allowed  []bool
 	safe     []bool
-	width    []float64 // per arm: pruneBeta standard errors of its predicted reward
-	relSE    []float64 // per arm: standard error of its predicted reward over σ
 
 	round, forced int
-	// shift is a running mean of standardised one-step reward residuals;
-	// surprise counts down the rounds of renewed exploration after it
-	// signalled a change (see noteSurprise).
-	shift    float64
-	surprise int
 	// incumbent is the settled exploit arm (see settle.go); -1 for none.
 	incumbent int
 
@@ -182,8 +171,6 @@ func newGPUTune(cfg Config, arms []Arm, seed uint64) *gputune {
 	t.streak = make([]int, n)
 	t.allowed = make([]bool, n)
 	t.safe = make([]bool, n)
-	t.width = make([]float64, n)
-	t.relSE = make([]float64, n)
 	t.hist = make([]int, convergeWindow)
 	t.smCount = make([]int, len(t.sms))
 	t.xs = make([]float64, t.d)
@@ -238,7 +225,6 @@ func (t *gputune) Reset() {
 		t.prunedAt[i] = -1
 	}
 	t.round, t.forced, t.violation = 0, 0, false
-	t.shift, t.surprise = 0, 0
 	t.incumbent = -1
 	t.mode, t.ttftLimit, t.tpotLimit = t.cfg.SLOMode, t.cfg.TTFTLimit, t.cfg.TPOTLimit
 	clear(t.hist)
@@ -347,18 +333,9 @@ func (t *gputune) Decide(x []float64, allowed []Arm, scores []ArmScore) (Decisio
 			}
 		}
 		t.safe[i] = safe && t.allowed[i]
-		// Pruning compares confidence bounds of pruneBeta standard errors,
-		// not the exploration bonus: α decays to MinAlpha (a twentieth of a
-		// standard error), and bounds that narrow pruned 100 of 110 arms
-		// in the demo's first 75 windows on differences that were noise.
-		t.relSE[i] = math.Sqrt(max(q, 0))
-		if !finite(t.relSE[i]) {
-			t.relSE[i] = 0
-		}
-		t.width[i] = pruneBeta * sigma * t.relSE[i]
 		if t.safe[i] {
 			safeN++
-			maxLCB = max(maxLCB, pred-t.width[i])
+			maxLCB = max(maxLCB, pred-bonus)
 		}
 		scores = append(scores, row)
 	}
@@ -369,7 +346,7 @@ func (t *gputune) Decide(x []float64, allowed []Arm, scores []ArmScore) (Decisio
 		if !t.safe[i] {
 			continue
 		}
-		if scores[i].Pred+t.width[i] < maxLCB {
+		if scores[i].UCB < maxLCB {
 			t.streak[i]++
 			if t.cfg.ActionPruning && t.prunedAt[i] < 0 && t.streak[i] >= pruneStreak {
 				t.prunedAt[i] = t.round
@@ -399,7 +376,7 @@ func (t *gputune) Decide(x []float64, allowed []Arm, scores []ArmScore) (Decisio
 	}
 	exploit := t.settle(scores, greedy, sigma, includePruned)
 	best = t.localBest(scores, best, exploit, includePruned)
-	if best != exploit && !t.worthExploring(scores, best, exploit) {
+	if best != exploit && !(scores[best].UCB-scores[exploit].Pred > t.cfg.SettleMargin) {
 		best = exploit
 	}
 	if t.forced > 0 {
@@ -497,14 +474,7 @@ func (t *gputune) Update(obs Observation) {
 	r := min(max(obs.Reward, -rewardClip), rewardClip)
 	w := observationWeight(obs.Weight)
 	kron(t.xs, g, t.phi)
-	// The residual is standardised by the weight-1 scale on purpose. A
-	// weight-w window's residual has standard deviation σ/√w, but scaling
-	// by √w made the detector follow busy windows: on the simulator it was
-	// no better (trace segments 6.7 % from the best static clock against
-	// 5.9 %), and in one suite row (3× rate, optimistic) gputune fell
-	// 1.3 % behind the default governor.
-	sigma := t.reward.sigma(1, 2)
-	t.noteSurprise(t.reward.update(t.phi, r, w) / sigma)
+	t.reward.update(t.phi, r, w)
 	kron(t.xs, gl, t.phil)
 	aware := t.mode == SLOAware
 	t.violation = false

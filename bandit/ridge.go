@@ -62,13 +62,11 @@ func (r *ridge) reset() {
 
 // update trains on one finite (φ, y) with weight w > 0: weighted least
 // squares, as if (√w·φ, √w·y) had been observed. The residual scale is that
-// of a weight-1 observation. It returns the one-step-ahead residual
-// y − θᵀφ, before the update and unweighted.
-func (r *ridge) update(phi []float64, y, w float64) float64 {
+// of a weight-1 observation.
+func (r *ridge) update(phi []float64, y, w float64) {
 	p, g := r.p, r.gamma
 	phi = phi[:p]
 	e := y - dot(r.theta, phi)
-	resid := e
 	if w != 1 {
 		sw := math.Sqrt(w)
 		for i, v := range phi {
@@ -121,7 +119,7 @@ func (r *ridge) update(phi []float64, y, w float64) float64 {
 	r.since++
 	if !(denom > 1e-12) || !finite(denom) || r.since >= r.refactorEvery {
 		r.refactor()
-		return resid
+		return
 	}
 	c := 1 / (denom * r.pScale)
 	// P is symmetric: only its upper triangle is kept up to date (readers
@@ -159,7 +157,6 @@ func (r *ridge) update(phi []float64, y, w float64) float64 {
 	if !allFinite(r.theta) || !finite(r.pScale) || r.pScale > 1e100 {
 		r.refactor()
 	}
-	return resid
 }
 
 // projectNZ writes u = P·φ over φ's non-zero entries r.nz, reading only
@@ -243,23 +240,6 @@ func (r *ridge) refactor() {
 	if !allFinite(r.theta) {
 		r.reset()
 	}
-}
-
-// age multiplies the weight of everything learnt so far by k ∈ (0, 1]: a
-// change detected in the data makes old observations worth less at once,
-// as k^(1/(1−γ)) windows of forgetting would. The prior stays whole.
-func (r *ridge) age(k float64) {
-	if !(k > 0) || k >= 1 {
-		return
-	}
-	r.gScale *= k
-	for i := range r.b {
-		r.b[i] *= k
-	}
-	r.n *= k
-	r.sumY *= k
-	r.sumSq *= k
-	r.refactor()
 }
 
 // sigma is the residual standard deviation, shrunk towards prior over n0

@@ -22,15 +22,6 @@ import "math"
 //     lets the bonuses of unvisited clocks grow back, so it resumes when the
 //     model's knowledge ages, which is what following drift needs.
 //
-// An exploratory arm must also be uncertain enough to teach something: its
-// bonus must reach ExploreMinBonus. Without that floor the best-UCB arm was
-// usually just the greedy arm, a little better than the incumbent but not
-// significantly so; every window it beat the incumbent's prediction by the
-// 1 % SettleMargin and was played "to explore", so the incumbent held only
-// 20–30 % of the windows and the clock never settled. The explorations
-// themselves teach little then, and at the low clocks they cost more than
-// they show: a queue built in one window is paid for in later ones.
-//
 // Drift still moves the incumbent: forgetting lets new data outweigh old,
 // and once another arm's predicted gain is significant, or the incumbent is
 // pruned as dominated or becomes unsafe, the incumbent changes.
@@ -117,56 +108,4 @@ func (t *gputune) localBest(scores []ArmScore, best, exploit int, includePruned 
 		}
 	}
 	return out
-}
-
-// worthExploring says whether the best-UCB arm best should be played
-// instead of the exploit arm: its optimistic reward beats the exploit arm's
-// prediction by more than SettleMargin, and its bonus reaches
-// ExploreMinBonus.
-func (t *gputune) worthExploring(scores []ArmScore, best, exploit int) bool {
-	return scores[best].UCB-scores[exploit].Pred > t.cfg.SettleMargin &&
-		(t.surprise > 0 || t.relSE[best] >= t.cfg.ExploreMinSE)
-}
-
-const (
-	// surpriseGain is the weight of one window in the running mean of
-	// standardised residuals: about 20 windows.
-	surpriseGain = 0.05
-	// surpriseZ is the level of that mean, in residual standard
-	// deviations, that signals a change: with independent residuals its
-	// standard deviation is √(gain/(2−gain)) ≈ 0.16, so 0.75 is ~5 of them.
-	surpriseZ = 0.75
-	// surpriseClip bounds one window's say in the mean.
-	surpriseClip = 4.0
-	// surpriseAge is what a signalled change leaves of the reward model's
-	// data: one tenth, as ~460 windows of forgetting at γ = 0.995 would.
-	surpriseAge = 0.1
-	// surpriseRounds is how long exploration runs without the
-	// ExploreMinSE floor after a change.
-	surpriseRounds = 60
-)
-
-// noteSurprise folds in one standardised one-step-ahead residual. The
-// ExploreMinSE floor stops exploration once the model is sure of the clocks
-// near the exploit arm, which is what settling needs but not what following
-// a change needs: when the workload or the GPU drifts in a way the context
-// does not show, the exploit arm's rewards stop matching the model's
-// predictions. A run of residuals of one sign then ages the reward model's
-// data to surpriseAge of its weight, so new windows outweigh old ones at
-// once and the bonuses of the clocks around the exploit arm grow back, and
-// lifts the floor for surpriseRounds rounds.
-func (t *gputune) noteSurprise(z float64) {
-	if t.surprise > 0 {
-		t.surprise--
-	}
-	if !finite(z) {
-		return
-	}
-	z = min(max(z, -surpriseClip), surpriseClip)
-	t.shift = (1-surpriseGain)*t.shift + surpriseGain*z
-	if math.Abs(t.shift) > surpriseZ {
-		t.reward.age(surpriseAge)
-		t.surprise = surpriseRounds
-		t.shift = 0
-	}
 }

@@ -300,18 +300,8 @@ func TestDemoIdleGapLowersClockAndPower(t *testing.T) {
 			t.Fatalf("idle at %d MHz drew %.1f W, not below %.1f W idling at boost", minMHz, w, boostIdle.PowerW)
 		}
 	}
-	// The idle clock must win most of what idling can save. Not all of it
-	// within the gap: leakage falls as the GPU cools, over minutes, so the
-	// first idle scrapes sit near 80 W and creep down towards the steady
-	// 68.5 W, and how hot the GPU was depends on the clocks the policy
-	// chose before the gap (the mean was 77–80 W over runs).
-	mean := meanOf(idleAtMin)
-	won := (boostIdle.PowerW - mean) / (boostIdle.PowerW - lowIdle.PowerW)
-	t.Logf("mean idle power at %d MHz %.1f W: %.0f %% of the saving from %.1f W down to the steady %.1f W",
-		minMHz, mean, 100*won, boostIdle.PowerW, lowIdle.PowerW)
-	if won < 0.6 || mean < lowIdle.PowerW*0.95 {
-		t.Errorf("mean idle power at %d MHz %.1f W wins %.0f %% of the idle saving (want ≥ 60 %%) or is below the steady %.1f W",
-			minMHz, mean, 100*won, lowIdle.PowerW)
+	if mean := meanOf(idleAtMin); mean > lowIdle.PowerW*1.15 || mean < lowIdle.PowerW*0.85 {
+		t.Errorf("mean idle power at %d MHz %.1f W, want within 15%% of the steady %.1f W", minMHz, mean, lowIdle.PowerW)
 	}
 }
 
