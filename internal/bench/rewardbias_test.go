@@ -13,8 +13,6 @@ import (
 
 	"github.com/gputune/gputune/bandit"
 	"github.com/gputune/gputune/control"
-	"github.com/gputune/gputune/internal/loopkit"
-	"github.com/gputune/gputune/nvgpu"
 	"github.com/gputune/gputune/sim"
 )
 
@@ -61,46 +59,27 @@ type windowRecord struct {
 	energyJ, tokens, delay float64
 }
 
-// runMeasuring drives the real loop with pol over the scenario, as runLoop
-// does, and records every window the loop trained pol on.
+// runMeasuring drives the real loop with pol over the scenario and
+// records every window the loop trained pol on.
 func runMeasuring(ctx context.Context, t *testing.T, sc Scenario, base *sim.Sim, pol *randomBlocks) []windowRecord {
 	t.Helper()
-	dev := newSimDevice(base.Clone())
 	cfg := sc.Config
 	cfg.Control.Policy = bandit.PolicyGPUTune // the loop's reward for gputune, backlog charge included
-	windower, err := loopkit.NewWindower(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	meter, err := nvgpu.NewMeter(nvgpu.DefaultMeterConfig())
-	if err != nil {
-		t.Fatal(err)
-	}
-	loop, err := control.New(control.Deps{Config: cfg, Reader: dev, Controller: dev, Source: dev,
-		Windower: windower, Meter: meter, Policy: pol, Clock: dev})
-	if err != nil {
-		t.Fatal(err)
-	}
 	var out []windowRecord
-	var nextCounter time.Duration
-	limit := runLimit(sc, base)
-	inEffect := 0
-	for {
-		now, done := advance(ctx, dev, meter, cfg.Control.Period.Duration, &nextCounter)
-		trained := len(pol.obs)
-		snap := loop.Cycle(ctx)
-		if len(pol.obs) > trained && snap.RewardValid {
-			o := pol.obs[len(pol.obs)-1]
-			delay := snap.EDPPerToken * snap.Tokens * snap.Tokens / snap.EnergyJ
-			out = append(out, windowRecord{mhz: inEffect, reward: o.Reward, weight: o.Weight,
-				energyJ: snap.EnergyJ, tokens: snap.Tokens, delay: delay})
-		}
-		inEffect = snap.FreqMHz
-		if done || now >= limit {
-			break
-		}
-	}
-	if err := loop.Close(ctx); err != nil {
+	inEffect, trained := 0, 0
+	_, err := drive(ctx, sc, base, cfg,
+		func([]bandit.Arm) (bandit.Policy, error) { return pol, nil },
+		func(snap control.Snapshot, _ *sim.Sim) {
+			if len(pol.obs) > trained && snap.RewardValid {
+				o := pol.obs[len(pol.obs)-1]
+				delay := snap.EDPPerToken * snap.Tokens * snap.Tokens / snap.EnergyJ
+				out = append(out, windowRecord{mhz: inEffect, reward: o.Reward, weight: o.Weight,
+					energyJ: snap.EnergyJ, tokens: snap.Tokens, delay: delay})
+			}
+			trained = len(pol.obs)
+			inEffect = snap.FreqMHz
+		})
+	if err != nil {
 		t.Fatal(err)
 	}
 	return out

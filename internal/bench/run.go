@@ -5,7 +5,9 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/gputune/gputune/bandit"
 	"github.com/gputune/gputune/control"
+	"github.com/gputune/gputune/internal/config"
 	"github.com/gputune/gputune/internal/loopkit"
 	"github.com/gputune/gputune/nvgpu"
 	"github.com/gputune/gputune/sim"
@@ -92,58 +94,77 @@ func advance(ctx context.Context, dev *simDevice, meter *nvgpu.Meter, period tim
 // "agft", "gputune") against a clone of base, cycling once per period of
 // virtual time until every request has finished.
 func runLoop(ctx context.Context, sc Scenario, base *sim.Sim, policy string, progress func(float64)) (run, error) {
-	dev := newSimDevice(base.Clone())
 	cfg := sc.Config
 	cfg.Control.Policy = policy
 	cfg.Bandit.Seed = sc.Seed
+	limit := runLimit(sc, base)
+	var tr tracker
+	// A window runs at what the previous cycle commanded.
+	inEffectCmd, inEffectMode := 0, string(control.ModeWarmup)
+	dev, err := drive(ctx, sc, base, cfg,
+		func(arms []bandit.Arm) (bandit.Policy, error) { return loopkit.NewPolicy(cfg, arms) },
+		func(snap control.Snapshot, s *sim.Sim) {
+			tr.record(s, inEffectCmd, inEffectMode)
+			inEffectCmd, inEffectMode = snap.FreqMHz, string(snap.Mode)
+			if progress != nil {
+				progress(min(s.Now().Seconds()/limit.Seconds(), 1))
+			}
+		})
+	if err != nil {
+		return run{}, fmt.Errorf("%s: %w", policy, err)
+	}
+	r := run{name: policy, windows: tr.windows, step: clockStep(dev.Facts())}
+	dev.with(func(s *sim.Sim) { r.truth = s.Truth() })
+	return r, nil
+}
+
+// drive runs the real control loop with cfg against a clone of base, its
+// policy built by newPolicy for the GPU's arms (a nil policy for
+// "default" and "static"), one cycle per period of virtual time until every
+// request has finished or the run's limit. After each cycle it calls
+// cycle with the snapshot and the simulation.
+func drive(ctx context.Context, sc Scenario, base *sim.Sim, cfg config.Config,
+	newPolicy func([]bandit.Arm) (bandit.Policy, error), cycle func(control.Snapshot, *sim.Sim)) (*simDevice, error) {
+	dev := newSimDevice(base.Clone())
 	arms, err := control.Arms(dev.Facts(), cfg.GPU)
 	if err != nil {
-		return run{}, err
+		return nil, err
 	}
-	pol, err := loopkit.NewPolicy(cfg, arms)
+	pol, err := newPolicy(arms)
 	if err != nil {
-		return run{}, err
+		return nil, err
 	}
 	windower, err := loopkit.NewWindower(cfg)
 	if err != nil {
-		return run{}, err
+		return nil, err
 	}
 	meter, err := nvgpu.NewMeter(nvgpu.DefaultMeterConfig())
 	if err != nil {
-		return run{}, err
+		return nil, err
 	}
 	loop, err := control.New(control.Deps{Config: cfg, Reader: dev, Controller: dev, Source: dev,
 		Windower: windower, Meter: meter, Policy: pol, Clock: dev})
 	if err != nil {
-		return run{}, fmt.Errorf("%s: %w", policy, err)
+		return nil, err
 	}
 	period := cfg.Control.Period.Duration
 	limit := runLimit(sc, base)
-	var tr tracker
 	var nextCounter time.Duration
-	// A window runs at what the previous cycle commanded.
-	inEffectCmd, inEffectMode := 0, string(control.ModeWarmup)
 	for {
 		if err := ctx.Err(); err != nil {
-			return run{}, err
+			return nil, err
 		}
 		now, done := advance(ctx, dev, meter, period, &nextCounter)
 		snap := loop.Cycle(ctx)
-		dev.with(func(s *sim.Sim) { tr.record(s, inEffectCmd, inEffectMode) })
-		inEffectCmd, inEffectMode = snap.FreqMHz, string(snap.Mode)
-		if progress != nil {
-			progress(min(now.Seconds()/limit.Seconds(), 1))
-		}
+		dev.with(func(s *sim.Sim) { cycle(snap, s) })
 		if done || now >= limit {
 			break
 		}
 	}
 	if err := loop.Close(ctx); err != nil {
-		return run{}, fmt.Errorf("%s: closing the loop: %w", policy, err)
+		return nil, fmt.Errorf("closing the loop: %w", err)
 	}
-	r := run{name: policy, windows: tr.windows, step: clockStep(dev.Facts())}
-	dev.with(func(s *sim.Sim) { r.truth = s.Truth() })
-	return r, nil
+	return dev, nil
 }
 
 // runLimit is the most virtual time a run may take: the arrivals plus a
