@@ -129,8 +129,8 @@ func staticSweep(ctx context.Context, t *testing.T, sc Scenario, base *sim.Sim, 
 		r.mhz = mhz
 		statics[mhz] = r
 	}
-	for i := len(clocks) - 1; i >= 0; i -= staticCoarseSteps {
-		sweep(clocks[i])
+	for _, c := range coarseGrid(clocks) {
+		sweep(c)
 	}
 	best, bestObj := 0, math.Inf(1)
 	for mhz, r := range statics {
@@ -138,9 +138,8 @@ func staticSweep(ctx context.Context, t *testing.T, sc Scenario, base *sim.Sim, 
 			best, bestObj = mhz, o
 		}
 	}
-	i := slices.Index(clocks, best)
-	for j := max(0, i-staticRefineSteps); j <= min(len(clocks)-1, i+staticRefineSteps); j++ {
-		sweep(clocks[j])
+	for _, c := range refineAround(clocks, best) {
+		sweep(c)
 	}
 	return statics
 }

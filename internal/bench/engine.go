@@ -186,8 +186,8 @@ func Run(ctx context.Context, sc Scenario, opt Options) (*Report, error) {
 	}
 	coarse := map[int]bool{}
 	if want[PolicyStatic] {
-		for i := len(clocks) - 1; i >= 0; i -= staticCoarseSteps {
-			coarse[clocks[i]] = true
+		for _, c := range coarseGrid(clocks) {
+			coarse[c] = true
 		}
 		ex.expect(len(coarse) + 2*staticRefineSteps)
 		for _, c := range slices.Sorted(maps.Keys(coarse)) {
@@ -201,12 +201,9 @@ func Run(ctx context.Context, sc Scenario, opt Options) (*Report, error) {
 	obj := control.Objective(sc.Config.Control.Objective)
 	if want[PolicyStatic] {
 		best := bestStatic(runs, obj)
-		if best > 0 {
-			i := slices.Index(clocks, best)
-			for j := max(0, i-staticRefineSteps); j <= min(len(clocks)-1, i+staticRefineSteps); j++ {
-				if !coarse[clocks[j]] {
-					ex.submit(staticName(clocks[j]), staticRun(clocks[j], "refine"))
-				}
+		for _, c := range refineAround(clocks, best) {
+			if !coarse[c] {
+				ex.submit(staticName(c), staticRun(c, "refine"))
 			}
 		}
 		if runs, err = ex.wait(); err != nil {
@@ -218,6 +215,26 @@ func Run(ctx context.Context, sc Scenario, opt Options) (*Report, error) {
 	rep.rate = arrivalRate(sc, 30)
 	rep.WallS = time.Since(start).Seconds()
 	return rep, nil
+}
+
+// coarseGrid is the static sweep's first pass: every staticCoarseSteps-th
+// clock from the highest down.
+func coarseGrid(clocks []int) []int {
+	var out []int
+	for i := len(clocks) - 1; i >= 0; i -= staticCoarseSteps {
+		out = append(out, clocks[i])
+	}
+	return out
+}
+
+// refineAround is the sweep's second pass: every clock within
+// staticRefineSteps of best (none when best is not a clock).
+func refineAround(clocks []int, best int) []int {
+	i := slices.Index(clocks, best)
+	if i < 0 {
+		return nil
+	}
+	return clocks[max(0, i-staticRefineSteps):min(len(clocks), i+staticRefineSteps+1)]
 }
 
 func staticName(mhz int) string { return "static:" + strconv.Itoa(mhz) }
