@@ -63,9 +63,6 @@ func Open(o Options) (*File, error) {
 	return r, nil
 }
 
-// Name is the path of the file being written.
-func (r *File) Name() string { return r.f.Name() }
-
 func (r *File) start() error {
 	t := r.o.Now().UTC().Truncate(time.Millisecond)
 	if !t.After(r.last) {
