@@ -63,6 +63,7 @@ type gputune struct {
 	sms              []int // distinct core clocks, ascending
 
 	reward, ttft, tpot *ridge
+	steady             *steadyModel
 
 	pulls    []int
 	last     []float64
@@ -165,6 +166,7 @@ func newGPUTune(cfg Config, arms []Arm, seed uint64) *gputune {
 	// which is what makes untried low clocks start out unsafe.
 	t.ttft = newRidge(pl, 0.1, cfg.Forgetting, cfg.RefactorEvery)
 	t.tpot = newRidge(pl, 0.1, cfg.Forgetting, cfg.RefactorEvery)
+	t.steady = newSteadyModel(cfg, arms, t.mems, len(t.sms))
 	t.pulls = make([]int, n)
 	t.last = make([]float64, n)
 	t.prunedAt = make([]int, n)
@@ -218,6 +220,7 @@ func (t *gputune) Reset() {
 	t.reward.reset()
 	t.ttft.reset()
 	t.tpot.reset()
+	t.steady.reset()
 	clear(t.pulls)
 	clear(t.last)
 	clear(t.streak)
@@ -374,10 +377,15 @@ func (t *gputune) Decide(x []float64, allowed []Arm, scores []ArmScore) (Decisio
 		dec.Arm = t.arms[best]
 		return dec, scores
 	}
-	exploit := t.settle(scores, greedy, sigma, includePruned)
-	best = t.localBest(scores, best, exploit, includePruned)
-	if best != exploit && !(scores[best].UCB-scores[exploit].Pred > t.cfg.SettleMargin) {
-		best = exploit
+	exploit := t.steadyExploit(scores)
+	if exploit >= 0 {
+		best = t.steadyExplore(scores, exploit)
+	} else {
+		exploit = t.settle(scores, greedy, sigma, includePruned)
+		best = t.localBest(scores, best, exploit, includePruned)
+		if best != exploit && !(scores[best].UCB-scores[exploit].Pred > t.cfg.SettleMargin) {
+			best = exploit
+		}
 	}
 	if t.forced > 0 {
 		t.forced--
@@ -487,11 +495,14 @@ func (t *gputune) Update(obs Observation) {
 		t.violation = t.violation || (aware && t.tpotLimit > 0 && obs.TPOT > t.tpotLimit)
 	}
 	t.round++
+	arm, sm := -1, -1
 	if known {
 		t.pulls[i]++
 		t.last[i] = r
 		t.track(t.smIdx[i])
+		arm, sm = i, t.smIdx[i]
 	}
+	t.steady.update(obs.Arm, arm, sm, obs.Steady)
 }
 
 // observationWeight is a window's weight in the reward fit: 1 when the

@@ -42,6 +42,9 @@ type gputuneState struct {
 	// Incumbent is the settled exploit arm; absent before the first
 	// decision and in states written before settling existed.
 	Incumbent *Arm `json:"incumbent,omitempty"`
+	// Steady is the steady-state model (steady.go); absent before it has
+	// fitted a window and in states written before it existed.
+	Steady *steadyState `json:"steady,omitempty"`
 }
 
 func (t *gputune) MarshalState() ([]byte, error) {
@@ -51,6 +54,7 @@ func (t *gputune) MarshalState() ([]byte, error) {
 		Reward: t.reward.state(), TTFT: t.ttft.state(), TPOT: t.tpot.state(),
 		Pulls: t.pulls, Last: t.last, Streak: t.streak,
 		Converged: t.converged, ConvergedRound: t.convergedRound,
+		Steady: t.steady.state(),
 	}
 	for i, r := range t.prunedAt {
 		if r >= 0 {
@@ -121,6 +125,9 @@ func (t *gputune) UnmarshalState(data []byte) error {
 		if err := m.model.restore(m.state); err != nil {
 			return fmt.Errorf("%w: gputune's %s model cannot be used: %v", ErrState, m.name, err)
 		}
+	}
+	if err := fresh.steady.restore(s.Steady); err != nil {
+		return fmt.Errorf("%w: gputune's steady-state model cannot be used: %v", ErrState, err)
 	}
 	if err := fresh.pcg.UnmarshalBinary(s.RNG); err != nil {
 		return fmt.Errorf("%w: rng: %w", ErrState, err)

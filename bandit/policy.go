@@ -68,6 +68,9 @@ type Observation struct {
 	// gputune fits its models by weighted least squares; agft ignores it,
 	// as AGFT does.
 	Weight float64
+	// Steady is the window's operating point for gputune's steady-state
+	// model (steady.go); the zero value leaves it out. agft ignores it.
+	Steady Steady
 }
 
 // Decision is the result of Decide.

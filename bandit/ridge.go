@@ -434,3 +434,23 @@ func contextQuad(m, x []float64, k int, tmp, kOut []float64) {
 		}
 	}
 }
+
+// variance is φᵀPφ, the variance of the prediction at φ in units of σ²,
+// for a dense φ; it reads only P's upper triangle.
+func (r *ridge) variance(phi []float64) float64 {
+	p, m := r.p, r.m
+	var s float64
+	for i := 0; i < p; i++ {
+		vi := phi[i]
+		if vi == 0 {
+			continue
+		}
+		row := m[i*p : i*p+p]
+		t := row[i] * vi
+		for j := i + 1; j < p; j++ {
+			t += 2 * row[j] * phi[j]
+		}
+		s += vi * t
+	}
+	return r.pScale * s
+}

@@ -1,0 +1,488 @@
+package bandit
+
+import "math"
+
+// The steady-state model. A window's reward measures a clock together with
+// the batch it inherits: continuous batching needs seconds to reach the
+// batch a clock implies (a low clock builds a bigger batch, cheaper per
+// token), so one window at a new clock runs on the old clock's batch. A
+// learner of per-window rewards is therefore pulled towards clocks above the
+// best static one (docs/gputune-policy.md, "Why per-window rewards
+// mislead"). What a clock is worth when held can instead be computed from
+// relations that hold window by window, whatever came before:
+//
+//   - throughput: output tokens/s as a function of clock, running batch and
+//     prefill load, τ(f, B, p);
+//   - power: watts as a function of the same, P(f, B, p).
+//
+// Held at clock f, a server that keeps up serves its demand D (output
+// tokens/s; arrivals do not depend on the clock), so its batch settles where
+// τ(f, B) = D. Over a run, energy per token is P̄/D, and by Little's law the
+// summed request latency is ∫L dt, L the requests in the server, so delay
+// per token is L̄/D. EDP per token is then P(f, B_ss)·B_ss/D², and energy per
+// token P(f, B_ss)/D. gputune's exploit clock minimises that, among SLO-safe
+// clocks the model has data near. The bandit's reward model still decides
+// until this one has enough data, and its latency models decide which
+// clocks are safe.
+//
+// Both relations are fitted by discounted ridge regression (as the reward
+// is) over [1, u, u², p] ⊗ a degree-6 polynomial in the normalised clock,
+// with u = ln B and p the prefill rate. The rate comes from the
+// inter-token latency where the server exports it: B tokens per step,
+// averaged over every token gap of the window. Only windows that ran at one
+// clock throughout are fitted. The residuals are ~0.14 (ln τ) and ~0.05 (ln
+// P) on the simulated H100, against ~0.8 for a window's log-EDP, which is
+// what lets the model place a flat optimum.
+
+// Steady is one window's operating point for the steady-state model. The
+// zero value means "not given": the policy then decides from rewards alone.
+type Steady struct {
+	Batch       float64 // mean requests running over the window
+	PrefillTokS float64 // prompt tokens processed per second
+	GenTokS     float64 // output tokens per second
+	PowerW      float64 // mean GPU power, W
+	// StepS is the window's mean gap between a request's output tokens
+	// (inter-token latency), the engine's step time as decoding requests
+	// see it; 0 when the server does not export it.
+	StepS float64
+	// Capped is true when the GPU's power cap held the clock down.
+	Capped bool
+	// TempC is the GPU temperature at the window's end; 0 when unknown.
+	TempC float64
+	// Switched is true when the clock changed during the window: part of it
+	// ran at the previous clock, and the model does not fit it.
+	Switched bool
+}
+
+const (
+	// steadyZ is the length of [1, u, u², p]; the power fit adds the die
+	// temperature, steadyZP.
+	steadyZ  = 4
+	steadyZP = 5
+	// steadyMinBatch: windows with fewer running requests say little about
+	// batching and are not fitted; below it the fit is extended linearly.
+	steadyMinBatch = 0.5
+	// steadyPrefillScale puts the prefill rate on the scale of u, where the
+	// ridge's fixed prior is negligible.
+	steadyPrefillScale = 1e4
+	// steadyRidge is the prior precision of both fits.
+	steadyRidge = 1e-6
+	// steadyDegree is the degree of the polynomial in the normalised core
+	// clock that both relations are fitted over.
+	steadyDegree = 6
+	// steadyMinWindows is how many fitted windows the model needs before it
+	// chooses the exploit clock.
+	steadyMinWindows = 100
+	// steadyCover is the discounted count of fitted windows within
+	// steadyCoverSteps clock steps an arm needs before the model's value
+	// there is trusted: the fit is not extrapolated to clocks without data.
+	steadyCover      = 2
+	steadyCoverSteps = 2
+	// steadySEFactor: the model chooses only among arms whose predicted
+	// objective has a standard error within this factor of the smallest.
+	// A polynomial fit is wild between clusters of data, and the level of
+	// every prediction shares one uncertainty, so the comparison is
+	// relative.
+	steadySEFactor = 2
+	// steadyMaxCapped is the largest share of recent windows held down by a
+	// power cap (or a slowdown) under which the model still decides.
+	steadyMaxCapped = 0.1
+	// steadyMeanMemory is the discount of the demand and prefill means:
+	// about 1,000 windows (5 min), long enough to average arrivals (a 30 s
+	// mean of a Poisson load moved the chosen clock by ±60 MHz).
+	steadyMeanMemory = 0.999
+	// steadyExploreShare is the share of decisions that explore once the
+	// model chooses the exploit clock: a uniformly drawn safe clock within
+	// ExploreRadiusMHz of it. The model's relations hold window by window,
+	// so a short stay at a clock teaches it as much as a long one, and
+	// drawing both sides evenly keeps the data around the exploit clock.
+	steadyExploreShare = 0.2
+	// steadyExploreHold is how many decisions an explored clock is held:
+	// the first window after a switch is not fitted (Steady.Switched).
+	steadyExploreHold = 4
+	// steadyForgetting is the steady-state model's discount per window,
+	// a memory of ~2,000 windows (10 min). Its relations are physical and
+	// change little (the load's changes are its inputs), and placing a flat
+	// optimum needs many exploratory windows: at 0.999 the chosen clock
+	// scattered about twice as far.
+	steadyForgetting = 0.9995
+	// steadyBatchHeadroom lets the solved batch reach twice the largest
+	// seen (along the throughput fit's tangent, see objective); beyond that
+	// a clock is taken to be unable to keep up.
+	steadyBatchHeadroom = 2
+)
+
+func (s Steady) usable() bool {
+	return finite(s.Batch) && finite(s.PrefillTokS) && finite(s.GenTokS) && finite(s.PowerW) &&
+		s.Batch >= steadyMinBatch && s.PrefillTokS >= 0 && s.GenTokS > 0 && s.PowerW > 0
+}
+
+type steadyModel struct {
+	k             int       // basis length: steadyDegree+1 powers, memory indicators
+	fmin, fmax    float64   // core clock range, for the normalised clock
+	mems          []int     // memory clocks, ascending
+	basis         []float64 // per arm: its basis row (len(arms)·k)
+	g             []float64 // basis scratch for a clock outside the table
+	tput, power   *ridge
+	delay         float64 // 1 for EDP, 0 for energy
+	demand, pre   float64 // discounted means: output tokens/s, prefill/scale
+	demandSum     float64 // their discounted sums and weight
+	preSum, meanW float64
+	cappedSum     float64 // discounted count of capped windows
+	haveMeans     bool
+	uMax          float64 // largest ln batch fitted
+	windows       int     // windows fitted
+	fromSteps     bool    // rates come from step times (see update)
+	// hold is the arm being explored and holdLeft the decisions it has
+	// left (see steadyExplore).
+	hold, holdLeft int
+	cover          []float64 // per distinct core clock: discounted windows
+	gamma          float64
+	z, phi         []float64
+	value          []float64 // per arm: predicted ln objective (+Inf: unknown)
+	se             []float64 // per arm: its standard error
+	coeffT         [steadyZ]float64
+	coeff          [steadyZP]float64
+	zP, phiP       []float64
+	tempSum        float64
+}
+
+func newSteadyModel(cfg Config, arms []Arm, mems []int, clocks int) *steadyModel {
+	k := steadyDegree + 1 + len(mems) - 1
+	s := &steadyModel{
+		k: k, fmin: float64(arms[0].SMMHz), fmax: float64(arms[len(arms)-1].SMMHz), mems: mems,
+		basis: make([]float64, len(arms)*k), g: make([]float64, k),
+		tput:  newRidge(steadyZ*k, steadyRidge, steadyForgetting, cfg.RefactorEvery),
+		power: newRidge(steadyZP*k, steadyRidge, steadyForgetting, cfg.RefactorEvery),
+		delay: 1, gamma: steadyForgetting,
+		cover: make([]float64, clocks),
+		z:     make([]float64, steadyZ), phi: make([]float64, steadyZ*k),
+		zP: make([]float64, steadyZP), phiP: make([]float64, steadyZP*k),
+		value: make([]float64, len(arms)), se: make([]float64, len(arms)),
+	}
+	for i, a := range arms {
+		s.fill(a, s.basis[i*k:(i+1)*k])
+	}
+	if cfg.Objective == ObjectiveEnergy {
+		s.delay = 0
+	}
+	s.reset()
+	return s
+}
+
+// fill writes the basis row of arm a: powers of the normalised core clock,
+// then one indicator per memory clock after the first. A low-degree
+// polynomial, not the reward's B-splines: the relations are smooth in the
+// clock, and with a dozen parameters fewer the optimum it places scatters
+// far less (measured: the B-spline version settled ~45 MHz high).
+func (s *steadyModel) fill(a Arm, g []float64) {
+	var x float64
+	if s.fmax > s.fmin {
+		x = (min(max(float64(a.SMMHz), s.fmin), s.fmax) - s.fmin) / (s.fmax - s.fmin)
+	}
+	v := 1.0
+	for d := 0; d <= steadyDegree; d++ {
+		g[d] = v
+		v *= x
+	}
+	for m := 1; m < len(s.mems); m++ {
+		g[steadyDegree+m] = 0
+		if a.MemMHz == s.mems[m] {
+			g[steadyDegree+m] = 1
+		}
+	}
+}
+
+func (s *steadyModel) reset() {
+	s.tput.reset()
+	s.power.reset()
+	s.demand, s.pre, s.haveMeans = 0, 0, false
+	s.demandSum, s.preSum, s.meanW = 0, 0, 0
+	s.fromSteps = false
+	s.hold, s.holdLeft = -1, 0
+	s.uMax, s.windows = math.Inf(-1), 0
+	clear(s.cover)
+}
+
+// update fits one window at arm a, the table's arm i (-1 for a clock
+// outside the table: fitted, but it covers no arm); sm is its index among
+// the distinct core clocks.
+func (s *steadyModel) update(a Arm, i, sm int, o Steady) {
+	if !o.usable() {
+		return
+	}
+	// The token rate: from the step time where the server exports it
+	// (B tokens per step of StepS seconds, averaged over every token gap in
+	// the window, far steadier than a 0.3 s token count), else the count.
+	// One kind is used throughout: the first step time switches over.
+	u, p := math.Log(o.Batch), o.PrefillTokS/steadyPrefillScale
+	rate := o.GenTokS
+	if o.StepS > 0 && finite(o.StepS) {
+		if !s.fromSteps {
+			s.reset()
+			s.fromSteps = true
+		}
+		rate = o.Batch / o.StepS
+	} else if s.fromSteps {
+		return
+	}
+	// Discounted means, normalised by their discounted weight so that the
+	// first windows do not linger as an exponential average's start would.
+	// Every window counts: demand does not depend on the clock.
+	s.meanW = steadyMeanMemory*s.meanW + 1
+	s.demandSum = steadyMeanMemory*s.demandSum + rate
+	s.preSum = steadyMeanMemory*s.preSum + p
+	s.demand, s.pre, s.haveMeans = s.demandSum/s.meanW, s.preSum/s.meanW, true
+	s.tempSum = steadyMeanMemory*s.tempSum + o.TempC
+	if o.Capped {
+		s.cappedSum = steadyMeanMemory*s.cappedSum + 1
+	} else {
+		s.cappedSum = steadyMeanMemory * s.cappedSum
+	}
+	if o.Switched || o.Capped {
+		return
+	}
+	g := s.g
+	if i >= 0 {
+		g = s.basis[i*s.k : (i+1)*s.k]
+	} else {
+		s.fill(a, g)
+	}
+	s.z[0], s.z[1], s.z[2], s.z[3] = 1, u, u*u, p
+	kron(s.z, g, s.phi)
+	s.tput.update(s.phi, math.Log(rate), 1)
+	copy(s.zP, s.z)
+	s.zP[4] = s.tempDev(o.TempC)
+	kron(s.zP, g, s.phiP)
+	s.power.update(s.phiP, math.Log(o.PowerW), 1)
+	s.uMax = max(s.uMax, u)
+	s.windows++
+	for i := range s.cover {
+		s.cover[i] *= s.gamma
+	}
+	if sm >= 0 && sm < len(s.cover) {
+		s.cover[sm]++
+	}
+}
+
+func (s *steadyModel) ready() bool { return s.windows >= steadyMinWindows && s.haveMeans }
+
+// covered reports whether clock index sm has enough recent data nearby.
+func (s *steadyModel) covered(sm int) bool {
+	var c float64
+	for j := max(sm-steadyCoverSteps, 0); j <= min(sm+steadyCoverSteps, len(s.cover)-1); j++ {
+		c += s.cover[j]
+	}
+	return c >= steadyCover
+}
+
+// coefficients writes, for arm i, each model's coefficients of
+// [1, u, u², p].
+func (s *steadyModel) coefficients(i int) {
+	g := s.basis[i*s.k : (i+1)*s.k]
+	for j := range steadyZP {
+		s.coeff[j] = dot(s.power.theta[j*s.k:(j+1)*s.k], g)
+	}
+	for j := range steadyZ {
+		s.coeffT[j] = dot(s.tput.theta[j*s.k:(j+1)*s.k], g)
+	}
+}
+
+// objective is the predicted ln objective (up to a constant) of holding arm
+// i, ln P(B_ss) + delay·ln B_ss with B_ss where throughput meets demand, and
+// its standard error. +Inf when the clock cannot keep up within the batches
+// seen.
+func (s *steadyModel) objective(i int) (value, se float64) {
+	s.coefficients(i)
+	lnD := math.Log(s.demand)
+	c, p := s.coeffT, s.pre
+	lo, hi := math.Log(steadyMinBatch), s.uMax+math.Log(steadyBatchHeadroom)
+	// q(u) = ln τ(u) − ln D.
+	q := func(u float64) float64 { return c[0] + c[1]*u + c[2]*u*u + c[3]*p - lnD }
+	var u float64
+	switch qlo := q(lo); {
+	case qlo >= 0:
+		// Demand needs less than the smallest fitted batch: extend ln τ
+		// along its tangent there (ln τ ∝ ln B for a part-idle GPU).
+		slope := min(max(c[1]+2*c[2]*lo, 0.5), 1.5)
+		u = lo - qlo/slope
+	default:
+		u = firstRoot(c[2], c[1], c[0]+c[3]*p-lnD, lo, s.uMax)
+		if math.IsNaN(u) {
+			// Demand needs more than the largest fitted batch: extend ln τ
+			// along its tangent there. ln τ is concave in ln B (a step's
+			// time grows with the batch), so the tangent errs towards
+			// keeping up: the clock looks better than it may be, and
+			// exploration goes to find out.
+			top := q(s.uMax)
+			slope := min(max(c[1]+2*c[2]*s.uMax, 0.05), 1)
+			if top >= 0 {
+				return math.Inf(1), math.Inf(1) // a fit that turned down: no usable root
+			}
+			u = s.uMax - top/slope
+			if u > hi {
+				return math.Inf(1), math.Inf(1)
+			}
+		}
+	}
+	// Power is held at its value at the nearest end of the fitted range,
+	// extended along its tangent above it (never falling with the batch).
+	v := min(max(u, lo), s.uMax)
+	pw := s.coeff[0] + s.coeff[1]*v + s.coeff[2]*v*v + s.coeff[3]*p
+	powerSlope := s.coeff[1] + 2*s.coeff[2]*v
+	if u > s.uMax {
+		powerSlope = max(powerSlope, 0)
+		pw += powerSlope * (u - s.uMax)
+	} else if u < lo {
+		powerSlope = 0
+	}
+	// The delta method, the two fits taken as independent: an error e in
+	// ln τ moves ln B_ss by −e/(∂ln τ/∂u), and J with it.
+	s.z[0], s.z[1], s.z[2], s.z[3] = 1, v, v*v, p
+	kron(s.z, s.basis[i*s.k:(i+1)*s.k], s.phi)
+	copy(s.zP, s.z)
+	s.zP[4] = 0
+	kron(s.zP, s.basis[i*s.k:(i+1)*s.k], s.phiP)
+	tputSlope := min(max(c[1]+2*c[2]*v, 0.05), 1.5)
+	sT, sP := s.tput.sigma(0.2, 2), s.power.sigma(0.1, 2)
+	varT := sT * sT * s.tput.variance(s.phi)
+	varP := sP * sP * s.power.variance(s.phiP)
+	a := (powerSlope + s.delay) / tputSlope
+	return pw + s.delay*u, math.Sqrt(max(varP+a*a*varT, 0))
+}
+
+// firstRoot is the smallest root of a·u² + b·u + c in (lo, hi], NaN when
+// there is none. The caller has c + b·lo + a·lo² < 0, so that root is where
+// the quadratic first rises through zero.
+func firstRoot(a, b, c, lo, hi float64) float64 {
+	const tiny = 1e-12
+	in := func(u float64) bool { return u > lo && u <= hi }
+	if math.Abs(a) < tiny {
+		if b > tiny {
+			if u := -c / b; in(u) {
+				return u
+			}
+		}
+		return math.NaN()
+	}
+	disc := b*b - 4*a*c
+	if disc < 0 {
+		return math.NaN()
+	}
+	sq := math.Sqrt(disc)
+	r1, r2 := (-b-sq)/(2*a), (-b+sq)/(2*a)
+	if r1 > r2 {
+		r1, r2 = r2, r1
+	}
+	if in(r1) {
+		return r1
+	}
+	if in(r2) {
+		return r2
+	}
+	return math.NaN()
+}
+
+// steadyExploit is the exploit arm by the steady-state model: the SLO-safe,
+// allowed arm with data nearby whose predicted objective when held is
+// lowest. No hysteresis: the model moves slowly, and any margin held the
+// clock up to 0.1 % above the optimum of a flat curve, 15–30 MHz high. It
+// returns -1 until the model is ready (or when no arm qualifies), and the
+// rewards' incumbent rule (settle.go) decides instead. The arm it returns is
+// never pruned: pruning judges arms by the per-window rewards this model
+// corrects.
+func (t *gputune) steadyExploit(scores []ArmScore) int {
+	s := t.steady
+	if !s.ready() {
+		return -1
+	}
+	// Under a power cap the clock in effect follows the load, not the lock:
+	// the relations are not those of a clock held. The model leaves
+	// capped windows out, and once they are common it leaves the choice to
+	// the rewards.
+	if s.cappedSum > steadyMaxCapped*s.meanW {
+		return -1
+	}
+	minSE := math.Inf(1)
+	for i := range t.arms {
+		s.value[i], s.se[i] = math.Inf(1), math.Inf(1)
+		if !t.safe[i] || !s.covered(t.smIdx[i]) {
+			continue
+		}
+		s.value[i], s.se[i] = s.objective(i)
+		if finite(s.value[i]) {
+			minSE = min(minSE, s.se[i])
+		}
+	}
+	best := -1
+	for i, v := range s.value {
+		if finite(v) && s.se[i] <= steadySEFactor*minSE && (best < 0 || v < s.value[best]) {
+			best = i
+		}
+	}
+	if best < 0 {
+		return -1
+	}
+	t.incumbent = best
+	t.prunedAt[best], t.streak[best] = -1, 0
+	if scores[best].State == StatePruned {
+		scores[best].State, scores[best].Reason, scores[best].Round = StateOK, "", 0
+	}
+	return best
+}
+
+// steadyExplore returns the arm to play when the steady-state model chooses
+// the exploit arm: the exploit arm, or, in steadyExploreShare of decisions,
+// a uniformly drawn safe arm within ExploreRadiusMHz of it. It ignores the
+// rewards' pruning, which judges arms by the biased per-window rewards, and
+// an arm it draws is unpruned.
+func (t *gputune) steadyExplore(scores []ArmScore, exploit int) int {
+	s := t.steady
+	if s.holdLeft > 0 && s.hold >= 0 && t.safe[s.hold] {
+		s.holdLeft--
+		return s.hold
+	}
+	s.holdLeft = 0
+	if t.rng.Float64() >= steadyExploreShare/steadyExploreHold {
+		return exploit
+	}
+	r, center := t.cfg.ExploreRadiusMHz, t.arms[exploit].SMMHz
+	near := func(i int) bool {
+		d := t.arms[i].SMMHz - center
+		return i != exploit && t.safe[i] && d <= r && d >= -r
+	}
+	n := 0
+	for i := range t.arms {
+		if near(i) {
+			n++
+		}
+	}
+	if n == 0 {
+		return exploit
+	}
+	pick := t.rng.IntN(n)
+	for i := range t.arms {
+		if !near(i) {
+			continue
+		}
+		if pick == 0 {
+			s.hold, s.holdLeft = i, steadyExploreHold-1
+			t.prunedAt[i], t.streak[i] = -1, 0
+			if scores[i].State == StatePruned {
+				scores[i].State, scores[i].Reason, scores[i].Round = StateOK, "", 0
+			}
+			return i
+		}
+		pick--
+	}
+	return exploit
+}
+
+// tempDev is the temperature's deviation from its recent mean, in units of
+// 10 °C; 0 when the temperature is unknown.
+func (s *steadyModel) tempDev(c float64) float64 {
+	if !(c > 0) || !finite(c) || !(s.meanW > 0) {
+		return 0
+	}
+	return (c - s.tempSum/s.meanW) / 10
+}

@@ -1,0 +1,72 @@
+package bandit
+
+import (
+	"errors"
+	"fmt"
+	"math"
+)
+
+// steadyState is the persisted steady-state model. A state written before
+// the model existed has none, and the model then starts afresh.
+type steadyState struct {
+	Throughput ridgeState `json:"throughput"`
+	Power      ridgeState `json:"power"`
+	// Discounted sums of the rate, prefill, temperature and capped windows,
+	// and their common weight.
+	DemandSum  float64   `json:"demand_sum"`
+	PrefillSum float64   `json:"prefill_sum"`
+	TempSum    float64   `json:"temp_sum"`
+	CappedSum  float64   `json:"capped_sum"`
+	MeanWeight float64   `json:"mean_weight"`
+	LnBatchMax float64   `json:"ln_batch_max"`
+	Windows    int       `json:"windows"`
+	FromSteps  bool      `json:"from_steps"`
+	Cover      []float64 `json:"cover"`
+	// Hold is the arm index being explored and HoldLeft its decisions left.
+	Hold     int `json:"hold"`
+	HoldLeft int `json:"hold_left"`
+}
+
+// state is nil until the model has fitted a window.
+func (s *steadyModel) state() *steadyState {
+	if s.windows == 0 {
+		return nil
+	}
+	return &steadyState{
+		Throughput: s.tput.state(), Power: s.power.state(),
+		DemandSum: s.demandSum, PrefillSum: s.preSum, TempSum: s.tempSum, CappedSum: s.cappedSum,
+		MeanWeight: s.meanW, LnBatchMax: s.uMax, Windows: s.windows, FromSteps: s.fromSteps,
+		Cover: append([]float64(nil), s.cover...), Hold: s.hold, HoldLeft: s.holdLeft,
+	}
+}
+
+// restore loads st into s, a fresh model; nil leaves it fresh.
+func (s *steadyModel) restore(st *steadyState) error {
+	if st == nil {
+		return nil
+	}
+	sums := []float64{st.DemandSum, st.PrefillSum, st.TempSum, st.CappedSum, st.MeanWeight, st.LnBatchMax}
+	switch {
+	case len(st.Cover) != len(s.cover):
+		return fmt.Errorf("it covers %d core clocks, this policy has %d", len(st.Cover), len(s.cover))
+	case !allFinite(sums) || !allFinite(st.Cover) || st.Windows <= 0 || !(st.MeanWeight > 0) ||
+		st.DemandSum <= 0 || st.CappedSum < 0 || st.CappedSum > st.MeanWeight ||
+		st.Hold < -1 || st.Hold >= len(s.value) || st.HoldLeft < 0 || st.HoldLeft >= steadyExploreHold:
+		return errors.New("its means or counts are malformed")
+	}
+	if err := s.tput.restore(st.Throughput); err != nil {
+		return fmt.Errorf("throughput fit: %w", err)
+	}
+	if err := s.power.restore(st.Power); err != nil {
+		return fmt.Errorf("power fit: %w", err)
+	}
+	s.demandSum, s.preSum, s.tempSum, s.cappedSum, s.meanW = st.DemandSum, st.PrefillSum, st.TempSum, st.CappedSum, st.MeanWeight
+	s.demand, s.pre, s.haveMeans = s.demandSum/s.meanW, s.preSum/s.meanW, true
+	s.uMax, s.windows, s.fromSteps = st.LnBatchMax, st.Windows, st.FromSteps
+	copy(s.cover, st.Cover)
+	s.hold, s.holdLeft = st.Hold, st.HoldLeft
+	if math.IsInf(s.uMax, 0) {
+		return errors.New("its largest batch is not finite")
+	}
+	return nil
+}

@@ -1,0 +1,271 @@
+package bandit
+
+import (
+	"encoding/json"
+	"errors"
+	"math"
+	"math/rand/v2"
+	"slices"
+	"testing"
+)
+
+// heldEnv is a serving GPU whose batch follows the clock with a lag, as
+// continuous batching does: a decode step takes (W + κ·B)/BW(f), with the
+// bandwidth falling below a knee, so at demand D tokens/s the batch settles
+// where B = D·step(f, B); power is idle + clock-dependent + per-request
+// parts. Each window the batch moves a tenth of the way towards the held
+// value, so a window at a new clock runs on the old clock's batch.
+type heldEnv struct {
+	demand float64
+	batch  float64
+	rng    *rand.Rand
+}
+
+func (e *heldEnv) step(f, b float64) float64 {
+	bw := 1 / math.Pow(1+math.Pow(900/f, 8), 1.0/8)
+	return (6 + 0.2*b) / bw / 1e3 // seconds
+}
+
+func (e *heldEnv) power(f, b float64) float64 {
+	u := f / 1980
+	return 120 + 330*u*u*u + 3*b*u
+}
+
+// heldBatch is +Inf where the clock cannot keep up with the demand.
+func (e *heldEnv) heldBatch(f float64) float64 {
+	bw := 1 / math.Pow(1+math.Pow(900/f, 8), 1.0/8)
+	d := e.demand / 1e3
+	if den := 1 - d*0.2/bw; den > 0 {
+		return d * 6 / bw / den
+	}
+	return math.Inf(1)
+}
+
+// heldObjective is ln(P·B) at the batch a clock settles at: EDP per token
+// up to the constant 1/D².
+func (e *heldEnv) heldObjective(f float64) float64 {
+	b := e.heldBatch(f)
+	return math.Log(e.power(f, b) * b)
+}
+
+// window plays one window at f and returns what the control loop would
+// pass: the operating point and the per-window reward.
+func (e *heldEnv) window(f float64, switched bool) (Steady, float64) {
+	target := min(e.heldBatch(f), 256) // a full batch: requests queue
+	e.batch += 0.1 * (target - e.batch)
+	b := e.batch * math.Exp(0.05*e.rng.NormFloat64())
+	step := e.step(f, b) * math.Exp(0.1*e.rng.NormFloat64())
+	p := e.power(f, b) * math.Exp(0.02*e.rng.NormFloat64())
+	rate := b / step
+	st := Steady{Batch: b, GenTokS: rate, PowerW: p, StepS: step, Switched: switched}
+	return st, -math.Log(p * b / (rate * rate) * 1e4)
+}
+
+func newSteadyPolicy(t *testing.T, seed uint64) *gputune {
+	t.Helper()
+	cfg := DefaultConfig(PolicyGPUTune, 2)
+	cfg.SLOMode = SLOIgnore
+	p, err := New(PolicyGPUTune, cfg, envArms(), seed)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return p.(*gputune)
+}
+
+// runHeld drives the policy for n windows and returns the exploit arms of
+// the last half.
+func runHeld(t *testing.T, pol *gputune, env *heldEnv, n int, steady bool) []int {
+	t.Helper()
+	x := []float64{0, 1}
+	var scores []ArmScore
+	var exploits []int
+	prev := 0
+	for r := range n {
+		var dec Decision
+		dec, scores = pol.Decide(x, nil, scores)
+		f := dec.Arm.SMMHz
+		st, reward := env.window(float64(f), f != prev)
+		prev = f
+		obs := Observation{Arm: dec.Arm, Context: x, Reward: reward, TTFT: math.NaN(), TPOT: math.NaN()}
+		if steady {
+			obs.Steady = st
+		}
+		pol.Update(obs)
+		if r >= n/2 && !dec.Explore {
+			exploits = append(exploits, f)
+		}
+	}
+	return exploits
+}
+
+func median(v []int) int {
+	s := slices.Clone(v)
+	slices.Sort(s)
+	return s[len(s)/2]
+}
+
+// TestSteadyModelFindsHeldOptimum: with the operating point of each window,
+// the exploit clock settles within ±2 steps of the clock that is best when
+// held, although each window's reward favours clocks above it.
+func TestSteadyModelFindsHeldOptimum(t *testing.T) {
+	for _, demand := range []float64{800, 1500, 2500} {
+		env := &heldEnv{demand: demand, rng: rand.New(rand.NewPCG(uint64(demand), 7))}
+		best, bestJ := 0, math.Inf(1)
+		for _, a := range envArms() {
+			if j := env.heldObjective(float64(a.SMMHz)); j < bestJ {
+				best, bestJ = a.SMMHz, j
+			}
+		}
+		env.batch = env.heldBatch(1980)
+		exploits := runHeld(t, newSteadyPolicy(t, 1), env, 3000, true)
+		got := median(exploits)
+		t.Logf("demand %.0f tok/s: best held clock %d MHz, median exploit clock %d MHz over the last 1,500 windows", demand, best, got)
+		if got < best-30 || got > best+30 {
+			t.Errorf("demand %.0f: median exploit clock %d MHz, want within ±2 steps of %d", demand, got, best)
+		}
+	}
+}
+
+func TestSteadyModelSkipsSwitchedAndCappedWindows(t *testing.T) {
+	env := &heldEnv{demand: 1500, batch: 10, rng: rand.New(rand.NewPCG(1, 2))}
+	pol := newSteadyPolicy(t, 1)
+	for i := range 300 {
+		st, r := env.window(1200, true)
+		st.Capped = i%2 == 0
+		pol.Update(Observation{Arm: Arm{SMMHz: 1200}, Context: []float64{0, 1}, Reward: r, Steady: st})
+	}
+	if w := pol.steady.windows; w != 0 {
+		t.Fatalf("fitted %d switched windows, want 0", w)
+	}
+	if !pol.steady.haveMeans {
+		t.Fatal("switched windows must still count towards the demand")
+	}
+	for range 300 {
+		st, r := env.window(1200, false)
+		st.Capped = true
+		pol.Update(Observation{Arm: Arm{SMMHz: 1200}, Context: []float64{0, 1}, Reward: r, Steady: st})
+	}
+	if w := pol.steady.windows; w != 0 {
+		t.Fatalf("fitted %d capped windows, want 0", w)
+	}
+	if got := pol.steadyExploit(make([]ArmScore, len(pol.arms))); got != -1 {
+		t.Fatalf("with most windows capped the model chose arm %d; the rewards must decide", got)
+	}
+}
+
+// TestSteadyModelAbsentKeepsRewards: without operating points the policy
+// decides exactly as before the model existed (the golden files cover the
+// same property over 2 × 2,000 rounds).
+func TestSteadyModelAbsentKeepsRewards(t *testing.T) {
+	env := &heldEnv{demand: 1500, batch: 10, rng: rand.New(rand.NewPCG(3, 4))}
+	pol := newSteadyPolicy(t, 1)
+	runHeld(t, pol, env, 400, false)
+	if pol.steady.windows != 0 || pol.steady.ready() {
+		t.Fatalf("steady model fitted %d windows without operating points", pol.steady.windows)
+	}
+}
+
+func TestSteadyStateRoundTrip(t *testing.T) {
+	env := &heldEnv{demand: 1500, batch: 20, rng: rand.New(rand.NewPCG(5, 6))}
+	pol := newSteadyPolicy(t, 1)
+	runHeld(t, pol, env, 600, true)
+	data, err := pol.MarshalState()
+	if err != nil {
+		t.Fatal(err)
+	}
+	back := newSteadyPolicy(t, 9)
+	if err := back.UnmarshalState(data); err != nil {
+		t.Fatal(err)
+	}
+	if back.steady.windows != pol.steady.windows || back.steady.demand != pol.steady.demand {
+		t.Fatalf("restored model has %d windows and demand %v, saved %d and %v",
+			back.steady.windows, back.steady.demand, pol.steady.windows, pol.steady.demand)
+	}
+	x := []float64{0, 1}
+	for range 50 {
+		d1, _ := pol.Decide(x, nil, nil)
+		d2, _ := back.Decide(x, nil, nil)
+		if d1 != d2 {
+			t.Fatalf("restored policy decided %+v, the saved one %+v", d2, d1)
+		}
+		st, r := env.window(float64(d1.Arm.SMMHz), false)
+		o := Observation{Arm: d1.Arm, Context: x, Reward: r, TTFT: math.NaN(), TPOT: math.NaN(), Steady: st}
+		pol.Update(o)
+		back.Update(o)
+	}
+}
+
+func TestSteadyStateMalformedIsRefused(t *testing.T) {
+	env := &heldEnv{demand: 1500, batch: 20, rng: rand.New(rand.NewPCG(5, 6))}
+	pol := newSteadyPolicy(t, 1)
+	runHeld(t, pol, env, 200, true)
+	good := pol.steady.state()
+	cases := map[string]func(s *steadyState){
+		"cover length":     func(s *steadyState) { s.Cover = s.Cover[:3] },
+		"no windows":       func(s *steadyState) { s.Windows = 0 },
+		"negative demand":  func(s *steadyState) { s.DemandSum = -1 },
+		"capped over all":  func(s *steadyState) { s.CappedSum = 2 * s.MeanWeight },
+		"power parameters": func(s *steadyState) { s.Power.B = s.Power.B[:1] },
+	}
+	for name, spoil := range cases {
+		t.Run(name, func(t *testing.T) {
+			st := *good
+			st.Cover = slices.Clone(good.Cover)
+			st.Power.B = slices.Clone(good.Power.B)
+			spoil(&st)
+			fresh := newSteadyPolicy(t, 1)
+			if err := fresh.steady.restore(&st); err == nil {
+				t.Fatal("a malformed steady-state model was accepted")
+			}
+		})
+	}
+	// Through the policy, the error is ErrState and the policy is unchanged.
+	data, err := pol.MarshalState()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var raw map[string]any
+	if err := json.Unmarshal(data, &raw); err != nil {
+		t.Fatal(err)
+	}
+	raw["steady"].(map[string]any)["cover"] = []float64{1}
+	spoilt, _ := json.Marshal(raw)
+	fresh := newSteadyPolicy(t, 1)
+	if err := fresh.UnmarshalState(spoilt); !errors.Is(err, ErrState) {
+		t.Fatalf("got %v, want ErrState", err)
+	}
+	if fresh.steady.windows != 0 {
+		t.Fatal("a refused state changed the policy")
+	}
+}
+
+func TestFirstRoot(t *testing.T) {
+	cases := []struct {
+		name       string
+		a, b, c    float64
+		lo, hi     float64
+		want       float64
+		wantNoRoot bool
+	}{
+		{"linear", 0, 2, -2, 0, 5, 1, false},
+		{"linear falling", 0, -2, 2, 0, 5, 0, true},
+		{"concave, first crossing", -1, 4, -3, 0, 5, 1, false},
+		{"convex, root above range", 1, 0, -36, 0, 5, 0, true},
+		{"no real root", 1, 0, 1, -5, 5, 0, true},
+		{"root at upper end", 0, 1, -5, 0, 5, 5, false},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			got := firstRoot(c.a, c.b, c.c, c.lo, c.hi)
+			if c.wantNoRoot {
+				if !math.IsNaN(got) {
+					t.Fatalf("got root %v, want none", got)
+				}
+				return
+			}
+			if math.Abs(got-c.want) > 1e-9 {
+				t.Fatalf("got %v, want %v", got, c.want)
+			}
+		})
+	}
+}
