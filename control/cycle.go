@@ -44,6 +44,7 @@ func (l *Loop) Cycle(ctx context.Context) Snapshot {
 
 	// Energy over the window, minus the switching transient.
 	from := start
+	switched := l.lastSwitch().After(start)
 	if sw := l.lastSwitch(); sw.After(from) {
 		from = sw.Add(l.cfg.Control.SwitchSettle.Duration)
 	}
@@ -108,11 +109,14 @@ func (l *Loop) Cycle(ctx context.Context) Snapshot {
 		if l.d.Policy != nil && l.st.haveDecidedCtx {
 			l.d.Policy.Update(bandit.Observation{
 				Arm: inEffect, Context: l.st.decidedCtx[:], Reward: reward, TTFT: ttft, TPOT: tpot,
-				Weight: weight,
+				Weight: weight, Steady: l.steadyPoint(win, powerW, switched, gs),
 			})
 			l.st.round++
 		}
 	}
+
+	l.st.prevRunning = win.Running
+	l.st.havePrevRunning = !math.IsNaN(win.Running) && !math.IsInf(win.Running, 0)
 
 	l.updateIdle(win)
 	l.updateEmergency(win, &snap)
@@ -188,7 +192,7 @@ func (l *Loop) enterNoData(ctx context.Context, now time.Time) {
 		return
 	}
 	l.st.mode = ModeNoData
-	l.st.haveDecidedCtx = false
+	l.st.haveDecidedCtx, l.st.havePrevRunning = false, false
 	l.prevCycle = time.Time{} // the next good sample only primes the windower
 	if err := l.act.release(ctx); err != nil {
 		l.log.Error("giving clocks back", "err", err)

@@ -106,6 +106,10 @@ type state struct {
 	// which a window's training weight is relative to (see windowWeight).
 	tokensMean float64
 	carry      carryover
+	// prevRunning is the running-requests gauge at the previous window's
+	// end, the batch the current window started with.
+	prevRunning     float64
+	havePrevRunning bool
 }
 
 // New builds a loop. It reads the GPU's facts and derives the arm set.

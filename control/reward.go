@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/gputune/gputune/bandit"
+	"github.com/gputune/gputune/nvgpu"
 	"github.com/gputune/gputune/scrape"
 )
 
@@ -104,3 +105,26 @@ func (l *Loop) windowWeight(tokens float64) float64 {
 	}
 	return tokens / l.st.tokensMean
 }
+
+// steadyPoint is the window's operating point for the gputune policy's
+// steady-state model (bandit/steady.go): its mean batch (the running gauge
+// at its start and end), prefill and output rates, and its power measured
+// after the switching transient, and whether the clock changed during it.
+// The policy ignores a point with a missing or non-finite part.
+func (l *Loop) steadyPoint(win scrape.Window, powerW float64, switched bool, gs nvgpu.Sample) bandit.Steady {
+	batch := win.Running
+	if l.st.havePrevRunning {
+		batch = (batch + l.st.prevRunning) / 2
+	}
+	st := bandit.Steady{Batch: batch, PrefillTokS: win.PromptTokPerS, GenTokS: win.GenTokPerS, PowerW: powerW,
+		TempC: gs.TempC, Switched: switched, Capped: gs.EventReason&throttled != 0}
+	if win.ITLObs > 0 && win.ITLMean > 0 {
+		st.StepS = win.ITLMean
+	}
+	return st
+}
+
+// throttled are the clock event reasons under which the clock in effect is
+// the GPU's choice, not the one locked: a power cap or a slowdown.
+const throttled = nvgpu.ReasonSWPowerCap | nvgpu.ReasonHWSlowdown | nvgpu.ReasonSWThermalSlowdown |
+	nvgpu.ReasonHWThermalSlowdown | nvgpu.ReasonHWPowerBrake

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/gputune/gputune/bandit"
+	"github.com/gputune/gputune/nvgpu"
 	"github.com/gputune/gputune/scrape"
 )
 
@@ -73,5 +74,38 @@ func TestWindowWeight(t *testing.T) {
 	}
 	if w := l.windowWeight(math.Inf(1)); w != 0 {
 		t.Errorf("infinite tokens: weight %v, want 0", w)
+	}
+}
+
+func TestSteadyPoint(t *testing.T) {
+	win := scrape.Window{Running: 12, PromptTokPerS: 3000, GenTokPerS: 900, ITLMean: 0.011, ITLObs: 250}
+	tests := []struct {
+		name     string
+		prev     float64
+		havePrev bool
+		win      scrape.Window
+		switched bool
+		gs       nvgpu.Sample
+		want     bandit.Steady
+	}{
+		{"mean of the batch at both ends", 8, true, win, false, nvgpu.Sample{TempC: 61},
+			bandit.Steady{Batch: 10, PrefillTokS: 3000, GenTokS: 900, PowerW: 400, StepS: 0.011, TempC: 61}},
+		{"no batch before: the end's", 0, false, win, true, nvgpu.Sample{},
+			bandit.Steady{Batch: 12, PrefillTokS: 3000, GenTokS: 900, PowerW: 400, StepS: 0.011, Switched: true}},
+		{"power cap", 12, true, win, false, nvgpu.Sample{EventReason: nvgpu.ReasonSWPowerCap | nvgpu.ReasonAppClocksSetting},
+			bandit.Steady{Batch: 12, PrefillTokS: 3000, GenTokS: 900, PowerW: 400, StepS: 0.011, Capped: true}},
+		{"a lock alone is not a cap", 12, true, win, false, nvgpu.Sample{EventReason: nvgpu.ReasonAppClocksSetting},
+			bandit.Steady{Batch: 12, PrefillTokS: 3000, GenTokS: 900, PowerW: 400, StepS: 0.011}},
+		{"no inter-token latency: no step time", 12, true, scrape.Window{Running: 12, GenTokPerS: 900}, false, nvgpu.Sample{},
+			bandit.Steady{Batch: 12, GenTokS: 900, PowerW: 400}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			l := &Loop{}
+			l.st.prevRunning, l.st.havePrevRunning = tt.prev, tt.havePrev
+			if got := l.steadyPoint(tt.win, 400, tt.switched, tt.gs); got != tt.want {
+				t.Errorf("steadyPoint = %+v, want %+v", got, tt.want)
+			}
+		})
 	}
 }
