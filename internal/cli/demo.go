@@ -56,7 +56,7 @@ func startDemo(ctx context.Context, cfg config.Config, f *runFlags, group *resto
 		live, err := sim.StartLive(ctx, sim.Config{
 			GPUProfile: cfg.Demo.GPUProfile, Params: cfg.Demo.SimParams, Workload: wl,
 			SLO: sim.SLO{TTFT: seconds(cfg.SLO.TTFTLimitS), TPOT: seconds(cfg.SLO.TPOTLimitS)},
-		}, sim.LiveOptions{Speed: cfg.Demo.Speed, Tick: time.Millisecond})
+		}, sim.LiveOptions{Speed: cfg.Demo.Speed, Tick: liveTick(cfg.Demo.Speed)})
 		if err != nil {
 			return out, nil, fmt.Errorf("%w: demo: %w", config.ErrInvalid, err)
 		}
@@ -92,11 +92,23 @@ func startDemo(ctx context.Context, cfg config.Config, f *runFlags, group *resto
 	return out, clock, nil
 }
 
+// liveTick is how often the simulation advances in wall time: every 5 ms of
+// simulated time, but no faster than every 200 µs. With a coarser step (1 ms
+// of wall time was 60 ms simulated at --speed 60), clock changes, scrapes
+// and energy readings landed up to a step away from where the loop thought
+// they were, and that smear halved how much a clock seemed to matter.
+func liveTick(speed float64) time.Duration {
+	if !(speed > 0) {
+		return time.Millisecond
+	}
+	return max(time.Duration(float64(5*time.Millisecond)/speed), 200*time.Microsecond)
+}
+
 // virtualTicks ticks the energy sampler every 20 ms of simulated time, but
-// no faster than every millisecond of wall time, so a fast demo stays cheap
+// no faster than every 200 µs of wall time, so a fast demo stays cheap
 // while every ~100 ms sensor step is still seen.
 func virtualTicks(live *sim.Live, group *restore.Group) <-chan time.Time {
-	period := max(time.Duration(float64(20*time.Millisecond)/live.Speed()), time.Millisecond)
+	period := max(time.Duration(float64(20*time.Millisecond)/live.Speed()), 200*time.Microsecond)
 	ch := make(chan time.Time, 1)
 	group.Go("sim-ticks", func(ctx context.Context) error {
 		t := time.NewTicker(period)
