@@ -44,6 +44,9 @@ func TestSimConvergence(t *testing.T) {
 		rounds    float64
 		converged bool
 		dist, gap float64
+		// exploit is the median exploit clock over the second half, near
+		// the share of its exploit windows within ±2 steps of the best.
+		exploit, near float64
 	}
 	results := map[string][]outcome{}
 	var bests []float64
@@ -75,6 +78,7 @@ func TestSimConvergence(t *testing.T) {
 				o.rounds, o.converged = float64(*seg.Rounds), true
 			}
 			o.dist = meanDistance(r.windows, seg.BestMHz, 100)
+			o.exploit, o.near = exploitNear(r.windows, seg.BestMHz, clockStep(base.GPU().Facts()), SegmentLength/2.0, SegmentLength)
 			half := SegmentLength / 2.0
 			o.gap = segmentObjective(obj, r.windows, half, SegmentLength)/
 				segmentObjective(obj, statics[seg.BestMHz].windows, half, SegmentLength) - 1
@@ -88,12 +92,14 @@ func TestSimConvergence(t *testing.T) {
 	t.Logf("best static clock over the segment: median %.0f MHz, IQR [%.0f, %.0f]", bmed, b1, b3)
 	median := map[string]float64{}
 	for _, policy := range []string{PolicyGPUTune, PolicyAGFT} {
-		var rounds, gaps []float64
+		var rounds, gaps, exploits, nears []float64
 		converged := 0
 		var dist float64
 		for _, o := range results[policy] {
 			rounds = append(rounds, o.rounds)
 			gaps = append(gaps, 100*o.gap)
+			exploits = append(exploits, o.exploit-bests[len(exploits)])
+			nears = append(nears, 100*o.near)
 			dist += o.dist / float64(seeds)
 			if o.converged {
 				converged++
@@ -102,6 +108,10 @@ func TestSimConvergence(t *testing.T) {
 		q1, med, q3 := quartiles(rounds)
 		g1, gmed, g3 := quartiles(gaps)
 		median[policy] = med
+		e1, emed, e3 := quartiles(exploits)
+		n1, nmed, n3 := quartiles(nears)
+		t.Logf("%-8s second half: median exploit clock − best static %+.0f MHz IQR [%+.0f, %+.0f]; exploit windows within ±2 steps %.0f%% IQR [%.0f%%, %.0f%%]",
+			policy, emed, e1, e3, nmed, n1, n3)
 		t.Logf("%-8s rounds median %5.0f  IQR [%5.0f, %5.0f]  converged %2d/%d  mean |f−best| last 100 decisions %5.1f MHz  second-half objective vs best static: median %+.1f%% IQR [%+.1f%%, %+.1f%%]",
 			policy, med, q1, q3, converged, seeds, dist, gmed, g1, g3)
 	}
@@ -142,6 +152,27 @@ func staticSweep(ctx context.Context, t *testing.T, sc Scenario, base *sim.Sim, 
 		sweep(c)
 	}
 	return statics
+}
+
+// exploitNear is the median clock of the exploit windows ending in
+// [from, to) s, and the share of them within ±2 clock steps of best.
+func exploitNear(ws []Window, best, step int, from, to float64) (median, near float64) {
+	var clocks []float64
+	n := 0
+	for _, w := range ws {
+		if w.Mode != string(control.ModeExploit) || w.EndS < from || w.EndS >= to {
+			continue
+		}
+		clocks = append(clocks, float64(w.CmdMHz))
+		if d := w.CmdMHz - best; d >= -2*step && d <= 2*step {
+			n++
+		}
+	}
+	if len(clocks) == 0 {
+		return math.NaN(), 0
+	}
+	_, median, _ = quartiles(clocks)
+	return median, float64(n) / float64(len(clocks))
 }
 
 // meanDistance is the mean |commanded − best| over the last n decision
