@@ -21,10 +21,12 @@ func BenchmarkDecide(b *testing.B) {
 		name   string
 		policy string
 		mems   []int
+		steady bool // observations carry operating points (steady.go)
 	}{
-		{"gputune/110", PolicyGPUTune, []int{0}},
-		{"gputune/220", PolicyGPUTune, []int{1593, 2619}},
-		{"agft/110", PolicyAGFT, []int{0}},
+		{"gputune/110", PolicyGPUTune, []int{0}, false},
+		{"gputune/220", PolicyGPUTune, []int{1593, 2619}, false},
+		{"agft/110", PolicyAGFT, []int{0}, false},
+		{"gputune+steady/110", PolicyGPUTune, []int{0}, true},
 	}
 	for _, c := range cases {
 		b.Run(c.name, func(b *testing.B) {
@@ -47,13 +49,20 @@ func BenchmarkDecide(b *testing.B) {
 				ctx[i][7] = 1
 			}
 			scores := make([]ArmScore, 0, len(arms))
+			env := &heldEnv{demand: 1500, batch: 10, rng: rand.New(rand.NewPCG(3, 4))}
+			prev := 0
 			step := func(i int) {
 				x := ctx[i%nCtx]
 				d, s := p.Decide(x, nil, scores)
 				scores = s
 				u := float64(d.Arm.SMMHz) / 1980
-				p.Update(Observation{Arm: d.Arm, Context: x, Reward: 1 - (u-0.6)*(u-0.6) + 0.05*x[0],
-					EDP: 1 + (u-0.6)*(u-0.6), TTFT: 0.3 / u, TPOT: 0.02 / u})
+				o := Observation{Arm: d.Arm, Context: x, Reward: 1 - (u-0.6)*(u-0.6) + 0.05*x[0],
+					EDP: 1 + (u-0.6)*(u-0.6), TTFT: 0.3 / u, TPOT: 0.02 / u}
+				if c.steady {
+					o.Steady, _ = env.window(float64(d.Arm.SMMHz), d.Arm.SMMHz != prev)
+					prev = d.Arm.SMMHz
+				}
+				p.Update(o)
 			}
 			for i := 0; i < 1000; i++ { // reach steady state: sweep done, rings full
 				step(i)
