@@ -186,6 +186,7 @@ func (s *Sim) writeTruthGauges(x *expoWriter) {
 	x.withCreated = false
 	x.gauge("sim_gpu_sm_clock_mhz", "Simulator ground truth: effective SM clock in MHz.", s.gpu.SMClockMHz())
 	x.gauge("sim_gpu_power_watts", "Simulator ground truth: GPU power in watts.", s.gpu.PowerW())
+	x.gauge("sim_gpu_temperature_celsius", "Simulator ground truth: die temperature in degrees Celsius.", s.gpu.TempC())
 	x.counter("sim_gpu_energy_joules", "Simulator ground truth: GPU energy since start in joules.", s.gpu.EnergyJ())
 }
 

@@ -50,3 +50,21 @@ func SteadyState(profile, params string, w Work, lockMHz int) (SteadyPoint, erro
 	}
 	return pt, nil
 }
+
+// PowerAt is the board power running w at a clock with the die at tempC:
+// what a GPU draws before its temperature has settled (leakage follows the
+// die temperature, and the heat sink takes about a minute to follow a
+// change of load).
+func PowerAt(profile, params string, w Work, mhz int, tempC float64) (float64, error) {
+	prof, err := LookupProfile(profile)
+	if err != nil {
+		return 0, err
+	}
+	set, err := LookupParams(params)
+	if err != nil {
+		return 0, err
+	}
+	m := physics{prof: prof, set: set}
+	p, _ := m.powerFor(w, float64(mhz), prof.DefaultMemMHz(), tempC)
+	return p, nil
+}

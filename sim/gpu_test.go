@@ -318,3 +318,27 @@ func BenchmarkGPUClone(b *testing.B) {
 	}
 	_ = sink
 }
+
+func TestPowerAtFollowsTemperature(t *testing.T) {
+	steady, err := SteadyState("h100-sxm", DefaultParams, Work{}, 345)
+	if err != nil {
+		t.Fatal(err)
+	}
+	atSteady, err := PowerAt("h100-sxm", DefaultParams, Work{}, 345, steady.TempC)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if math.Abs(atSteady-steady.PowerW) > 0.01*steady.PowerW {
+		t.Fatalf("idle at 345 MHz and the steady %.1f °C: %.2f W, the steady state says %.2f W", steady.TempC, atSteady, steady.PowerW)
+	}
+	hot, err := PowerAt("h100-sxm", DefaultParams, Work{}, 345, steady.TempC+20)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !(hot > atSteady) {
+		t.Fatalf("20 °C hotter drew %.2f W, not more than %.2f W: leakage must follow the die", hot, atSteady)
+	}
+	if _, err := PowerAt("no-such-gpu", DefaultParams, Work{}, 345, 40); err == nil {
+		t.Fatal("an unknown profile was accepted")
+	}
+}

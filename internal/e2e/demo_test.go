@@ -284,10 +284,23 @@ func TestDemoIdleGapLowersClockAndPower(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var idleAtMin []float64
+	// Each idle scrape is also held to what the simulated GPU draws idling
+	// at the idle clock at the die temperature of that scrape. An idle gap
+	// lasts seconds, and the heat sink needs about a minute to cool after a
+	// busy phase, so leakage keeps idle power above the settled value: the
+	// settled value alone (lowIdle) is only the floor it approaches. Against
+	// it, the mean idle power was 75.8–79.8 W, one run in three over 15 %
+	// with the second session's build and one in two with this one, which
+	// runs its busy phase hotter.
+	var idleAtMin, expected []float64
 	for _, s := range truth {
 		if s.running == 0 && s.waiting == 0 && s.smMHz == float64(minMHz) {
 			idleAtMin = append(idleAtMin, s.powerW)
+			w, err := sim.PowerAt(demoProfile, sim.DefaultParams, sim.Work{}, minMHz, s.tempC)
+			if err != nil {
+				t.Fatal(err)
+			}
+			expected = append(expected, w)
 		}
 	}
 	t.Logf("%d ground-truth scrapes, %d idle at %d MHz; steady idle power: %.1f W at boost, %.1f W at %d MHz",
@@ -299,9 +312,14 @@ func TestDemoIdleGapLowersClockAndPower(t *testing.T) {
 		if w >= boostIdle.PowerW {
 			t.Fatalf("idle at %d MHz drew %.1f W, not below %.1f W idling at boost", minMHz, w, boostIdle.PowerW)
 		}
+		if w < lowIdle.PowerW*0.97 {
+			t.Fatalf("idle at %d MHz drew %.1f W, below the %.1f W it settles at", minMHz, w, lowIdle.PowerW)
+		}
 	}
-	if mean := meanOf(idleAtMin); mean > lowIdle.PowerW*1.15 || mean < lowIdle.PowerW*0.85 {
-		t.Errorf("mean idle power at %d MHz %.1f W, want within 15%% of the steady %.1f W", minMHz, mean, lowIdle.PowerW)
+	mean, want := meanOf(idleAtMin), meanOf(expected)
+	t.Logf("mean idle power at %d MHz %.1f W; at the scrapes' die temperatures the simulator's idle is %.1f W", minMHz, mean, want)
+	if mean > want*1.05 || mean < want*0.95 {
+		t.Errorf("mean idle power at %d MHz %.1f W, want within 5%% of %.1f W, the idle power at the measured die temperatures", minMHz, mean, want)
 	}
 }
 
@@ -367,6 +385,7 @@ func countWindows(lines []decision, mode string) int {
 type simTruth struct {
 	running, waiting float64
 	smMHz, powerW    float64
+	tempC            float64
 }
 
 func scrapeSim(client *http.Client, url string) (simTruth, bool) {
@@ -396,9 +415,11 @@ func scrapeSim(client *http.Client, url string) (simTruth, bool) {
 			s.smMHz, found = value, found+1
 		case "sim_gpu_power_watts":
 			s.powerW, found = value, found+1
+		case "sim_gpu_temperature_celsius":
+			s.tempC, found = value, found+1
 		}
 	}
-	return s, found == 4
+	return s, found == 5
 }
 
 // metricValue splits an exposition sample line into its name and value.
