@@ -460,6 +460,17 @@ func simulatedSpan(t *testing.T, lines []string) time.Duration {
 	return stamp(lines[len(lines)-1]).Sub(stamp(lines[0]))
 }
 
+// runDemoWithConfig runs a headless demo of the given simulated length with
+// a tuner.toml holding toml, written to dir, which is also the data folder.
+func runDemoWithConfig(t *testing.T, dir, duration, toml string) (code int, stdout, stderr string) {
+	t.Helper()
+	cfg := filepath.Join(dir, "tuner.toml")
+	if err := os.WriteFile(cfg, []byte(toml), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return run(t, demoEnv(), demoArgs(dir, duration, "--config", cfg)...)
+}
+
 // Scrapes that time out leave the demo's in-process server writing to a
 // closed socket. That must not stop the run (it did: Go delivers SIGPIPE
 // for any socket once it is notified, and the run took it for a closed
@@ -469,12 +480,7 @@ func TestDemoSurvivesScrapeTimeouts(t *testing.T) {
 	if testing.Short() {
 		t.Skip("runs the demo")
 	}
-	dir := t.TempDir()
-	cfg := filepath.Join(dir, "tuner.toml")
-	if err := os.WriteFile(cfg, []byte("[scrape]\ntimeout = \"2ms\"\n"), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	code, stdout, stderr := run(t, demoEnv(), demoArgs(dir, "1m", "--config", cfg)...)
+	code, stdout, stderr := runDemoWithConfig(t, t.TempDir(), "1m", "[scrape]\ntimeout = \"2ms\"\n")
 	if code != 0 {
 		t.Fatalf("exit %d\n%s", code, stderr)
 	}
@@ -493,13 +499,9 @@ func TestDecisionLogRotates(t *testing.T) {
 		t.Skip("runs the demo")
 	}
 	dir := t.TempDir()
-	cfg := filepath.Join(dir, "tuner.toml")
-	if err := os.WriteFile(cfg, []byte("[log]\ndecision_file_mb = 1\ndecision_files = 2\n"), 0o644); err != nil {
-		t.Fatal(err)
-	}
 	// 5 simulated minutes write 4–7 MB (fewer lines under -race, where
 	// cycles run late); over 2 MB means at least three files were started.
-	code, stdout, stderr := run(t, demoEnv(), demoArgs(dir, "5m", "--config", cfg)...)
+	code, stdout, stderr := runDemoWithConfig(t, dir, "5m", "[log]\ndecision_file_mb = 1\ndecision_files = 2\n")
 	if code != 0 {
 		t.Fatalf("exit %d\n%s", code, stderr)
 	}
