@@ -198,6 +198,7 @@ func (s *steadyModel) reset() {
 	s.power.reset()
 	s.demand, s.pre, s.haveMeans = 0, 0, false
 	s.demandSum, s.preSum, s.meanW = 0, 0, 0
+	s.tempSum, s.cappedSum = 0, 0
 	s.fromSteps = false
 	s.hold, s.holdLeft = -1, 0
 	s.uMax, s.windows = math.Inf(-1), 0
