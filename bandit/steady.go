@@ -118,18 +118,18 @@ func (s Steady) usable() bool {
 }
 
 type steadyModel struct {
-	k             int       // basis length: steadyDegree+1 powers, memory indicators
-	fmin, fmax    float64   // core clock range, for the normalised clock
-	mems          []int     // memory clocks, ascending
-	basis         []float64 // per arm: its basis row (len(arms)·k)
-	g             []float64 // basis scratch for a clock outside the table
-	tput, power   *ridge
-	delay         float64 // 1 for EDP, 0 for energy
-	demand, pre   float64 // discounted means: output tokens/s, prefill/scale
-	demandSum     float64 // their discounted sums and weight
+	k           int       // basis length: steadyDegree+1 powers, memory indicators
+	fmin, fmax  float64   // core clock range, for the normalised clock
+	mems        []int     // memory clocks, ascending
+	basis       []float64 // per arm: its basis row (len(arms)·k)
+	g           []float64 // basis scratch for a clock outside the table
+	tput, power *ridge
+	delay       float64 // 1 for EDP, 0 for energy
+	// Discounted sums of the rate (output tokens/s) and the prefill rate
+	// (over steadyPrefillScale), and their weight: see means.
+	demandSum     float64
 	preSum, meanW float64
 	cappedSum     float64 // discounted count of capped windows
-	haveMeans     bool
 	uMax          float64 // largest ln batch fitted
 	windows       int     // windows fitted
 	fromSteps     bool    // rates come from step times (see update)
@@ -137,7 +137,6 @@ type steadyModel struct {
 	// left (see steadyExplore).
 	hold, holdLeft int
 	cover          []float64 // per distinct core clock: discounted windows
-	gamma          float64
 	z, phi         []float64
 	value          []float64 // per arm: predicted ln objective (+Inf: unknown)
 	se             []float64 // per arm: its standard error
@@ -154,7 +153,7 @@ func newSteadyModel(cfg Config, arms []Arm, mems []int, clocks int) *steadyModel
 		basis: make([]float64, len(arms)*k), g: make([]float64, k),
 		tput:  newRidge(steadyZ*k, steadyRidge, steadyForgetting, cfg.RefactorEvery),
 		power: newRidge(steadyZP*k, steadyRidge, steadyForgetting, cfg.RefactorEvery),
-		delay: 1, gamma: steadyForgetting,
+		delay: 1,
 		cover: make([]float64, clocks),
 		z:     make([]float64, steadyZ), phi: make([]float64, steadyZ*k),
 		zP: make([]float64, steadyZP), phiP: make([]float64, steadyZP*k),
@@ -196,7 +195,6 @@ func (s *steadyModel) fill(a Arm, g []float64) {
 func (s *steadyModel) reset() {
 	s.tput.reset()
 	s.power.reset()
-	s.demand, s.pre, s.haveMeans = 0, 0, false
 	s.demandSum, s.preSum, s.meanW = 0, 0, 0
 	s.tempSum, s.cappedSum = 0, 0
 	s.fromSteps = false
@@ -227,13 +225,11 @@ func (s *steadyModel) update(a Arm, i, sm int, o Steady) {
 	} else if s.fromSteps {
 		return
 	}
-	// Discounted means, normalised by their discounted weight so that the
-	// first windows do not linger as an exponential average's start would.
-	// Every window counts: demand does not depend on the clock.
+	// Every window counts towards the means: demand does not depend on the
+	// clock.
 	s.meanW = steadyMeanMemory*s.meanW + 1
 	s.demandSum = steadyMeanMemory*s.demandSum + rate
 	s.preSum = steadyMeanMemory*s.preSum + p
-	s.demand, s.pre, s.haveMeans = s.demandSum/s.meanW, s.preSum/s.meanW, true
 	s.tempSum = steadyMeanMemory*s.tempSum + o.TempC
 	if o.Capped {
 		s.cappedSum = steadyMeanMemory*s.cappedSum + 1
@@ -259,14 +255,21 @@ func (s *steadyModel) update(a Arm, i, sm int, o Steady) {
 	s.uMax = max(s.uMax, u)
 	s.windows++
 	for i := range s.cover {
-		s.cover[i] *= s.gamma
+		s.cover[i] *= steadyForgetting
 	}
 	if sm >= 0 && sm < len(s.cover) {
 		s.cover[sm]++
 	}
 }
 
-func (s *steadyModel) ready() bool { return s.windows >= steadyMinWindows && s.haveMeans }
+func (s *steadyModel) ready() bool { return s.windows >= steadyMinWindows && s.meanW > 0 }
+
+// means are the demand (output tokens/s) and the prefill rate (over
+// steadyPrefillScale), discounted means normalised by their weight so that
+// the first windows do not linger as an exponential average's start would.
+func (s *steadyModel) means() (demand, prefill float64) {
+	return s.demandSum / s.meanW, s.preSum / s.meanW
+}
 
 // covered reports whether clock index sm has enough recent data nearby.
 func (s *steadyModel) covered(sm int) bool {
@@ -295,8 +298,9 @@ func (s *steadyModel) coefficients(i int) {
 // seen.
 func (s *steadyModel) objective(i int) (value, se float64) {
 	s.coefficients(i)
-	lnD := math.Log(s.demand)
-	c, p := s.coeffT, s.pre
+	demand, p := s.means()
+	lnD := math.Log(demand)
+	c := s.coeffT
 	lo, hi := math.Log(steadyMinBatch), s.uMax+math.Log(steadyBatchHeadroom)
 	// q(u) = ln τ(u) − ln D.
 	q := func(u float64) float64 { return c[0] + c[1]*u + c[2]*u*u + c[3]*p - lnD }

@@ -61,7 +61,6 @@ func (s *steadyModel) restore(st *steadyState) error {
 		return fmt.Errorf("power fit: %w", err)
 	}
 	s.demandSum, s.preSum, s.tempSum, s.cappedSum, s.meanW = st.DemandSum, st.PrefillSum, st.TempSum, st.CappedSum, st.MeanWeight
-	s.demand, s.pre, s.haveMeans = s.demandSum/s.meanW, s.preSum/s.meanW, true
 	s.uMax, s.windows, s.fromSteps = st.LnBatchMax, st.Windows, st.FromSteps
 	copy(s.cover, st.Cover)
 	s.hold, s.holdLeft = st.Hold, st.HoldLeft
