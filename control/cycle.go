@@ -44,8 +44,9 @@ func (l *Loop) Cycle(ctx context.Context) Snapshot {
 
 	// Energy over the window, minus the switching transient.
 	from := start
-	switched := l.lastSwitch().After(start)
-	if sw := l.lastSwitch(); sw.After(from) {
+	sw := l.lastSwitch()
+	switched := sw.After(start)
+	if switched {
 		from = sw.Add(l.cfg.Control.SwitchSettle.Duration)
 	}
 	dur := now.Sub(start)
