@@ -142,16 +142,22 @@ func staticSweep(ctx context.Context, t *testing.T, sc Scenario, base *sim.Sim, 
 	for _, c := range coarseGrid(clocks) {
 		sweep(c)
 	}
+	for _, c := range refineAround(clocks, bestOverSegment(statics, obj)) {
+		sweep(c)
+	}
+	return statics
+}
+
+// bestOverSegment is the static clock with the best objective over the
+// first segment.
+func bestOverSegment(statics map[int]run, obj control.Objective) int {
 	best, bestObj := 0, math.Inf(1)
 	for mhz, r := range statics {
 		if o := segmentObjective(obj, r.windows, 0, SegmentLength); o < bestObj {
 			best, bestObj = mhz, o
 		}
 	}
-	for _, c := range refineAround(clocks, best) {
-		sweep(c)
-	}
-	return statics
+	return best
 }
 
 // exploitNear is the median clock of the exploit windows ending in

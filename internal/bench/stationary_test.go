@@ -53,12 +53,7 @@ func TestExploitNearBestStatic(t *testing.T) {
 			}
 			obj := control.Objective(sc.Config.Control.Objective)
 			statics := staticSweep(ctx, t, sc, &base, obj)
-			best, bestObj := 0, 0.0
-			for mhz, r := range statics {
-				if o := segmentObjective(obj, r.windows, 0, SegmentLength); best == 0 || o < bestObj {
-					best, bestObj = mhz, o
-				}
-			}
+			best := bestOverSegment(statics, obj)
 			r, err := runLoop(ctx, sc, &base, PolicyGPUTune, nil)
 			if err != nil {
 				t.Fatal(err)
