@@ -429,10 +429,7 @@ func (t *gputune) steadyExploit(scores []ArmScore) int {
 		return -1
 	}
 	t.incumbent = best
-	t.prunedAt[best], t.streak[best] = -1, 0
-	if scores[best].State == StatePruned {
-		scores[best].State, scores[best].Reason, scores[best].Round = StateOK, "", 0
-	}
+	t.unprune(scores, best)
 	return best
 }
 
@@ -472,15 +469,20 @@ func (t *gputune) steadyExplore(scores []ArmScore, exploit int) int {
 		}
 		if pick == 0 {
 			s.hold, s.holdLeft = i, steadyExploreHold-1
-			t.prunedAt[i], t.streak[i] = -1, 0
-			if scores[i].State == StatePruned {
-				scores[i].State, scores[i].Reason, scores[i].Round = StateOK, "", 0
-			}
+			t.unprune(scores, i)
 			return i
 		}
 		pick--
 	}
 	return exploit
+}
+
+// unprune takes arm i out of the pruned set and its score row with it.
+func (t *gputune) unprune(scores []ArmScore, i int) {
+	t.prunedAt[i], t.streak[i] = -1, 0
+	if scores[i].State == StatePruned {
+		scores[i].State, scores[i].Reason, scores[i].Round = StateOK, "", 0
+	}
 }
 
 // tempDev is the temperature's deviation from its recent mean, in units of
