@@ -216,7 +216,7 @@ func TestDemoIdleGapLowersClockAndPower(t *testing.T) {
 	if testing.Short() {
 		t.Skip("runs the demo")
 	}
-	minMHz, _ := demoClockRange(t)
+	minMHz, maxMHz := demoClockRange(t)
 	// The phases workload idles from 120 s to 150 s of each 150 s cycle.
 	// At --speed 20 the gap lasts ~1.5 s of wall time: enough scrapes of
 	// the ground truth, and 15 ms of wall time per 0.3 s cycle so the loop
@@ -292,7 +292,7 @@ func TestDemoIdleGapLowersClockAndPower(t *testing.T) {
 	// it, the mean idle power was 75.8–79.8 W, one run in three over 15 %
 	// with the second session's build and one in two with this one, which
 	// runs its busy phase hotter.
-	var idleAtMin, expected []float64
+	var idleAtMin, expected, atBoost []float64
 	for _, s := range truth {
 		if s.running == 0 && s.waiting == 0 && s.smMHz == float64(minMHz) {
 			idleAtMin = append(idleAtMin, s.powerW)
@@ -300,7 +300,11 @@ func TestDemoIdleGapLowersClockAndPower(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			expected = append(expected, w)
+			b, err := sim.PowerAt(demoProfile, sim.DefaultParams, sim.Work{}, maxMHz, s.tempC)
+			if err != nil {
+				t.Fatal(err)
+			}
+			expected, atBoost = append(expected, w), append(atBoost, b)
 		}
 	}
 	t.Logf("%d ground-truth scrapes, %d idle at %d MHz; steady idle power: %.1f W at boost, %.1f W at %d MHz",
@@ -308,9 +312,13 @@ func TestDemoIdleGapLowersClockAndPower(t *testing.T) {
 	if len(idleAtMin) < 3 {
 		t.Fatalf("the simulator was seen idling at %d MHz in only %d of %d scrapes", minMHz, len(idleAtMin), len(truth))
 	}
-	for _, w := range idleAtMin {
+	for i, w := range idleAtMin {
 		if w >= boostIdle.PowerW {
 			t.Fatalf("idle at %d MHz drew %.1f W, not below %.1f W idling at boost", minMHz, w, boostIdle.PowerW)
+		}
+		// Like with like: idling at boost at the same die temperature.
+		if w >= atBoost[i] {
+			t.Fatalf("idle at %d MHz drew %.1f W, not below the %.1f W of idling at boost at the same temperature", minMHz, w, atBoost[i])
 		}
 		if w < lowIdle.PowerW*0.97 {
 			t.Fatalf("idle at %d MHz drew %.1f W, below the %.1f W it settles at", minMHz, w, lowIdle.PowerW)
