@@ -44,8 +44,11 @@ func (l *Loop) Cycle(ctx context.Context) Snapshot {
 
 	// Energy over the window, minus the switching transient.
 	from := start
+	// A switch at the window's very start counts: a virtual clock stands
+	// still through a cycle, so the previous cycle's lock and this window's
+	// start share one instant.
 	sw := l.lastSwitch()
-	switched := sw.After(start)
+	switched := !sw.IsZero() && !sw.Before(start)
 	if switched {
 		from = sw.Add(l.cfg.Control.SwitchSettle.Duration)
 	}

@@ -542,3 +542,52 @@ func TestBacklogGuardRaisesAndLiftsTheFloor(t *testing.T) {
 		t.Errorf("the guard changed the loop's own arm set: %d arms from %d MHz", len(arms), arms[0].SMMHz)
 	}
 }
+
+// recordingMeter reports a constant power and remembers the start of each
+// window it was asked about.
+type recordingMeter struct {
+	watts  float64
+	starts *[]time.Time
+}
+
+func (m recordingMeter) Energy(start, end time.Time) (float64, float64, error) {
+	*m.starts = append(*m.starts, start)
+	return m.watts * end.Sub(start).Seconds(), 1, nil
+}
+
+// A clock switch commanded at the end of one cycle runs into the next
+// window: that window is flagged switched and its energy starts after the
+// settle. Under a virtual clock, as the benchmark and the tests run, the
+// switch and the window's start share one instant, which must still count.
+func TestSwitchedWindowFlaggedUnderVirtualClock(t *testing.T) {
+	r := newRig(t, nil, false)
+	var starts []time.Time
+	r.loop.d.Meter = recordingMeter{watts: 400, starts: &starts}
+	settle := r.loop.cfg.Control.SwitchSettle.Duration
+	r.cycles(4) // priming, warm-up, then the lock to 1200 MHz
+	if r.gpu.lockedMHz() != 1200 {
+		t.Fatalf("locked %d MHz after warm-up, want 1200", r.gpu.lockedMHz())
+	}
+	check := func(wantSwitched bool) {
+		t.Helper()
+		n := len(r.policy.updates)
+		start := r.clock.Now()
+		r.cycle()
+		if len(r.policy.updates) != n+1 {
+			t.Fatalf("no update for the window")
+		}
+		if got := r.policy.updates[n].Steady.Switched; got != wantSwitched {
+			t.Errorf("window switched = %v, want %v", got, wantSwitched)
+		}
+		from := starts[len(starts)-1]
+		if want := start.Add(map[bool]time.Duration{true: settle}[wantSwitched]); !from.Equal(want) {
+			t.Errorf("energy measured from %v after the window's start, want %v", from.Sub(start), want.Sub(start))
+		}
+	}
+	check(true)
+	check(false)
+	r.policy.arm = bandit.Arm{SMMHz: 1500}
+	check(false) // decided at this window's end
+	check(true)
+	check(false)
+}
