@@ -150,3 +150,44 @@ func TestStartLiveBadInput(t *testing.T) {
 		t.Error("bad address accepted")
 	}
 }
+
+// A Lockstep clock's loop runs its cycle with the simulation standing
+// still, and the wall time of the cycle does not turn into simulated time
+// afterwards.
+func TestLiveLockstepHoldsTimeDuringCycle(t *testing.T) {
+	ctx, cancel := context.WithCancel(t.Context())
+	defer cancel()
+	l, err := StartLive(ctx, Config{Workload: Workload{Name: WorkloadPoisson, Rate: 20, Seed: 1}},
+		LiveOptions{Speed: 50, Tick: time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	c := l.Lockstep()
+	t1 := <-c.After(300 * time.Millisecond)
+	wall0 := l.wallStart
+	time.Sleep(60 * time.Millisecond) // a slow cycle: 3 s of virtual time at 50×
+	if now := c.Now(); !now.Equal(t1) {
+		t.Fatalf("the simulation moved %v during the cycle; want it still", now.Sub(t1))
+	}
+	ch := c.After(300 * time.Millisecond)
+	l.mu.Lock()
+	shift := l.wallStart.Sub(wall0)
+	l.mu.Unlock()
+	if shift < 60*time.Millisecond {
+		t.Errorf("the held wall time moved the virtual start by %v; want at least the 60 ms held", shift)
+	}
+	if t2 := <-ch; t2.Sub(t1) != 300*time.Millisecond {
+		t.Errorf("the next wait ended %v after the last; want 300ms", t2.Sub(t1))
+	}
+	// Plain waits do not hold: once the loop waits again (far ahead),
+	// time goes on past one plain wait to the next.
+	c.After(time.Hour)
+	for range 2 {
+		select {
+		case <-l.After(time.Millisecond):
+		case <-time.After(5 * time.Second):
+			t.Fatal("the simulation stood still after a plain wait")
+		}
+	}
+}

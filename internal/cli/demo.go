@@ -81,8 +81,10 @@ func startDemo(ctx context.Context, cfg config.Config, f *runFlags, group *resto
 		}
 		group.Go(fmt.Sprintf("sim-sampler-gpu%d", i), sampler.Run)
 		// The demo's loop locks the simulated GPU: gpu is a simulated
-		// controller. No NVML controller exists in this mode.
-		loop, err := buildLoop(stackSpec{cfg: cfg, reader: gpu, ctl: gpu, source: source, clock: live,
+		// controller. No NVML controller exists in this mode. Its clock
+		// holds the simulation still while it runs a cycle (sim.Lockstep):
+		// the speed-up must not multiply the tuner's own latency.
+		loop, err := buildLoop(stackSpec{cfg: cfg, reader: gpu, ctl: gpu, source: source, clock: live.Lockstep(),
 			meter: meter, demo: true, resetModel: f.resetModel, log: log, goFn: group.Go})
 		if err != nil {
 			return out, nil, err
