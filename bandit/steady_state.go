@@ -45,6 +45,13 @@ func (s *steadyModel) restore(st *steadyState) error {
 	if st == nil {
 		return nil
 	}
+	if otherTerms(st.Throughput, s.tput.p) || otherTerms(st.Power, s.power.p) {
+		// An earlier build fitted other terms (the first steady-state model
+		// had no p²): its fits do not carry over. This model starts afresh
+		// (it is ready again after steadyMinWindows windows); the rest of
+		// the policy's state is kept.
+		return nil
+	}
 	sums := []float64{st.DemandSum, st.PrefillSum, st.TempSum, st.CappedSum, st.MeanWeight, st.LnBatchMax}
 	switch {
 	case len(st.Cover) != len(s.cover):
@@ -68,4 +75,11 @@ func (s *steadyModel) restore(st *steadyState) error {
 		return errors.New("its largest batch is not finite")
 	}
 	return nil
+}
+
+// otherTerms reports whether a saved fit is whole but has another number of
+// parameters than p: written by a build with other terms, not damaged.
+func otherTerms(rs ridgeState, p int) bool {
+	n := len(rs.B)
+	return n != p && n > 0 && len(rs.G) == n*n && len(rs.P) == n*n && len(rs.Theta) == n
 }

@@ -288,3 +288,36 @@ func TestSteadyResetForgetsMeans(t *testing.T) {
 		t.Fatalf("after a reset: capped sum %v, temperature sum %v, weight %v; want all 0", s.cappedSum, s.tempSum, s.meanW)
 	}
 }
+
+// A model saved by a build whose steady-state fits had other terms (the
+// first had no p²) loads with that model fresh and everything else kept.
+func TestSteadyStateFromOtherTermsStartsAfresh(t *testing.T) {
+	env := &heldEnv{demand: 1500, batch: 20, rng: rand.New(rand.NewPCG(5, 6))}
+	pol := newSteadyPolicy(t, 1)
+	runHeld(t, pol, env, 200, true)
+	data, err := pol.MarshalState()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var saved gputuneState
+	if err := json.Unmarshal(data, &saved); err != nil {
+		t.Fatal(err)
+	}
+	earlier := newRidge(4*pol.steady.k, steadyRidge, steadyForgetting, 0)
+	earlier.update(make([]float64, 4*pol.steady.k), 0, 1)
+	saved.Steady.Throughput = earlier.state()
+	data, err = json.Marshal(saved)
+	if err != nil {
+		t.Fatal(err)
+	}
+	back := newSteadyPolicy(t, 1)
+	if err := back.UnmarshalState(data); err != nil {
+		t.Fatalf("a model with an earlier build's steady-state fits was refused: %v", err)
+	}
+	if back.steady.windows != 0 || back.steady.ready() {
+		t.Errorf("the earlier steady-state model was loaded (%d windows); want it fresh", back.steady.windows)
+	}
+	if back.Round() != pol.Round() {
+		t.Errorf("the reward model was not kept: round %d, saved %d", back.Round(), pol.Round())
+	}
+}
