@@ -165,14 +165,22 @@ func TestSteadyModelAbsentKeepsRewards(t *testing.T) {
 	}
 }
 
-func TestSteadyStateRoundTrip(t *testing.T) {
+// savedSteadyPolicy is a policy that has run n held windows, its held
+// environment, and its saved state.
+func savedSteadyPolicy(t *testing.T, n int) (*gputune, *heldEnv, []byte) {
+	t.Helper()
 	env := &heldEnv{demand: 1500, batch: 20, rng: rand.New(rand.NewPCG(5, 6))}
 	pol := newSteadyPolicy(t, 1)
-	runHeld(t, pol, env, 600, true)
+	runHeld(t, pol, env, n, true)
 	data, err := pol.MarshalState()
 	if err != nil {
 		t.Fatal(err)
 	}
+	return pol, env, data
+}
+
+func TestSteadyStateRoundTrip(t *testing.T) {
+	pol, env, data := savedSteadyPolicy(t, 600)
 	back := newSteadyPolicy(t, 9)
 	if err := back.UnmarshalState(data); err != nil {
 		t.Fatal(err)
@@ -292,13 +300,7 @@ func TestSteadyResetForgetsMeans(t *testing.T) {
 // A model saved by a build whose steady-state fits had other terms (the
 // first had no p²) loads with that model fresh and everything else kept.
 func TestSteadyStateFromOtherTermsStartsAfresh(t *testing.T) {
-	env := &heldEnv{demand: 1500, batch: 20, rng: rand.New(rand.NewPCG(5, 6))}
-	pol := newSteadyPolicy(t, 1)
-	runHeld(t, pol, env, 200, true)
-	data, err := pol.MarshalState()
-	if err != nil {
-		t.Fatal(err)
-	}
+	pol, _, data := savedSteadyPolicy(t, 200)
 	var saved gputuneState
 	if err := json.Unmarshal(data, &saved); err != nil {
 		t.Fatal(err)
@@ -306,7 +308,7 @@ func TestSteadyStateFromOtherTermsStartsAfresh(t *testing.T) {
 	earlier := newRidge(4*pol.steady.k, steadyRidge, steadyForgetting, 0)
 	earlier.update(make([]float64, 4*pol.steady.k), 0, 1)
 	saved.Steady.Throughput = earlier.state()
-	data, err = json.Marshal(saved)
+	data, err := json.Marshal(saved)
 	if err != nil {
 		t.Fatal(err)
 	}
