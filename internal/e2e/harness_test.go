@@ -18,11 +18,6 @@ import (
 	"github.com/gputune/gputune/nvgpu/recordgpu"
 )
 
-// waitLimit bounds every wait on a gputune process. The happy path takes
-// well under a second per step; a loaded 2-core machine running the race
-// detector needs headroom.
-const waitLimit = 30 * time.Second
-
 // rig is one test's fake GPU call log, run directory and data directory,
 // shared by every gputune process the test starts, as on a real host.
 type rig struct {
