@@ -386,6 +386,7 @@ func (t *gputune) Decide(x []float64, allowed []Arm, scores []ArmScore) (Decisio
 		if best != exploit && !(scores[best].UCB-scores[exploit].Pred > t.cfg.SettleMargin) {
 			best = exploit
 		}
+		best = t.steadyWarmupHold(best, exploit)
 	}
 	if t.forced > 0 {
 		t.forced--

@@ -484,6 +484,28 @@ func (t *gputune) steadyExplore(scores []ArmScore, exploit int) int {
 	return exploit
 }
 
+// steadyWarmupHold holds an arm the rewards chose to explore for
+// steadyExploreHold decisions while the steady-state model gathers its first
+// steadyMinWindows windows. The rewards' exploration moves the clock in most
+// early decisions, and the model fits no window in which the clock changed:
+// without holds it took up to 4 minutes to be ready, while the rewards held
+// the clock ~300 MHz high. Without Steady data (s.meanW = 0) nothing changes.
+func (t *gputune) steadyWarmupHold(best, exploit int) int {
+	s := t.steady
+	if s.meanW == 0 || s.ready() {
+		return best
+	}
+	if s.holdLeft > 0 && s.hold >= 0 && t.safe[s.hold] {
+		s.holdLeft--
+		return s.hold
+	}
+	s.holdLeft = 0
+	if best != exploit {
+		s.hold, s.holdLeft = best, steadyExploreHold-1
+	}
+	return best
+}
+
 // unprune takes arm i out of the pruned set and its score row with it.
 func (t *gputune) unprune(scores []ArmScore, i int) {
 	t.prunedAt[i], t.streak[i] = -1, 0

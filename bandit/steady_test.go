@@ -323,3 +323,54 @@ func TestSteadyStateFromOtherTermsStartsAfresh(t *testing.T) {
 		t.Errorf("the reward model was not kept: round %d, saved %d", back.Round(), pol.Round())
 	}
 }
+
+// Until the steady-state model is ready, a clock the rewards explore is
+// held for steadyExploreHold decisions, so that the model, which fits no
+// window in which the clock changed, gets data; without Steady data the
+// rewards explore as before.
+func TestSteadyWarmupHoldsExploredClocks(t *testing.T) {
+	x := []float64{0, 1}
+	for _, steady := range []bool{true, false} {
+		env := &heldEnv{demand: 1500, batch: 20, rng: rand.New(rand.NewPCG(5, 6))}
+		pol := newSteadyPolicy(t, 3)
+		var scores []ArmScore
+		var arms []int
+		var explore []bool
+		prev := 0
+		for pol.steady.windows < steadyMinWindows && len(arms) < 1000 {
+			var dec Decision
+			dec, scores = pol.Decide(x, nil, scores)
+			f := dec.Arm.SMMHz
+			arms, explore = append(arms, f), append(explore, dec.Explore)
+			st, reward := env.window(float64(f), f != prev)
+			prev = f
+			obs := Observation{Arm: dec.Arm, Context: x, Reward: reward, TTFT: math.NaN(), TPOT: math.NaN()}
+			if steady {
+				obs.Steady = st
+			}
+			pol.Update(obs)
+		}
+		short := 0 // explored clocks left before steadyExploreHold decisions
+		for i := 1; i+steadyExploreHold <= len(arms); i++ {
+			if !explore[i] || arms[i] == arms[i-1] {
+				continue
+			}
+			for j := i + 1; j < i+steadyExploreHold; j++ {
+				if arms[j] != arms[i] {
+					short++
+					break
+				}
+			}
+		}
+		if steady {
+			if short > 0 {
+				t.Errorf("%d explored clocks were left before %d decisions while the steady-state model warmed up", short, steadyExploreHold)
+			}
+			if pol.steady.windows < steadyMinWindows {
+				t.Errorf("the steady-state model fitted only %d windows in %d decisions", pol.steady.windows, len(arms))
+			}
+		} else if short == 0 {
+			t.Errorf("without Steady data the rewards' exploration was held too (%d decisions)", len(arms))
+		}
+	}
+}
