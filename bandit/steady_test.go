@@ -72,27 +72,42 @@ func newSteadyPolicy(t *testing.T, seed uint64) *gputune {
 	return p.(*gputune)
 }
 
+// heldStep is one decision and its window: the policy decides, the held
+// environment serves the window at that clock, and the policy learns from
+// it (with the Steady point when steady is set).
+type heldStep struct {
+	pol    *gputune
+	env    *heldEnv
+	steady bool
+	scores []ArmScore
+	prev   int
+}
+
+func (h *heldStep) next() Decision {
+	x := []float64{0, 1}
+	var dec Decision
+	dec, h.scores = h.pol.Decide(x, nil, h.scores)
+	f := dec.Arm.SMMHz
+	st, reward := h.env.window(float64(f), f != h.prev)
+	h.prev = f
+	obs := Observation{Arm: dec.Arm, Context: x, Reward: reward, TTFT: math.NaN(), TPOT: math.NaN()}
+	if h.steady {
+		obs.Steady = st
+	}
+	h.pol.Update(obs)
+	return dec
+}
+
 // runHeld drives the policy for n windows and returns the exploit arms of
 // the last half.
 func runHeld(t *testing.T, pol *gputune, env *heldEnv, n int, steady bool) []int {
 	t.Helper()
-	x := []float64{0, 1}
-	var scores []ArmScore
+	h := &heldStep{pol: pol, env: env, steady: steady}
 	var exploits []int
-	prev := 0
 	for r := range n {
-		var dec Decision
-		dec, scores = pol.Decide(x, nil, scores)
-		f := dec.Arm.SMMHz
-		st, reward := env.window(float64(f), f != prev)
-		prev = f
-		obs := Observation{Arm: dec.Arm, Context: x, Reward: reward, TTFT: math.NaN(), TPOT: math.NaN()}
-		if steady {
-			obs.Steady = st
-		}
-		pol.Update(obs)
+		dec := h.next()
 		if r >= n/2 && !dec.Explore {
-			exploits = append(exploits, f)
+			exploits = append(exploits, dec.Arm.SMMHz)
 		}
 	}
 	return exploits
@@ -329,26 +344,15 @@ func TestSteadyStateFromOtherTermsStartsAfresh(t *testing.T) {
 // window in which the clock changed, gets data; without Steady data the
 // rewards explore as before.
 func TestSteadyWarmupHoldsExploredClocks(t *testing.T) {
-	x := []float64{0, 1}
 	for _, steady := range []bool{true, false} {
 		env := &heldEnv{demand: 1500, batch: 20, rng: rand.New(rand.NewPCG(5, 6))}
 		pol := newSteadyPolicy(t, 3)
-		var scores []ArmScore
+		h := &heldStep{pol: pol, env: env, steady: steady}
 		var arms []int
 		var explore []bool
-		prev := 0
 		for pol.steady.windows < steadyMinWindows && len(arms) < 1000 {
-			var dec Decision
-			dec, scores = pol.Decide(x, nil, scores)
-			f := dec.Arm.SMMHz
-			arms, explore = append(arms, f), append(explore, dec.Explore)
-			st, reward := env.window(float64(f), f != prev)
-			prev = f
-			obs := Observation{Arm: dec.Arm, Context: x, Reward: reward, TTFT: math.NaN(), TPOT: math.NaN()}
-			if steady {
-				obs.Steady = st
-			}
-			pol.Update(obs)
+			dec := h.next()
+			arms, explore = append(arms, dec.Arm.SMMHz), append(explore, dec.Explore)
 		}
 		short := 0 // explored clocks left before steadyExploreHold decisions
 		for i := 1; i+steadyExploreHold <= len(arms); i++ {
