@@ -447,11 +447,9 @@ func (t *gputune) steadyExploit(scores []ArmScore) int {
 // an arm it draws is unpruned.
 func (t *gputune) steadyExplore(scores []ArmScore, exploit int) int {
 	s := t.steady
-	if s.holdLeft > 0 && s.hold >= 0 && t.safe[s.hold] {
-		s.holdLeft--
-		return s.hold
+	if i, ok := t.continueHold(); ok {
+		return i
 	}
-	s.holdLeft = 0
 	if t.rng.Float64() >= steadyExploreShare/steadyExploreHold {
 		return exploit
 	}
@@ -475,7 +473,7 @@ func (t *gputune) steadyExplore(scores []ArmScore, exploit int) int {
 			continue
 		}
 		if pick == 0 {
-			s.hold, s.holdLeft = i, steadyExploreHold-1
+			s.startHold(i)
 			t.unprune(scores, i)
 			return i
 		}
@@ -495,16 +493,29 @@ func (t *gputune) steadyWarmupHold(best, exploit int) int {
 	if s.meanW == 0 || s.ready() {
 		return best
 	}
-	if s.holdLeft > 0 && s.hold >= 0 && t.safe[s.hold] {
-		s.holdLeft--
-		return s.hold
+	if i, ok := t.continueHold(); ok {
+		return i
 	}
-	s.holdLeft = 0
 	if best != exploit {
-		s.hold, s.holdLeft = best, steadyExploreHold-1
+		s.startHold(best)
 	}
 	return best
 }
+
+// continueHold returns the arm being held and true while it has decisions
+// left and is safe; otherwise it ends the hold.
+func (t *gputune) continueHold() (int, bool) {
+	s := t.steady
+	if s.holdLeft > 0 && s.hold >= 0 && t.safe[s.hold] {
+		s.holdLeft--
+		return s.hold, true
+	}
+	s.holdLeft = 0
+	return -1, false
+}
+
+// startHold plays arm i now and for steadyExploreHold−1 more decisions.
+func (s *steadyModel) startHold(i int) { s.hold, s.holdLeft = i, steadyExploreHold-1 }
 
 // unprune takes arm i out of the pruned set and its score row with it.
 func (t *gputune) unprune(scores []ArmScore, i int) {
