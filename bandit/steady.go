@@ -252,7 +252,7 @@ func (s *steadyModel) update(a Arm, i, sm int, o Steady) {
 	} else {
 		s.fill(a, g)
 	}
-	s.z[0], s.z[1], s.z[2], s.z[3], s.z[4] = 1, u, u*u, p, p*p
+	s.setZ(u, p)
 	s.kron(s.z, g, s.phi)
 	s.tput.update(s.phi, math.Log(rate), 1)
 	copy(s.zP, s.z)
@@ -310,7 +310,7 @@ func (s *steadyModel) objective(i int) (value, se float64) {
 	c := s.coeffT
 	lo, hi := math.Log(steadyMinBatch), s.uMax+math.Log(steadyBatchHeadroom)
 	// q(u) = ln τ(u) − ln D.
-	q := func(u float64) float64 { return c[0] + c[1]*u + c[2]*u*u + c[3]*p + c[4]*p*p - lnD }
+	q := func(u float64) float64 { return steadyTerms(c[:], u, p) - lnD }
 	var u float64
 	switch qlo := q(lo); {
 	case qlo >= 0:
@@ -319,7 +319,7 @@ func (s *steadyModel) objective(i int) (value, se float64) {
 		slope := min(max(c[1]+2*c[2]*lo, 0.5), 1.5)
 		u = lo - qlo/slope
 	default:
-		u = firstRoot(c[2], c[1], c[0]+c[3]*p+c[4]*p*p-lnD, lo, s.uMax)
+		u = firstRoot(c[2], c[1], steadyTerms(c[:], 0, p)-lnD, lo, s.uMax)
 		if math.IsNaN(u) {
 			// Demand needs more than the largest fitted batch: extend ln τ
 			// along its tangent there. ln τ is concave in ln B (a step's
@@ -340,7 +340,7 @@ func (s *steadyModel) objective(i int) (value, se float64) {
 	// Power is held at its value at the nearest end of the fitted range,
 	// extended along its tangent above it (never falling with the batch).
 	v := min(max(u, lo), s.uMax)
-	pw := s.coeff[0] + s.coeff[1]*v + s.coeff[2]*v*v + s.coeff[3]*p + s.coeff[4]*p*p
+	pw := steadyTerms(s.coeff[:], v, p)
 	powerSlope := s.coeff[1] + 2*s.coeff[2]*v
 	if u > s.uMax {
 		powerSlope = max(powerSlope, 0)
@@ -350,7 +350,7 @@ func (s *steadyModel) objective(i int) (value, se float64) {
 	}
 	// The delta method, the two fits taken as independent: an error e in
 	// ln τ moves ln B_ss by −e/(∂ln τ/∂u), and J with it.
-	s.z[0], s.z[1], s.z[2], s.z[3], s.z[4] = 1, v, v*v, p, p*p
+	s.setZ(v, p)
 	s.kron(s.z, s.basis[i*s.k:(i+1)*s.k], s.phi)
 	copy(s.zP, s.z)
 	s.zP[5] = 0
@@ -532,6 +532,18 @@ func (s *steadyModel) tempDev(c float64) float64 {
 		return 0
 	}
 	return (c - s.tempSum/s.meanW) / 10
+}
+
+// setZ writes [1, u, u², p, p²] to s.z.
+func (s *steadyModel) setZ(u, p float64) {
+	s.z[0], s.z[1], s.z[2], s.z[3], s.z[4] = 1, u, u*u, p, p*p
+}
+
+// steadyTerms is c·[1, u, u², p, p²], a fit's value at one clock from its
+// coefficients there (see coefficients; the power fit's temperature term,
+// c[5], is left out: predictions are at the mean temperature).
+func steadyTerms(c []float64, u, p float64) float64 {
+	return c[0] + c[1]*u + c[2]*u*u + c[3]*p + c[4]*p*p
 }
 
 // kron writes z ⊗ g to phi, but multiplies p² (z[4]) only by the constant
