@@ -196,14 +196,18 @@ func (l *Live) Speed() float64 { return l.speed }
 // After returns a channel that receives the virtual time once d of virtual
 // time has passed (d/Speed of wall time).
 func (l *Live) After(d time.Duration) <-chan time.Time {
-	ch := make(chan time.Time, 1)
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	if d <= 0 {
-		ch <- l.sim.WallNow()
-		return ch
-	}
-	l.waiters = append(l.waiters, liveWaiter{at: l.sim.Now() + d, ch: ch})
+	return l.wait(d, false)
+}
+
+// wait registers a waiter d of virtual time from now (fired at once when d
+// is not positive), holding the simulation when it fires if hold is set.
+// The caller holds l.mu.
+func (l *Live) wait(d time.Duration, hold bool) <-chan time.Time {
+	ch := make(chan time.Time, 1)
+	l.waiters = append(l.waiters, liveWaiter{at: l.sim.Now() + max(d, 0), ch: ch, hold: hold})
+	l.fireWaiters()
 	return ch
 }
 
@@ -228,16 +232,13 @@ func (c *LockstepClock) Now() time.Time { return c.l.Now() }
 // simulation stands still until the next call.
 func (c *LockstepClock) After(d time.Duration) <-chan time.Time {
 	l := c.l
-	ch := make(chan time.Time, 1)
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	if l.held {
 		l.wallStart = l.wallStart.Add(time.Since(l.heldSince))
 		l.held = false
 	}
-	l.waiters = append(l.waiters, liveWaiter{at: l.sim.Now() + max(d, 0), ch: ch, hold: true})
-	l.fireWaiters()
-	return ch
+	return l.wait(d, true)
 }
 
 // Sleep waits d of virtual time, or until ctx ends.
