@@ -290,15 +290,19 @@ func (l *Loop) updateEmergency(w scrape.Window, snap *Snapshot) {
 // mode it implies.
 func (l *Loop) decide(ctxNorm []float64, snap *Snapshot) bandit.Arm {
 	switch {
-	case !l.st.baseline.Ready() && l.policy != "default" && l.policy != "static":
-		l.st.mode = ModeWarmup
-		return bandit.Arm{}
+	// Idle comes before the warm-up: a server started with no traffic would
+	// otherwise idle at the governor's boost clock (~120 W on an H100 with a
+	// CUDA context) until its first requests, and idle windows never count
+	// towards the baseline anyway.
 	case l.st.idleCount >= l.cfg.Control.IdleWindows:
 		l.st.mode = ModeIdle
 		if l.policy == "default" {
 			return bandit.Arm{}
 		}
 		return l.idleArm
+	case !l.st.baseline.Ready() && l.policy != "default" && l.policy != "static":
+		l.st.mode = ModeWarmup
+		return bandit.Arm{}
 	case l.st.emergency:
 		l.st.mode = ModeEmergency
 		if l.policy == "default" {

@@ -283,6 +283,27 @@ func TestIdleLocksLowClockAndLoadBringsItBack(t *testing.T) {
 	}
 }
 
+// A server with no traffic when gputune starts gets the idle clock at once,
+// not the governor's boost clock until a baseline exists (found on a real
+// H100: 118 W at 1980 MHz for the first 23 s of a dry run).
+func TestIdleAtStartBeforeWarmup(t *testing.T) {
+	r := newRig(t, nil, false)
+	r.feed.set(scrape.Window{}, nil)
+	s := r.cycles(4) // priming + idle_windows (3)
+	if s.Mode != ModeIdle || r.gpu.lockedMHz() != 345 {
+		t.Fatalf("idle server at start: mode %s locked %d, want idle at 345", s.Mode, r.gpu.lockedMHz())
+	}
+	r.feed.set(busy(), nil)
+	s = r.cycle()
+	if s.Mode != ModeWarmup || r.gpu.lockedMHz() != 0 {
+		t.Fatalf("first busy window: mode %s locked %d, want warm-up at the governor", s.Mode, r.gpu.lockedMHz())
+	}
+	s = r.cycles(3)
+	if s.Mode != ModeExploit || r.gpu.lockedMHz() != 1200 {
+		t.Errorf("after warm-up: mode %s locked %d, want exploit at 1200", s.Mode, r.gpu.lockedMHz())
+	}
+}
+
 func TestEmergencyMaxClockAndPinHolds(t *testing.T) {
 	r := newRig(t, func(c *config.Config) { c.SLO.TPOTLimitS = 0.025 }, false)
 	r.cycles(6)
