@@ -54,18 +54,22 @@ type Steady struct {
 	StepS float64
 	// Capped is true when the GPU's power cap held the clock down.
 	Capped bool
-	// TempC is the GPU temperature at the window's end; 0 when unknown.
-	TempC float64
 	// Switched is true when the clock changed during the window: part of it
 	// ran at the previous clock, and the model does not fit it.
 	Switched bool
 }
 
 const (
-	// steadyZ is the length of [1, u, u², p, p²]; the power fit adds the
-	// die temperature, steadyZP.
-	steadyZ  = 5
-	steadyZP = 6
+	// steadyZ is the length of [1, u, u², p, p²]. Neither fit has the die
+	// temperature as a regressor: on a real H100 the die follows power
+	// within ~0.3 s (docs/real-h100/), so within a window the temperature
+	// moves with the clock, and a temperature term took over part of the
+	// clock's effect on power. Predicted at the mean temperature, lower
+	// clocks then looked too expensive: 40 seeds on the measured thermal
+	// constants settled +52 MHz high (IQR [+15, +94]) with the term, +15
+	// ([0, +45]) without it; on the earlier, slower constants +30 either
+	// way.
+	steadyZ = 5
 	// steadyMinBatch: windows with fewer running requests say little about
 	// batching and are not fitted; below it the fit is extended linearly.
 	steadyMinBatch = 0.5
@@ -148,9 +152,7 @@ type steadyModel struct {
 	value          []float64 // per arm: predicted ln objective (+Inf: unknown)
 	se             []float64 // per arm: its standard error
 	coeffT         [steadyZ]float64
-	coeff          [steadyZP]float64
-	zP, phiP       []float64
-	tempSum        float64
+	coeff          [steadyZ]float64
 }
 
 func newSteadyModel(cfg Config, arms []Arm, mems []int, clocks int) *steadyModel {
@@ -159,11 +161,10 @@ func newSteadyModel(cfg Config, arms []Arm, mems []int, clocks int) *steadyModel
 		k: k, fmin: float64(arms[0].SMMHz), fmax: float64(arms[len(arms)-1].SMMHz), mems: mems,
 		basis: make([]float64, len(arms)*k), g: make([]float64, k),
 		tput:  newRidge(steadyZ*k, steadyRidge, steadyForgetting, cfg.RefactorEvery),
-		power: newRidge(steadyZP*k, steadyRidge, steadyForgetting, cfg.RefactorEvery),
+		power: newRidge(steadyZ*k, steadyRidge, steadyForgetting, cfg.RefactorEvery),
 		delay: 1,
 		cover: make([]float64, clocks),
 		z:     make([]float64, steadyZ), phi: make([]float64, steadyZ*k),
-		zP: make([]float64, steadyZP), phiP: make([]float64, steadyZP*k),
 		value: make([]float64, len(arms)), se: make([]float64, len(arms)),
 	}
 	for i, a := range arms {
@@ -203,7 +204,7 @@ func (s *steadyModel) reset() {
 	s.tput.reset()
 	s.power.reset()
 	s.demandSum, s.preSum, s.meanW = 0, 0, 0
-	s.tempSum, s.cappedSum = 0, 0
+	s.cappedSum = 0
 	s.fromSteps = false
 	s.hold, s.holdLeft = -1, 0
 	s.uMax, s.windows = math.Inf(-1), 0
@@ -237,7 +238,6 @@ func (s *steadyModel) update(a Arm, i, sm int, o Steady) {
 	s.meanW = steadyMeanMemory*s.meanW + 1
 	s.demandSum = steadyMeanMemory*s.demandSum + rate
 	s.preSum = steadyMeanMemory*s.preSum + p
-	s.tempSum = steadyMeanMemory*s.tempSum + o.TempC
 	if o.Capped {
 		s.cappedSum = steadyMeanMemory*s.cappedSum + 1
 	} else {
@@ -255,10 +255,7 @@ func (s *steadyModel) update(a Arm, i, sm int, o Steady) {
 	s.setZ(u, p)
 	s.kron(s.z, g, s.phi)
 	s.tput.update(s.phi, math.Log(rate), 1)
-	copy(s.zP, s.z)
-	s.zP[5] = s.tempDev(o.TempC)
-	s.kron(s.zP, g, s.phiP)
-	s.power.update(s.phiP, math.Log(o.PowerW), 1)
+	s.power.update(s.phi, math.Log(o.PowerW), 1)
 	s.uMax = max(s.uMax, u)
 	s.windows++
 	for i := range s.cover {
@@ -288,13 +285,11 @@ func (s *steadyModel) covered(sm int) bool {
 }
 
 // coefficients writes, for arm i, each model's coefficients of
-// [1, u, u², p].
+// [1, u, u², p, p²].
 func (s *steadyModel) coefficients(i int) {
 	g := s.basis[i*s.k : (i+1)*s.k]
-	for j := range steadyZP {
-		s.coeff[j] = dot(s.power.theta[j*s.k:(j+1)*s.k], g)
-	}
 	for j := range steadyZ {
+		s.coeff[j] = dot(s.power.theta[j*s.k:(j+1)*s.k], g)
 		s.coeffT[j] = dot(s.tput.theta[j*s.k:(j+1)*s.k], g)
 	}
 }
@@ -352,13 +347,10 @@ func (s *steadyModel) objective(i int) (value, se float64) {
 	// ln τ moves ln B_ss by −e/(∂ln τ/∂u), and J with it.
 	s.setZ(v, p)
 	s.kron(s.z, s.basis[i*s.k:(i+1)*s.k], s.phi)
-	copy(s.zP, s.z)
-	s.zP[5] = 0
-	s.kron(s.zP, s.basis[i*s.k:(i+1)*s.k], s.phiP)
 	tputSlope := min(max(c[1]+2*c[2]*v, 0.05), 1.5)
 	sT, sP := s.tput.sigma(0.2, 2), s.power.sigma(0.1, 2)
 	varT := sT * sT * s.tput.variance(s.phi)
-	varP := sP * sP * s.power.variance(s.phiP)
+	varP := sP * sP * s.power.variance(s.phi)
 	a := (powerSlope + s.delay) / tputSlope
 	return pw + s.delay*u, math.Sqrt(max(varP+a*a*varT, 0))
 }
@@ -525,23 +517,13 @@ func (t *gputune) unprune(scores []ArmScore, i int) {
 	}
 }
 
-// tempDev is the temperature's deviation from its recent mean, in units of
-// 10 °C; 0 when the temperature is unknown.
-func (s *steadyModel) tempDev(c float64) float64 {
-	if !(c > 0) || !finite(c) || !(s.meanW > 0) {
-		return 0
-	}
-	return (c - s.tempSum/s.meanW) / 10
-}
-
 // setZ writes [1, u, u², p, p²] to s.z.
 func (s *steadyModel) setZ(u, p float64) {
 	s.z[0], s.z[1], s.z[2], s.z[3], s.z[4] = 1, u, u*u, p, p*p
 }
 
 // steadyTerms is c·[1, u, u², p, p²], a fit's value at one clock from its
-// coefficients there (see coefficients; the power fit's temperature term,
-// c[5], is left out: predictions are at the mean temperature).
+// coefficients there (see coefficients).
 func steadyTerms(c []float64, u, p float64) float64 {
 	return c[0] + c[1]*u + c[2]*u*u + c[3]*p + c[4]*p*p
 }

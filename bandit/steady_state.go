@@ -11,11 +11,11 @@ import (
 type steadyState struct {
 	Throughput ridgeState `json:"throughput"`
 	Power      ridgeState `json:"power"`
-	// Discounted sums of the rate, prefill, temperature and capped windows,
-	// and their common weight.
+	// Discounted sums of the rate, prefill and capped windows, and their
+	// common weight. (Builds before 2026-11-27 also wrote "temp_sum", the
+	// temperature's; it is ignored.)
 	DemandSum  float64   `json:"demand_sum"`
 	PrefillSum float64   `json:"prefill_sum"`
-	TempSum    float64   `json:"temp_sum"`
 	CappedSum  float64   `json:"capped_sum"`
 	MeanWeight float64   `json:"mean_weight"`
 	LnBatchMax float64   `json:"ln_batch_max"`
@@ -34,7 +34,7 @@ func (s *steadyModel) state() *steadyState {
 	}
 	return &steadyState{
 		Throughput: s.tput.state(), Power: s.power.state(),
-		DemandSum: s.demandSum, PrefillSum: s.preSum, TempSum: s.tempSum, CappedSum: s.cappedSum,
+		DemandSum: s.demandSum, PrefillSum: s.preSum, CappedSum: s.cappedSum,
 		MeanWeight: s.meanW, LnBatchMax: s.uMax, Windows: s.windows, FromSteps: s.fromSteps,
 		Cover: append([]float64(nil), s.cover...), Hold: s.hold, HoldLeft: s.holdLeft,
 	}
@@ -47,12 +47,13 @@ func (s *steadyModel) restore(st *steadyState) error {
 	}
 	if otherTerms(st.Throughput, s.tput.p) || otherTerms(st.Power, s.power.p) {
 		// An earlier build fitted other terms (the first steady-state model
-		// had no p²): its fits do not carry over. This model starts afresh
+		// had no p², builds before 2026-11-27 a temperature term in the
+		// power fit): its fits do not carry over. This model starts afresh
 		// (it is ready again after steadyMinWindows windows); the rest of
 		// the policy's state is kept.
 		return nil
 	}
-	sums := []float64{st.DemandSum, st.PrefillSum, st.TempSum, st.CappedSum, st.MeanWeight, st.LnBatchMax}
+	sums := []float64{st.DemandSum, st.PrefillSum, st.CappedSum, st.MeanWeight, st.LnBatchMax}
 	switch {
 	case len(st.Cover) != len(s.cover):
 		return fmt.Errorf("it covers %d core clocks, this policy has %d", len(st.Cover), len(s.cover))
@@ -67,7 +68,7 @@ func (s *steadyModel) restore(st *steadyState) error {
 	if err := s.power.restore(st.Power); err != nil {
 		return fmt.Errorf("power fit: %w", err)
 	}
-	s.demandSum, s.preSum, s.tempSum, s.cappedSum, s.meanW = st.DemandSum, st.PrefillSum, st.TempSum, st.CappedSum, st.MeanWeight
+	s.demandSum, s.preSum, s.cappedSum, s.meanW = st.DemandSum, st.PrefillSum, st.CappedSum, st.MeanWeight
 	s.uMax, s.windows, s.fromSteps = st.LnBatchMax, st.Windows, st.FromSteps
 	copy(s.cover, st.Cover)
 	s.hold, s.holdLeft = st.Hold, st.HoldLeft

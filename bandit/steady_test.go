@@ -296,19 +296,19 @@ func TestFirstRoot(t *testing.T) {
 }
 
 // TestSteadyResetForgetsMeans: a reset (a model reset, or the switch from
-// token counts to step times) forgets the temperature and capped sums with
-// the weight they are divided by.
+// token counts to step times) forgets the capped sum with the weight it is
+// divided by.
 func TestSteadyResetForgetsMeans(t *testing.T) {
 	env := &heldEnv{demand: 1500, batch: 20, rng: rand.New(rand.NewPCG(1, 2))}
 	pol := newSteadyPolicy(t, 1)
 	for range 50 {
 		st, r := env.window(1200, false)
-		st.Capped, st.TempC, st.StepS = true, 70, 0
+		st.Capped, st.StepS = true, 0
 		pol.Update(Observation{Arm: Arm{SMMHz: 1200}, Context: []float64{0, 1}, Reward: r, Steady: st})
 	}
 	pol.Reset()
-	if s := pol.steady; s.cappedSum != 0 || s.tempSum != 0 || s.meanW != 0 {
-		t.Fatalf("after a reset: capped sum %v, temperature sum %v, weight %v; want all 0", s.cappedSum, s.tempSum, s.meanW)
+	if s := pol.steady; s.cappedSum != 0 || s.meanW != 0 {
+		t.Fatalf("after a reset: capped sum %v, weight %v; want both 0", s.cappedSum, s.meanW)
 	}
 }
 

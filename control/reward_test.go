@@ -89,7 +89,7 @@ func TestSteadyPoint(t *testing.T) {
 		want     bandit.Steady
 	}{
 		{"mean of the batch at both ends", 8, true, win, false, nvgpu.Sample{TempC: 61},
-			bandit.Steady{Batch: 10, PrefillTokS: 3000, GenTokS: 900, PowerW: 400, StepS: 0.011, TempC: 61}},
+			bandit.Steady{Batch: 10, PrefillTokS: 3000, GenTokS: 900, PowerW: 400, StepS: 0.011}},
 		{"no batch before: the end's", 0, false, win, true, nvgpu.Sample{},
 			bandit.Steady{Batch: 12, PrefillTokS: 3000, GenTokS: 900, PowerW: 400, StepS: 0.011, Switched: true}},
 		{"power cap", 12, true, win, false, nvgpu.Sample{EventReason: nvgpu.ReasonSWPowerCap | nvgpu.ReasonAppClocksSetting},
