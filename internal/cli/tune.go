@@ -215,19 +215,22 @@ func tuiFeeds(loops []tuned) []tui.GPUFeed {
 // and to the decision log. A closed stdout (`gputune --no-tui | head`) stops
 // the run in order, as SIGPIPE would: clocks are given back.
 func writeDecisions(sub <-chan control.Snapshot, stdout io.Writer, logFile io.WriteCloser, stop context.CancelCauseFunc, log *slog.Logger) {
-	var out, file *control.JSONWriter
-	if stdout != nil {
-		out = control.NewJSONWriter(stdout)
-	}
 	if logFile != nil {
 		defer logFile.Close()
-		file = control.NewJSONWriter(logFile)
 	}
 	for snap := range sub {
-		if out != nil {
-			if err := out.Write(snap); err != nil {
+		if stdout == nil && logFile == nil {
+			continue // drain: the loop must never block on its subscribers
+		}
+		line, err := control.MarshalJSONLine(snap)
+		if err != nil {
+			log.Warn("decision not encodable: skipped", "round", snap.Round, "err", err)
+			continue
+		}
+		if stdout != nil {
+			if _, err := stdout.Write(line); err != nil {
 				log.Info("stdout closed: stopping", "err", err)
-				out = nil
+				stdout = nil
 				var cause error
 				if restore.BrokenPipe(err) {
 					cause = &restore.SignalError{Signal: syscall.SIGPIPE}
@@ -235,10 +238,10 @@ func writeDecisions(sub <-chan control.Snapshot, stdout io.Writer, logFile io.Wr
 				stop(cause)
 			}
 		}
-		if file != nil {
-			if err := file.Write(snap); err != nil {
+		if logFile != nil {
+			if _, err := logFile.Write(line); err != nil {
 				log.Warn("decision log write failed", "err", err)
-				file = nil
+				logFile = nil // the deferred Close still closes it
 			}
 		}
 	}
