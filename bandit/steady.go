@@ -427,6 +427,11 @@ func (t *gputune) steadyExploit(scores []ArmScore) int {
 	if best < 0 {
 		return -1
 	}
+	for i, v := range s.value {
+		if finite(v) {
+			scores[i].Held = math.Expm1(v - s.value[best])
+		}
+	}
 	t.incumbent = best
 	t.unprune(scores, best)
 	return best

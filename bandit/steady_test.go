@@ -141,6 +141,58 @@ func TestSteadyModelFindsHeldOptimum(t *testing.T) {
 	}
 }
 
+// TestHeldScoresShowTheSteadyModel: the arm scores carry the steady-state
+// model's held objective once it decides (0 at the exploit arm, no arm
+// below it, nothing where it has no data), and nothing while the rewards
+// decide, so the TUI and the JSON show what chose the clock.
+func TestHeldScoresShowTheSteadyModel(t *testing.T) {
+	env := &heldEnv{demand: 1500, rng: rand.New(rand.NewPCG(1500, 7))}
+	env.batch = env.heldBatch(1980)
+	h := &heldStep{pol: newSteadyPolicy(t, 1), env: env, steady: true}
+	h.next()
+	for _, a := range h.scores {
+		if !math.IsNaN(a.Held) {
+			t.Fatalf("before the model is ready, arm %d MHz shows held %v; want NaN", a.SMMHz, a.Held)
+		}
+	}
+	for range 2000 {
+		h.next()
+	}
+	if !h.pol.steady.ready() {
+		t.Fatal("the steady-state model is not ready after 2,000 windows")
+	}
+	h.next()
+	exploit := h.pol.incumbent
+	if got := h.scores[exploit].Held; got != 0 {
+		t.Errorf("exploit arm %d MHz shows held %v, want 0", h.pol.arms[exploit].SMMHz, got)
+	}
+	minSE := minFinite(h.pol.steady.se)
+	known, unknown := 0, 0
+	for i, a := range h.scores {
+		switch {
+		case math.IsNaN(a.Held):
+			unknown++
+		case a.Held < 0 && h.pol.steady.se[i] <= steadySEFactor*minSE:
+			t.Errorf("arm %d MHz is held %.4f below the exploit arm among the arms it could choose", a.SMMHz, a.Held)
+		default:
+			known++
+		}
+	}
+	if known < 5 || unknown == 0 {
+		t.Errorf("held objective on %d arms, none on %d: want it near the data only", known, unknown)
+	}
+}
+
+func minFinite(v []float64) float64 {
+	m := math.Inf(1)
+	for _, x := range v {
+		if finite(x) {
+			m = min(m, x)
+		}
+	}
+	return m
+}
+
 func TestSteadyModelSkipsSwitchedAndCappedWindows(t *testing.T) {
 	env := &heldEnv{demand: 1500, batch: 10, rng: rand.New(rand.NewPCG(1, 2))}
 	pol := newSteadyPolicy(t, 1)

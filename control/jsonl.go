@@ -42,6 +42,7 @@ type jsonArm struct {
 	Pred       *float64 `json:"pred"`
 	Bonus      *float64 `json:"bonus"`
 	UCB        *float64 `json:"ucb"`
+	Held       *float64 `json:"held"`
 	Pulls      int      `json:"pulls"`
 	LastReward *float64 `json:"last_reward"`
 	State      string   `json:"state"`
@@ -82,7 +83,7 @@ func ToJSONLine(s Snapshot) JSONLine {
 	}
 	for i, a := range s.Arms {
 		j.Arms[i] = jsonArm{SMMHz: a.SMMHz, MemMHz: a.MemMHz, Pred: num(a.Pred), Bonus: num(a.Bonus),
-			UCB: num(a.UCB), Pulls: a.Pulls, LastReward: num(a.LastReward), State: string(a.State)}
+			UCB: num(a.UCB), Held: num(a.Held), Pulls: a.Pulls, LastReward: num(a.LastReward), State: string(a.State)}
 	}
 	for i, p := range s.Pruned {
 		j.Pruned[i] = jsonPruned{SMMHz: p.SMMHz, MemMHz: p.MemMHz, Reason: p.Reason, Round: p.Round}

@@ -89,6 +89,12 @@ func testSnapshot(round int) control.Snapshot {
 			State:      bandit.StateOK,
 		}
 		a.UCB = a.Pred + a.Bonus
+		// The steady-state model's held objective: data within ±150 MHz
+		// of the exploit clock (1410), none elsewhere.
+		a.Held = math.NaN()
+		if d := float64(mhz-freq) / 15; math.Abs(d) <= 10 {
+			a.Held = 0.0004 * d * d
+		}
 		a.TTFTUpper = a.PredTTFT * 1.3
 		a.TPOTUpper = a.PredTPOT * 1.3
 		switch {

@@ -34,20 +34,21 @@ func armColumns(showMem bool) []armCol {
 		{"core", 5, 0, func(_ *control.Snapshot, a *bandit.ArmScore) string { return strconv.Itoa(a.SMMHz) }},
 	}
 	if showMem {
-		cols = append(cols, armCol{"mem", 5, 3, func(_ *control.Snapshot, a *bandit.ArmScore) string { return strconv.Itoa(a.MemMHz) }})
+		cols = append(cols, armCol{"mem", 5, 4, func(_ *control.Snapshot, a *bandit.ArmScore) string { return strconv.Itoa(a.MemMHz) }})
 	}
 	return append(cols,
-		armCol{"pred", 7, 2, func(_ *control.Snapshot, a *bandit.ArmScore) string { return fmtNum(a.Pred, 7, 3) }},
-		armCol{"bonus", 6, 7, func(_ *control.Snapshot, a *bandit.ArmScore) string { return fmtNum(a.Bonus, 6, 3) }},
+		armCol{"pred", 7, 3, func(_ *control.Snapshot, a *bandit.ArmScore) string { return fmtNum(a.Pred, 7, 3) }},
+		armCol{"bonus", 6, 8, func(_ *control.Snapshot, a *bandit.ArmScore) string { return fmtNum(a.Bonus, 6, 3) }},
 		armCol{"ucb", 7, 1, func(_ *control.Snapshot, a *bandit.ArmScore) string { return fmtNum(a.UCB, 7, 3) }},
-		armCol{"TTFTms ", 7, 4, func(s *control.Snapshot, a *bandit.ArmScore) string {
+		armCol{"held%", 6, 2, func(_ *control.Snapshot, a *bandit.ArmScore) string { return fmtHeld(a.Held) }},
+		armCol{"TTFTms ", 7, 5, func(s *control.Snapshot, a *bandit.ArmScore) string {
 			return fmtNum(a.PredTTFT*1e3, 6, 1) + mark(over(a.TTFTUpper, s.TTFTLimitS) || over(a.PredTTFT, s.TTFTLimitS))
 		}},
-		armCol{"TPOTms ", 7, 5, func(s *control.Snapshot, a *bandit.ArmScore) string {
+		armCol{"TPOTms ", 7, 6, func(s *control.Snapshot, a *bandit.ArmScore) string {
 			return fmtNum(a.PredTPOT*1e3, 6, 1) + mark(over(a.TPOTUpper, s.TPOTLimitS) || over(a.PredTPOT, s.TPOTLimitS))
 		}},
-		armCol{"pulls", 5, 6, func(_ *control.Snapshot, a *bandit.ArmScore) string { return strconv.Itoa(a.Pulls) }},
-		armCol{"last", 7, 8, func(_ *control.Snapshot, a *bandit.ArmScore) string {
+		armCol{"pulls", 5, 7, func(_ *control.Snapshot, a *bandit.ArmScore) string { return strconv.Itoa(a.Pulls) }},
+		armCol{"last", 7, 9, func(_ *control.Snapshot, a *bandit.ArmScore) string {
 			if a.Pulls == 0 {
 				return "-"
 			}
@@ -243,4 +244,17 @@ func fmtMS(s float64) string {
 		return strconv.FormatFloat(ms, 'f', 0, 64)
 	}
 	return strconv.FormatFloat(ms, 'f', 1, 64)
+}
+
+// fmtHeld shows the steady-state model's held objective relative to the
+// exploit arm in percent ("-" where it has none), the number that chooses
+// the exploit arm once that model decides.
+func fmtHeld(v float64) string {
+	if math.IsNaN(v) || math.IsInf(v, 0) {
+		return "-"
+	}
+	if v >= 9.995 {
+		return ">999"
+	}
+	return fmt.Sprintf("%+.1f", 100*v)
 }

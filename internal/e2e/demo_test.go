@@ -53,7 +53,7 @@ var (
 	documentedKeys = []string{"time", "round", "gpu", "gpu_uuid", "mode", "actuation", "freq_mhz", "sm_clock_mhz",
 		"mem_clock_mhz", "power_w", "energy_j", "tokens", "ttft_p90_s", "tpot_p90_s", "slo_ok", "reward", "features",
 		"arms", "pruned"}
-	armKeys    = []string{"sm_mhz", "mem_mhz", "pred", "bonus", "ucb", "pulls", "last_reward", "state"}
+	armKeys    = []string{"sm_mhz", "mem_mhz", "pred", "bonus", "ucb", "held", "pulls", "last_reward", "state"}
 	prunedKeys = []string{"sm_mhz", "mem_mhz", "reason", "round"}
 	modes      = []string{"warmup", "explore", "exploit", "emergency", "idle", "nodata"}
 )
