@@ -11,12 +11,11 @@ import (
 type steadyState struct {
 	Throughput ridgeState `json:"throughput"`
 	Power      ridgeState `json:"power"`
-	// Discounted sums of the rate, prefill and capped windows, and their
-	// common weight. (Builds before 2026-11-27 also wrote "temp_sum", the
-	// temperature's; it is ignored.)
+	// Discounted sums of the rate and prefill, and their common weight.
+	// (Builds before 2026-11-27 also wrote "temp_sum" and "capped_sum", the
+	// temperature's and the capped windows'; they are ignored.)
 	DemandSum  float64   `json:"demand_sum"`
 	PrefillSum float64   `json:"prefill_sum"`
-	CappedSum  float64   `json:"capped_sum"`
 	MeanWeight float64   `json:"mean_weight"`
 	LnBatchMax float64   `json:"ln_batch_max"`
 	Windows    int       `json:"windows"`
@@ -34,7 +33,7 @@ func (s *steadyModel) state() *steadyState {
 	}
 	return &steadyState{
 		Throughput: s.tput.state(), Power: s.power.state(),
-		DemandSum: s.demandSum, PrefillSum: s.preSum, CappedSum: s.cappedSum,
+		DemandSum: s.demandSum, PrefillSum: s.preSum,
 		MeanWeight: s.meanW, LnBatchMax: s.uMax, Windows: s.windows, FromSteps: s.fromSteps,
 		Cover: append([]float64(nil), s.cover...), Hold: s.hold, HoldLeft: s.holdLeft,
 	}
@@ -53,12 +52,12 @@ func (s *steadyModel) restore(st *steadyState) error {
 		// the policy's state is kept.
 		return nil
 	}
-	sums := []float64{st.DemandSum, st.PrefillSum, st.CappedSum, st.MeanWeight, st.LnBatchMax}
+	sums := []float64{st.DemandSum, st.PrefillSum, st.MeanWeight, st.LnBatchMax}
 	switch {
 	case len(st.Cover) != len(s.cover):
 		return fmt.Errorf("it covers %d core clocks, this policy has %d", len(st.Cover), len(s.cover))
 	case !allFinite(sums) || !allFinite(st.Cover) || st.Windows <= 0 || !(st.MeanWeight > 0) ||
-		st.DemandSum <= 0 || st.CappedSum < 0 || st.CappedSum > st.MeanWeight ||
+		st.DemandSum <= 0 ||
 		st.Hold < -1 || st.Hold >= len(s.value) || st.HoldLeft < 0 || st.HoldLeft >= steadyExploreHold:
 		return errors.New("its means or counts are malformed")
 	}
@@ -68,7 +67,7 @@ func (s *steadyModel) restore(st *steadyState) error {
 	if err := s.power.restore(st.Power); err != nil {
 		return fmt.Errorf("power fit: %w", err)
 	}
-	s.demandSum, s.preSum, s.cappedSum, s.meanW = st.DemandSum, st.PrefillSum, st.CappedSum, st.MeanWeight
+	s.demandSum, s.preSum, s.meanW = st.DemandSum, st.PrefillSum, st.MeanWeight
 	s.uMax, s.windows, s.fromSteps = st.LnBatchMax, st.Windows, st.FromSteps
 	copy(s.cover, st.Cover)
 	s.hold, s.holdLeft = st.Hold, st.HoldLeft

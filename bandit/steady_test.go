@@ -216,7 +216,39 @@ func TestSteadyModelSkipsSwitchedAndCappedWindows(t *testing.T) {
 		t.Fatalf("fitted %d capped windows, want 0", w)
 	}
 	if got := pol.steadyExploit(make([]ArmScore, len(pol.arms))); got != -1 {
-		t.Fatalf("with most windows capped the model chose arm %d; the rewards must decide", got)
+		t.Fatalf("with no uncapped window the model chose arm %d; the rewards must decide", got)
+	}
+}
+
+// TestSteadyModelDecidesBesideCappedWindows: windows held down by a power
+// cap are not fitted, but they do not hand the choice back to the rewards:
+// the model keeps choosing among the clocks it has uncapped data near.
+// (With the rule it had until the fifth session, the rewards decided once a
+// tenth of recent windows were capped.)
+func TestSteadyModelDecidesBesideCappedWindows(t *testing.T) {
+	env := &heldEnv{demand: 1500, rng: rand.New(rand.NewPCG(1500, 7))}
+	env.batch = env.heldBatch(1980)
+	pol := newSteadyPolicy(t, 1)
+	runHeld(t, pol, env, 1000, true)
+	exploit := pol.steadyExploit(make([]ArmScore, len(pol.arms)))
+	if exploit < 0 {
+		t.Fatal("the model does not decide after 1,000 uncapped windows")
+	}
+	fitted := pol.steady.windows
+	for range 600 {
+		st, r := env.window(1800, false)
+		st.Capped = true
+		pol.Update(Observation{Arm: Arm{SMMHz: 1800}, Context: []float64{0, 1}, Reward: r, Steady: st})
+	}
+	if pol.steady.windows != fitted {
+		t.Fatalf("fitted %d capped windows, want 0", pol.steady.windows-fitted)
+	}
+	got := pol.steadyExploit(make([]ArmScore, len(pol.arms)))
+	if got < 0 {
+		t.Fatal("with 600 of the last 1,600 windows capped the model stopped deciding")
+	}
+	if got != exploit {
+		t.Errorf("capped windows moved the exploit clock from %d to %d MHz", pol.arms[exploit].SMMHz, pol.arms[got].SMMHz)
 	}
 }
 
@@ -281,7 +313,6 @@ func TestSteadyStateMalformedIsRefused(t *testing.T) {
 		"cover length":     func(s *steadyState) { s.Cover = s.Cover[:3] },
 		"no windows":       func(s *steadyState) { s.Windows = 0 },
 		"negative demand":  func(s *steadyState) { s.DemandSum = -1 },
-		"capped over all":  func(s *steadyState) { s.CappedSum = 2 * s.MeanWeight },
 		"power parameters": func(s *steadyState) { s.Power.B = s.Power.B[:1] },
 	}
 	for name, spoil := range cases {
@@ -348,8 +379,8 @@ func TestFirstRoot(t *testing.T) {
 }
 
 // TestSteadyResetForgetsMeans: a reset (a model reset, or the switch from
-// token counts to step times) forgets the capped sum with the weight it is
-// divided by.
+// token counts to step times) forgets the demand and prefill sums with the
+// weight they are divided by.
 func TestSteadyResetForgetsMeans(t *testing.T) {
 	env := &heldEnv{demand: 1500, batch: 20, rng: rand.New(rand.NewPCG(1, 2))}
 	pol := newSteadyPolicy(t, 1)
@@ -359,8 +390,8 @@ func TestSteadyResetForgetsMeans(t *testing.T) {
 		pol.Update(Observation{Arm: Arm{SMMHz: 1200}, Context: []float64{0, 1}, Reward: r, Steady: st})
 	}
 	pol.Reset()
-	if s := pol.steady; s.cappedSum != 0 || s.meanW != 0 {
-		t.Fatalf("after a reset: capped sum %v, weight %v; want both 0", s.cappedSum, s.meanW)
+	if s := pol.steady; s.demandSum != 0 || s.preSum != 0 || s.meanW != 0 {
+		t.Fatalf("after a reset: demand sum %v, prefill sum %v, weight %v; want all 0", s.demandSum, s.preSum, s.meanW)
 	}
 }
 
