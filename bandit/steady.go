@@ -114,18 +114,6 @@ const (
 	// optimum needs many exploratory windows: at 0.999 the chosen clock
 	// scattered about twice as far.
 	steadyForgetting = 0.9995
-	// steadyMemoryGrowth: until the model has fitted steadyMemoryGrowth ×
-	// 2,000 windows its memory is that many times the windows it has
-	// fitted (at least 100), so the first minutes are forgotten as the run
-	// goes on. They are unlike the rest: the server is filling (young
-	// requests, short contexts, faster steps) while the rewards explore
-	// high clocks, which credits high clocks with speed they do not have
-	// when held. One seed's exploit clock stayed ~200 MHz high for all 10
-	// minutes on them. 40 seeds: converged 31 against 21, mean distance to
-	// the best static clock over the last 100 decisions 35 MHz against 45,
-	// median exploit clock +15 MHz either way; suite mean gap to
-	// static-best 3.2 % against 3.5 %.
-	steadyMemoryGrowth = 1.0
 	// steadyBatchHeadroom lets the solved batch reach twice the largest
 	// seen (along the throughput fit's tangent, see objective); beyond that
 	// a clock is taken to be unable to keep up.
@@ -266,8 +254,6 @@ func (s *steadyModel) update(a Arm, i, sm int, o Steady) {
 	}
 	s.setZ(u, p)
 	s.kron(s.z, g, s.phi)
-	gamma := min(steadyForgetting, 1-1/max(100, steadyMemoryGrowth*float64(s.windows)))
-	s.tput.gamma, s.power.gamma = gamma, gamma
 	s.tput.update(s.phi, math.Log(rate), 1)
 	s.power.update(s.phi, math.Log(o.PowerW), 1)
 	s.uMax = max(s.uMax, u)
