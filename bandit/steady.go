@@ -240,7 +240,7 @@ func (s *steadyModel) update(a Arm, i, sm int, o Steady) {
 	// clocks it has uncapped windows near. (Until the fifth session it left
 	// the choice to the rewards once a tenth of recent windows were capped:
 	// suite mean gap to static-best 4.2 % against 3.5 % now, the 3x-rate
-	// and A100 rows 1.4–2.1 points worse, and the phases workload at 4.8 %
+	// and A100 rows 0.7–2.1 points worse, and the phases workload at 4.8 %
 	// saving against 17.0 %, because the rewards held the clock high enough
 	// for the cap to keep binding.)
 	if o.Switched || o.Capped {
