@@ -247,14 +247,11 @@ func fmtMS(s float64) string {
 }
 
 // fmtHeld shows the steady-state model's held objective relative to the
-// exploit arm in percent ("-" where it has none), the number that chooses
-// the exploit arm once that model decides.
+// exploit arm in percent, signed ("-" where it has none), the number that
+// chooses the exploit arm once that model decides.
 func fmtHeld(v float64) string {
-	if math.IsNaN(v) || math.IsInf(v, 0) {
-		return "-"
+	if v >= 0 {
+		return "+" + fmtNum(100*v, 5, 1)
 	}
-	if v >= 9.995 {
-		return ">999"
-	}
-	return fmt.Sprintf("%+.1f", 100*v)
+	return fmtNum(100*v, 6, 1)
 }
