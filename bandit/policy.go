@@ -35,7 +35,7 @@ type ArmScore struct {
 	// Held is what gputune's steady-state model predicts for holding the
 	// arm, as its objective relative to the exploit arm's (0.004: 0.4 %
 	// worse). NaN where that model does not choose the exploit arm (not
-	// ready, under a power cap, the agft policy) or has no data near the arm.
+	// ready yet, the agft policy) or has no uncapped data near the arm.
 	Held       float64  `json:"held"`
 	PredTTFT   float64  `json:"pred_ttft_s"`
 	TTFTUpper  float64  `json:"ttft_upper_s"`
