@@ -59,10 +59,7 @@ func TestSimConvergence(t *testing.T) {
 	results := map[string][]outcome{}
 	var bests []float64
 	for seed := first; seed < first+seeds; seed++ {
-		sc := Scenario{Name: "poisson-stationary", Duration: 10 * time.Minute,
-			Workload: sim.Workload{Name: sim.WorkloadPoisson, Rate: 5.5, Seed: uint64(seed)},
-			Seed:     uint64(seed), Config: config.Default(), Oracle: OracleGreedy}
-		base, err := sim.New(sc.simConfig())
+		sc, base, err := stationaryScenario(uint64(seed))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -129,6 +126,17 @@ func TestSimConvergence(t *testing.T) {
 		t.Errorf("gputune needs more rounds than agft on the stationary simulator: median %v vs %v",
 			median[PolicyGPUTune], median[PolicyAGFT])
 	}
+}
+
+// stationaryScenario is the stationary load of TestSimConvergence for one
+// seed (Poisson arrivals at 5.5 req/s, the conversation trace's mean, for
+// 10 minutes on the default config) and its simulator.
+func stationaryScenario(seed uint64) (Scenario, sim.Sim, error) {
+	sc := Scenario{Name: "poisson-stationary", Duration: 10 * time.Minute,
+		Workload: sim.Workload{Name: sim.WorkloadPoisson, Rate: 5.5, Seed: seed},
+		Seed:     seed, Config: config.Default(), Oracle: OracleGreedy}
+	base, err := sim.New(sc.simConfig())
+	return sc, base, err
 }
 
 // staticSweep runs static clocks over the scenario as the benchmark does:

@@ -12,7 +12,6 @@ import (
 
 	"github.com/gputune/gputune/bandit"
 	"github.com/gputune/gputune/control"
-	"github.com/gputune/gputune/internal/config"
 	"github.com/gputune/gputune/internal/loopkit"
 	"github.com/gputune/gputune/sim"
 )
@@ -87,10 +86,7 @@ func TestWindowRelationsMatchHeldClocks(t *testing.T) {
 	var windowsDJ, heldDJ float64
 	const seeds = 4
 	for seed := uint64(1); seed <= seeds; seed++ {
-		sc := Scenario{Name: "poisson-stationary", Duration: 10 * time.Minute,
-			Workload: sim.Workload{Name: sim.WorkloadPoisson, Rate: 5.5, Seed: seed},
-			Seed:     seed, Config: config.Default(), Oracle: OracleGreedy}
-		base, err := sim.New(sc.simConfig())
+		sc, base, err := stationaryScenario(seed)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -132,9 +128,11 @@ func TestWindowRelationsMatchHeldClocks(t *testing.T) {
 // J(a) − J(b), J = ln P + ln B.
 func windowObjectiveGap(a, b []bandit.Steady) (float64, error) {
 	var demand, prefill float64
-	for _, s := range append(append([]bandit.Steady(nil), a...), b...) {
-		demand += s.Batch / s.StepS
-		prefill += s.PrefillTokS / 1e4
+	for _, pts := range [][]bandit.Steady{a, b} {
+		for _, s := range pts {
+			demand += s.Batch / s.StepS
+			prefill += s.PrefillTokS / 1e4
+		}
 	}
 	n := float64(len(a) + len(b))
 	demand, prefill = demand/n, prefill/n
@@ -205,8 +203,11 @@ func heldMeans(ctx context.Context, sc Scenario, base *sim.Sim, mhz int) (batch,
 			powerW += snap.PowerW
 			n++
 		})
-	if err != nil || n == 0 {
-		return 0, 0, fmt.Errorf("static %d MHz: %d windows: %v", mhz, int(n), err)
+	if err != nil {
+		return 0, 0, fmt.Errorf("static %d MHz: %w", mhz, err)
+	}
+	if n == 0 {
+		return 0, 0, fmt.Errorf("static %d MHz: no windows with power between minutes 1 and 10", mhz)
 	}
 	return batch / n, powerW / n, nil
 }
