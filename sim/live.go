@@ -23,7 +23,39 @@ type LiveOptions struct {
 	// Tick is the wall-clock period of advancing the simulation (default
 	// 5 ms).
 	Tick time.Duration
+	// Grid is the simulated time between the points the simulation stops
+	// at (default 20 ms, the benchmark's step): it only ever stops on a
+	// multiple of Grid or at a waiter's deadline, never where wall time
+	// happened to be, so a run does not depend on how the host scheduled
+	// it (see advanceTo).
+	Grid time.Duration
+	// Meter, when set, receives the simulated GPU's readings from inside
+	// the simulation, as the benchmark feeds its meter: instant power every
+	// 20 ms of simulated time, and the energy counter when a Lockstep loop
+	// wakes 5 s or more after the last read. A sampler polling in wall time
+	// instead read the GPU wherever the simulation happened to be, so two
+	// demo runs with the same seed measured different windows.
+	Meter Observer
+	// StartHeld keeps the simulation at time zero until a Lockstep clock
+	// first waits, so that the loop's first cycle falls at the same
+	// simulated instant in every run, not wherever the simulation had got
+	// to while the loop was being built.
+	StartHeld bool
 }
+
+// Observer receives a simulated GPU's sensor readings; *nvgpu.Meter is one.
+type Observer interface {
+	Observe(nvgpu.PowerReading)
+	ObserveCounter(at time.Time, mJ uint64)
+}
+
+const (
+	// livePowerEvery and liveCounterEvery are how often LiveOptions.Meter
+	// is fed, in simulated time: nvgpu.Sampler's defaults, and the
+	// benchmark's.
+	livePowerEvery   = 20 * time.Millisecond
+	liveCounterEvery = 5 * time.Second
+)
 
 // Live runs a Sim in real time: one goroutine advances it at Speed× wall
 // time and serves the exposition on /metrics over HTTP. Live implements
@@ -35,10 +67,14 @@ type Live struct {
 	sim     Sim
 	waiters []liveWaiter
 
-	speed     float64
-	tick      time.Duration
-	wallStart time.Time
-	virtStart time.Duration
+	speed float64
+	tick  time.Duration
+	grid  time.Duration
+	meter Observer
+	// nextCounter is when the meter next gets an energy counter read.
+	nextCounter time.Duration
+	wallStart   time.Time
+	virtStart   time.Duration
 	// held is true while a Lockstep clock's loop runs a cycle: the
 	// simulation stands still from heldSince until the loop waits again,
 	// and that wall time is then added to wallStart.
@@ -63,8 +99,14 @@ type liveWaiter struct {
 // StartLive builds the simulation, listens and starts advancing it. It
 // stops when ctx is cancelled or Close is called.
 func StartLive(ctx context.Context, cfg Config, opts LiveOptions) (*Live, error) {
-	if opts.Speed < 0 || opts.Tick < 0 {
-		return nil, fmt.Errorf("live sim: speed and tick must not be negative")
+	if opts.Speed < 0 || opts.Tick < 0 || opts.Grid < 0 {
+		return nil, fmt.Errorf("live sim: speed, tick and grid must not be negative")
+	}
+	if opts.Grid == 0 {
+		opts.Grid = livePowerEvery
+	}
+	if livePowerEvery%opts.Grid != 0 {
+		return nil, fmt.Errorf("live sim: grid %v must divide the meter's %v", opts.Grid, livePowerEvery)
 	}
 	if opts.Speed == 0 {
 		opts.Speed = 1
@@ -92,7 +134,11 @@ func StartLive(ctx context.Context, cfg Config, opts LiveOptions) (*Live, error)
 		sim:       s,
 		speed:     opts.Speed,
 		tick:      opts.Tick,
+		grid:      opts.Grid,
+		meter:     opts.Meter,
 		wallStart: time.Now(),
+		held:      opts.StartHeld,
+		heldSince: time.Now(),
 		ln:        ln,
 		cancel:    cancel,
 	}
@@ -149,22 +195,60 @@ func (l *Live) run(ctx context.Context) {
 	}
 }
 
-// advanceTo steps the simulation to the virtual time of wall time now,
-// stopping at each waiter's deadline so that After fires at exactly the
-// virtual time asked, and at a Lockstep hold.
+// advanceTo steps the simulation towards the virtual time of wall time now,
+// stopping at each multiple of the grid and at each waiter's deadline (so
+// that After fires at exactly the virtual time asked), and at a Lockstep
+// hold. Wall time only decides how far it goes, never where it stops: the
+// simulated GPU holds its power over each step, so stopping points are
+// part of the result, and with them fixed a run with a given seed is the
+// same however the host schedules it.
 func (l *Live) advanceTo(now time.Time) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	target := l.virtStart + time.Duration(float64(now.Sub(l.wallStart))*l.speed)
-	for !l.held && l.sim.Now() < target {
-		next := target
+	for !l.held {
+		at := l.sim.Now()
+		next := (at/l.grid + 1) * l.grid
 		for _, w := range l.waiters {
-			next = min(next, max(w.at, l.sim.Now()))
+			next = min(next, max(w.at, at))
 		}
-		l.sim.Step(next - l.sim.Now())
+		if next > target {
+			break
+		}
+		l.sim.Step(next - at)
+		l.observe()
 		l.fireWaiters()
 	}
 	l.fireWaiters()
+}
+
+// observe feeds the meter when the simulation stands on one of its
+// reading points. The caller holds l.mu.
+func (l *Live) observe() {
+	now := l.sim.Now()
+	if l.meter == nil || now%livePowerEvery != 0 {
+		return
+	}
+	ctx := context.Background()
+	if r, err := l.sim.gpu.InstantPower(ctx); err == nil {
+		r.At = l.sim.gpuStamp(r.At)
+		l.meter.Observe(r)
+	}
+}
+
+// observeCounter gives the meter an energy counter read when one is due. It
+// runs where a Lockstep loop is about to run a cycle, as the benchmark reads
+// the counter just before each cycle, so that the demo and the benchmark
+// measure a scenario alike. The caller holds l.mu.
+func (l *Live) observeCounter() {
+	now := l.sim.Now()
+	if l.meter == nil || now < l.nextCounter {
+		return
+	}
+	if mJ, err := l.sim.gpu.EnergyCounter(context.Background()); err == nil {
+		l.meter.ObserveCounter(l.sim.WallNow(), mJ)
+	}
+	l.nextCounter = now + liveCounterEvery
 }
 
 func (l *Live) fireWaiters() {
@@ -172,6 +256,9 @@ func (l *Live) fireWaiters() {
 	kept := l.waiters[:0]
 	for _, w := range l.waiters {
 		if w.at <= now {
+			if w.hold {
+				l.observeCounter()
+			}
 			w.ch <- l.sim.WallNow() // buffered: never blocks
 			if w.hold && !l.held {
 				l.held, l.heldSince = true, time.Now()

@@ -4,7 +4,9 @@ import (
 	"context"
 	"errors"
 	"net/http"
+	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -188,6 +190,90 @@ func TestLiveLockstepHoldsTimeDuringCycle(t *testing.T) {
 		case <-l.After(time.Millisecond):
 		case <-time.After(5 * time.Second):
 			t.Fatal("the simulation stood still after a plain wait")
+		}
+	}
+}
+
+// readings records what a Live feeds its meter.
+type readings struct {
+	mu       sync.Mutex
+	power    []nvgpu.PowerReading
+	counters []time.Time
+}
+
+func (r *readings) Observe(p nvgpu.PowerReading) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.power = append(r.power, p)
+}
+
+func (r *readings) ObserveCounter(at time.Time, _ uint64) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.counters = append(r.counters, at)
+}
+
+// TestLiveIsTheSameRunAtAnySpeed drives a Live with a Lockstep loop that
+// locks a clock partway, at two speeds ten times apart, and wants the same
+// meter readings at the same simulated instants: where the simulation
+// stops, and so what it computes, must not depend on wall time.
+func TestLiveIsTheSameRunAtAnySpeed(t *testing.T) {
+	run := func(speed float64) (*readings, time.Time) {
+		ctx, cancel := context.WithCancel(t.Context())
+		defer cancel()
+		rec := &readings{}
+		l, err := StartLive(ctx, Config{Workload: Workload{Name: WorkloadPoisson, Rate: 20, Seed: 3}},
+			LiveOptions{Speed: speed, Meter: rec, StartHeld: true})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer l.Close()
+		start := l.Now()
+		// Held at the start: nothing moves until the loop first waits.
+		time.Sleep(20 * time.Millisecond)
+		if moved := l.Now().Sub(start); moved != 0 {
+			t.Errorf("speed %v: the simulation ran %v before the loop's first wait", speed, moved)
+		}
+		clock := l.Lockstep()
+		for k := range 40 {
+			<-clock.After(300 * time.Millisecond)
+			if k == 10 {
+				if err := l.LockCoreClock(ctx, 1200); err != nil {
+					t.Fatal(err)
+				}
+			}
+		}
+		rec.mu.Lock()
+		defer rec.mu.Unlock()
+		return &readings{power: slices.Clone(rec.power), counters: slices.Clone(rec.counters)}, start
+	}
+	slow, slowStart := run(40)
+	fast, fastStart := run(400)
+	if len(slow.power) < 500 {
+		t.Fatalf("12 simulated seconds gave %d power readings; want one every 20 ms", len(slow.power))
+	}
+	n := min(len(slow.power), len(fast.power))
+	for i := range n {
+		a, b := slow.power[i], fast.power[i]
+		if a.At.Sub(slowStart) != b.At.Sub(fastStart) || a.MilliWatts != b.MilliWatts {
+			t.Fatalf("power reading %d: %v mW at +%v at speed 40, %v mW at +%v at speed 400",
+				i, a.MilliWatts, a.At.Sub(slowStart), b.MilliWatts, b.At.Sub(fastStart))
+		}
+	}
+	// The counter is read where the loop wakes (every 300 ms here), once
+	// 5 s have passed since the last read: at +0.3 s, +5.4 s and +10.5 s.
+	want := []time.Duration{300 * time.Millisecond, 5400 * time.Millisecond, 10500 * time.Millisecond}
+	for _, run := range []struct {
+		name     string
+		counters []time.Time
+		start    time.Time
+	}{{"speed 40", slow.counters, slowStart}, {"speed 400", fast.counters, fastStart}} {
+		var got []time.Duration
+		for _, at := range run.counters {
+			got = append(got, at.Sub(run.start))
+		}
+		if !slices.Equal(got, want) {
+			t.Errorf("%s: counter read at %v; want %v", run.name, got, want)
 		}
 	}
 }

@@ -53,10 +53,19 @@ func startDemo(ctx context.Context, cfg config.Config, f *runFlags, group *resto
 		if err != nil {
 			return out, nil, err
 		}
+		meter, err := nvgpu.NewMeter(nvgpu.DefaultMeterConfig())
+		if err != nil {
+			return out, nil, err
+		}
+		// The simulation feeds the meter itself, at fixed points of
+		// simulated time, and waits at zero for the loop: with the loop's
+		// Lockstep clock the demo measures and decides the same way every
+		// run, whatever the host's timing, and exactly as the benchmark's
+		// run of the same scenario does (sim.LiveOptions).
 		live, err := sim.StartLive(ctx, sim.Config{
 			GPUProfile: cfg.Demo.GPUProfile, Params: cfg.Demo.SimParams, Workload: wl,
 			SLO: sim.SLO{TTFT: seconds(cfg.SLO.TTFTLimitS), TPOT: seconds(cfg.SLO.TPOTLimitS)},
-		}, sim.LiveOptions{Speed: cfg.Demo.Speed, Tick: liveTick(cfg.Demo.Speed)})
+		}, sim.LiveOptions{Speed: cfg.Demo.Speed, Tick: liveTick(cfg.Demo.Speed), Meter: meter, StartHeld: true})
 		if err != nil {
 			return out, nil, fmt.Errorf("%w: demo: %w", config.ErrInvalid, err)
 		}
@@ -70,16 +79,7 @@ func startDemo(ctx context.Context, cfg config.Config, f *runFlags, group *resto
 		if err != nil {
 			return out, nil, err
 		}
-		meter, err := nvgpu.NewMeter(nvgpu.DefaultMeterConfig())
-		if err != nil {
-			return out, nil, err
-		}
 		gpu := newSimGPU(live, i)
-		sampler, err := nvgpu.NewSampler(gpu, meter, nvgpu.SamplerConfig{Ticks: virtualTicks(live, group), Now: live.Now}, log)
-		if err != nil {
-			return out, nil, err
-		}
-		group.Go(fmt.Sprintf("sim-sampler-gpu%d", i), sampler.Run)
 		// The demo's loop locks the simulated GPU: gpu is a simulated
 		// controller. No NVML controller exists in this mode. Its clock
 		// holds the simulation still while it runs a cycle (sim.Lockstep):
@@ -94,40 +94,15 @@ func startDemo(ctx context.Context, cfg config.Config, f *runFlags, group *resto
 	return out, clock, nil
 }
 
-// liveTick is how often the simulation advances in wall time: every 5 ms of
-// simulated time, but no faster than every 200 µs. With a coarser step (1 ms
-// of wall time was 60 ms simulated at --speed 60), clock changes, scrapes
-// and energy readings landed up to a step away from where the loop thought
-// they were, and that smear halved how much a clock seemed to matter.
+// liveTick is how often the simulation catches up with wall time: every
+// 5 ms of simulated time, but no faster than every 200 µs. It paces the
+// demo only; where the simulation stops, and so what it computes, is fixed
+// in simulated time (sim.LiveOptions.Grid).
 func liveTick(speed float64) time.Duration {
 	if !(speed > 0) {
 		return time.Millisecond
 	}
 	return max(time.Duration(float64(5*time.Millisecond)/speed), 200*time.Microsecond)
-}
-
-// virtualTicks ticks the energy sampler every 20 ms of simulated time, but
-// no faster than every 200 µs of wall time, so a fast demo stays cheap
-// while every ~100 ms sensor step is still seen.
-func virtualTicks(live *sim.Live, group *restore.Group) <-chan time.Time {
-	period := max(time.Duration(float64(20*time.Millisecond)/live.Speed()), 200*time.Microsecond)
-	ch := make(chan time.Time, 1)
-	group.Go("sim-ticks", func(ctx context.Context) error {
-		t := time.NewTicker(period)
-		defer t.Stop()
-		for {
-			select {
-			case <-ctx.Done():
-				return nil
-			case <-t.C:
-				select {
-				case ch <- live.Now():
-				default:
-				}
-			}
-		}
-	})
-	return ch
 }
 
 func seconds(s float64) time.Duration { return time.Duration(s * float64(time.Second)) }

@@ -150,6 +150,7 @@ func TestDemoAcceptance(t *testing.T) {
 	if seen["exploit"] == 0 || prevRound == 0 {
 		t.Errorf("the loop never exploited or never trained (modes %v, last round %d)", seen, prevRound)
 	}
+	checkExploitNearBestStatic(t, decodeLines(t, stdout))
 
 	// The same stream goes to the per-GPU-model decision log.
 	logs, _ := filepath.Glob(filepath.Join(dataDir, "logs", "*", "decisions-*.jsonl"))
@@ -162,6 +163,41 @@ func TestDemoAcceptance(t *testing.T) {
 	}
 	if string(logged) != stdout {
 		t.Errorf("the decision log (%d bytes) differs from stdout (%d bytes)", len(logged), len(stdout))
+	}
+}
+
+// demoBestStaticMHz is the best static clock over the demo's 10 minutes (the
+// first 10 minutes of the embedded conversation trace on the simulated H100,
+// nominal parameters) and over their second half: the benchmark's sweep in
+// internal/bench's TestExploitNearBestStatic, every clock from 870 to 1,095
+// MHz. The simulator's parameters are frozen, so it changes only with them.
+const demoBestStaticMHz = 960
+
+// checkExploitNearBestStatic is issue 6's acceptance on the demo's lines:
+// over the second half, a stationary stretch of the conversation trace, the
+// median exploit clock within ±2 steps of the best static one. The demo is
+// deterministic (TestDemoIsReproducible) and runs the same trajectory as the
+// benchmark's run of its scenario, so this is one fixed outcome, not a
+// draw; over other policy seeds of the same scenario the benchmark puts 21
+// of 24 within ±2 steps (docs/gputune-policy.md, "Seventh session").
+func checkExploitNearBestStatic(t *testing.T, lines []decision) {
+	t.Helper()
+	const step = 15
+	var clocks []int
+	for i, d := range lines {
+		if d.Mode == "exploit" && i >= len(lines)/2 {
+			clocks = append(clocks, d.FreqMHz)
+		}
+	}
+	if len(clocks) == 0 {
+		t.Fatal("no exploit line in the second half")
+	}
+	slices.Sort(clocks)
+	median := clocks[len(clocks)/2]
+	t.Logf("second half: median exploit clock %d MHz over %d lines; best static %d MHz", median, len(clocks), demoBestStaticMHz)
+	if d := median - demoBestStaticMHz; d < -2*step || d > 2*step {
+		t.Errorf("median exploit clock %d MHz over the second half is %+d MHz from the best static %d MHz; issue 6 wants ±2 steps (±%d MHz)",
+			median, d, demoBestStaticMHz, 2*step)
 	}
 }
 
@@ -539,4 +575,67 @@ func TestDecisionLogRotates(t *testing.T) {
 	if !strings.HasSuffix(stdout, kept.String()) {
 		t.Errorf("the kept files (%d bytes) are not the last lines of stdout (%d bytes)", kept.Len(), len(stdout))
 	}
+}
+
+// TestDemoIsReproducible runs the same demo twice at once and wants the same
+// decisions and readings line by line (all but the time stamps, whose epoch
+// is the start's wall time). The simulation stops only at fixed points of
+// simulated time, feeds its meter there, and stands still while the loop
+// runs a cycle (sim.LiveOptions), so the host's scheduling, which differs
+// between two concurrent runs, must not reach the output. Before, a sampler
+// in wall time and a loop that started wherever the simulation had got to
+// made each run of a seed another draw: 11 demo runs settled anywhere from
+// 930 to 1,035 MHz.
+func TestDemoIsReproducible(t *testing.T) {
+	t.Parallel()
+	if testing.Short() {
+		t.Skip("runs the demo twice for 3 s")
+	}
+	outs := make([][]string, 2)
+	var wg sync.WaitGroup
+	for i := range outs {
+		dataDir := t.TempDir()
+		wg.Go(func() {
+			code, stdout, stderr := run(t, demoEnv(), demoArgs(dataDir, "3m")...)
+			if code != 0 {
+				t.Errorf("run %d: exit %d\n%s", i+1, code, stderr)
+				return
+			}
+			outs[i] = strings.Split(strings.TrimSuffix(stdout, "\n"), "\n")
+		})
+	}
+	wg.Wait()
+	if t.Failed() {
+		return
+	}
+	// The last line is the cycle that --duration's end interrupts: how far
+	// it got before the cancellation is a race in wall time.
+	a, b := outs[0], outs[1]
+	n := min(len(a), len(b)) - 1
+	if n < 500 || len(a)-len(b) > 1 || len(b)-len(a) > 1 {
+		t.Fatalf("runs wrote %d and %d lines; want at least 500 for 3 simulated minutes, and the same number give or take the interrupted last", len(a), len(b))
+	}
+	for i := range n {
+		x, y := comparable(t, a[i]), comparable(t, b[i])
+		for k, v := range x {
+			if !bytes.Equal(v, y[k]) {
+				t.Fatalf("line %d differs between two runs of the same demo: %q is %.200s in one, %.200s in the other", i+1, k, v, y[k])
+			}
+		}
+	}
+}
+
+// loopbackPort is the simulated server's address, which each run picks.
+var loopbackPort = regexp.MustCompile(`127\.0\.0\.1:[0-9]+`)
+
+// comparable is a JSON line's keys and values, less what differs between
+// two runs by design: the time stamp and the simulated server's port.
+func comparable(t *testing.T, line string) map[string]json.RawMessage {
+	t.Helper()
+	var obj map[string]json.RawMessage
+	if err := json.Unmarshal(loopbackPort.ReplaceAll([]byte(line), []byte("127.0.0.1:PORT")), &obj); err != nil {
+		t.Fatalf("not a JSON object: %v\n%s", err, line)
+	}
+	delete(obj, "time")
+	return obj
 }
