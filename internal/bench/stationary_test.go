@@ -24,9 +24,11 @@ import (
 // from a spread: over seeds 1–40 of the Poisson load the median exploit
 // clock is +15 MHz (1 step) from each seed's best, IQR [0, +45], 79 % of
 // exploit windows within ±2 steps, and over seeds 41–80 +45 MHz, IQR [+15,
-// +75], 32 % (TestSimConvergence, docs/gputune-policy.md); 17 of 24
-// wall-time demos of the conversation case settled within ±2 steps
-// (915–1,050 MHz against 960).
+// +75], 32 % (TestSimConvergence, docs/gputune-policy.md), and over
+// policy seeds 1–24 of the conversation case 21 land within ±2 steps. The
+// conversation case is exactly what the headless demo runs (it is
+// deterministic and makes this run's decisions), and internal/e2e's
+// TestDemoAcceptance holds the demo itself to the issue's ±2 steps.
 // So the test holds what is met reliably, the median exploit clock within
 // ±4 steps and the second-half objective within 1 % of the best static
 // clock's, and logs the rest. ~15 s; skipped under -race, which makes the simulator ~30×
