@@ -43,20 +43,6 @@ type LiveOptions struct {
 	StartHeld bool
 }
 
-// Observer receives a simulated GPU's sensor readings; *nvgpu.Meter is one.
-type Observer interface {
-	Observe(nvgpu.PowerReading)
-	ObserveCounter(at time.Time, mJ uint64)
-}
-
-const (
-	// livePowerEvery and liveCounterEvery are how often LiveOptions.Meter
-	// is fed, in simulated time: nvgpu.Sampler's defaults, and the
-	// benchmark's.
-	livePowerEvery   = 20 * time.Millisecond
-	liveCounterEvery = 5 * time.Second
-)
-
 // Live runs a Sim in real time: one goroutine advances it at Speed× wall
 // time and serves the exposition on /metrics over HTTP. Live implements
 // nvgpu.Reader and nvgpu.Controller on the simulated GPU, scrape.Source in
@@ -67,14 +53,13 @@ type Live struct {
 	sim     Sim
 	waiters []liveWaiter
 
-	speed float64
-	tick  time.Duration
-	grid  time.Duration
-	meter Observer
-	// nextCounter is when the meter next gets an energy counter read.
-	nextCounter time.Duration
-	wallStart   time.Time
-	virtStart   time.Duration
+	speed     float64
+	tick      time.Duration
+	grid      time.Duration
+	meter     Observer
+	counter   CounterFeed
+	wallStart time.Time
+	virtStart time.Duration
 	// held is true while a Lockstep clock's loop runs a cycle: the
 	// simulation stands still from heldSince until the loop waits again,
 	// and that wall time is then added to wallStart.
@@ -103,10 +88,10 @@ func StartLive(ctx context.Context, cfg Config, opts LiveOptions) (*Live, error)
 		return nil, fmt.Errorf("live sim: speed, tick and grid must not be negative")
 	}
 	if opts.Grid == 0 {
-		opts.Grid = livePowerEvery
+		opts.Grid = MeterPowerEvery
 	}
-	if livePowerEvery%opts.Grid != 0 {
-		return nil, fmt.Errorf("live sim: grid %v must divide the meter's %v", opts.Grid, livePowerEvery)
+	if MeterPowerEvery%opts.Grid != 0 {
+		return nil, fmt.Errorf("live sim: grid %v must divide the meter's %v", opts.Grid, MeterPowerEvery)
 	}
 	if opts.Speed == 0 {
 		opts.Speed = 1
@@ -222,33 +207,12 @@ func (l *Live) advanceTo(now time.Time) {
 	l.fireWaiters()
 }
 
-// observe feeds the meter when the simulation stands on one of its
+// observe feeds the meter when the simulation stands on one of its power
 // reading points. The caller holds l.mu.
 func (l *Live) observe() {
-	now := l.sim.Now()
-	if l.meter == nil || now%livePowerEvery != 0 {
-		return
+	if l.meter != nil && l.sim.Now()%MeterPowerEvery == 0 {
+		l.sim.ObservePower(l.meter)
 	}
-	ctx := context.Background()
-	if r, err := l.sim.gpu.InstantPower(ctx); err == nil {
-		r.At = l.sim.gpuStamp(r.At)
-		l.meter.Observe(r)
-	}
-}
-
-// observeCounter gives the meter an energy counter read when one is due. It
-// runs where a Lockstep loop is about to run a cycle, as the benchmark reads
-// the counter just before each cycle, so that the demo and the benchmark
-// measure a scenario alike. The caller holds l.mu.
-func (l *Live) observeCounter() {
-	now := l.sim.Now()
-	if l.meter == nil || now < l.nextCounter {
-		return
-	}
-	if mJ, err := l.sim.gpu.EnergyCounter(context.Background()); err == nil {
-		l.meter.ObserveCounter(l.sim.WallNow(), mJ)
-	}
-	l.nextCounter = now + liveCounterEvery
 }
 
 func (l *Live) fireWaiters() {
@@ -256,8 +220,10 @@ func (l *Live) fireWaiters() {
 	kept := l.waiters[:0]
 	for _, w := range l.waiters {
 		if w.at <= now {
-			if w.hold {
-				l.observeCounter()
+			if w.hold && l.meter != nil {
+				// Where a Lockstep loop is about to run a cycle, as the
+				// benchmark reads the counter just before each cycle.
+				l.counter.Observe(&l.sim, l.meter)
 			}
 			w.ch <- l.sim.WallNow() // buffered: never blocks
 			if w.hold && !l.held {

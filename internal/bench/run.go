@@ -13,15 +13,8 @@ import (
 	"github.com/gputune/gputune/sim"
 )
 
-const (
-	// powerTick is how often the energy meter reads instant power, in
-	// simulated time, as the live sampler does.
-	powerTick = 20 * time.Millisecond
-	// counterTick is how often the meter recalibrates on the energy counter.
-	counterTick = 5 * time.Second
-	// drainLimit bounds how long a run may go on after the last arrival.
-	drainLimit = 15 * time.Minute
-)
+// drainLimit bounds how long a run may go on after the last arrival.
+const drainLimit = 15 * time.Minute
 
 // Window is one decision window of one policy's run, as the ground truth saw
 // it (the loop itself only sees /metrics and the meter).
@@ -69,23 +62,18 @@ func (t *tracker) record(s *sim.Sim, cmd int, mode string) {
 }
 
 // advance runs the simulator for one period of virtual time, feeding the
-// meter as the live sampler would (instant power every powerTick, the
-// energy counter every counterTick), and reports the simulated time and
-// whether every request has finished.
-func advance(ctx context.Context, dev *simDevice, meter *nvgpu.Meter, period time.Duration, nextCounter *time.Duration) (now time.Duration, done bool) {
+// meter as the live sampler would (instant power every sim.MeterPowerEvery,
+// the energy counter before a cycle once sim.MeterCounterEvery has passed),
+// and reports the simulated time and whether every request has finished.
+// The demo's live simulation feeds its meter the same way (sim.Live).
+func advance(dev *simDevice, meter *nvgpu.Meter, period time.Duration, counter *sim.CounterFeed) (now time.Duration, done bool) {
 	dev.with(func(s *sim.Sim) {
-		for left := period; left > 0; left -= powerTick {
-			s.Step(min(left, powerTick))
-			p, _ := s.GPU().InstantPower(ctx)
-			meter.Observe(p)
+		for left := period; left > 0; left -= sim.MeterPowerEvery {
+			s.Step(min(left, sim.MeterPowerEvery))
+			s.ObservePower(meter)
 		}
-		now = s.Now()
-		if now >= *nextCounter {
-			mj, _ := s.GPU().EnergyCounter(ctx)
-			meter.ObserveCounter(s.WallNow(), mj)
-			*nextCounter = now + counterTick
-		}
-		done = s.Done()
+		counter.Observe(s, meter)
+		now, done = s.Now(), s.Done()
 	})
 	return now, done
 }
@@ -149,12 +137,12 @@ func drive(ctx context.Context, sc Scenario, base *sim.Sim, cfg config.Config,
 	}
 	period := cfg.Control.Period.Duration
 	limit := runLimit(sc, base)
-	var nextCounter time.Duration
+	var counter sim.CounterFeed
 	for {
 		if err := ctx.Err(); err != nil {
 			return nil, err
 		}
-		now, done := advance(ctx, dev, meter, period, &nextCounter)
+		now, done := advance(dev, meter, period, &counter)
 		snap := loop.Cycle(ctx)
 		dev.with(func(s *sim.Sim) { cycle(snap, s) })
 		if done || now >= limit {
