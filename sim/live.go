@@ -23,12 +23,6 @@ type LiveOptions struct {
 	// Tick is the wall-clock period of advancing the simulation (default
 	// 5 ms).
 	Tick time.Duration
-	// Grid is the simulated time between the points the simulation stops
-	// at (default 20 ms, the benchmark's step): it only ever stops on a
-	// multiple of Grid or at a waiter's deadline, never where wall time
-	// happened to be, so a run does not depend on how the host scheduled
-	// it (see advanceTo).
-	Grid time.Duration
 	// Meter, when set, receives the simulated GPU's readings from inside
 	// the simulation, as the benchmark feeds its meter: instant power every
 	// 20 ms of simulated time, and the energy counter when a Lockstep loop
@@ -55,7 +49,6 @@ type Live struct {
 
 	speed     float64
 	tick      time.Duration
-	grid      time.Duration
 	meter     Observer
 	counter   CounterFeed
 	wallStart time.Time
@@ -84,14 +77,8 @@ type liveWaiter struct {
 // StartLive builds the simulation, listens and starts advancing it. It
 // stops when ctx is cancelled or Close is called.
 func StartLive(ctx context.Context, cfg Config, opts LiveOptions) (*Live, error) {
-	if opts.Speed < 0 || opts.Tick < 0 || opts.Grid < 0 {
-		return nil, fmt.Errorf("live sim: speed, tick and grid must not be negative")
-	}
-	if opts.Grid == 0 {
-		opts.Grid = MeterPowerEvery
-	}
-	if MeterPowerEvery%opts.Grid != 0 {
-		return nil, fmt.Errorf("live sim: grid %v must divide the meter's %v", opts.Grid, MeterPowerEvery)
+	if opts.Speed < 0 || opts.Tick < 0 {
+		return nil, fmt.Errorf("live sim: speed and tick must not be negative")
 	}
 	if opts.Speed == 0 {
 		opts.Speed = 1
@@ -119,7 +106,6 @@ func StartLive(ctx context.Context, cfg Config, opts LiveOptions) (*Live, error)
 		sim:       s,
 		speed:     opts.Speed,
 		tick:      opts.Tick,
-		grid:      opts.Grid,
 		meter:     opts.Meter,
 		wallStart: time.Now(),
 		held:      opts.StartHeld,
@@ -181,19 +167,19 @@ func (l *Live) run(ctx context.Context) {
 }
 
 // advanceTo steps the simulation towards the virtual time of wall time now,
-// stopping at each multiple of the grid and at each waiter's deadline (so
-// that After fires at exactly the virtual time asked), and at a Lockstep
-// hold. Wall time only decides how far it goes, never where it stops: the
-// simulated GPU holds its power over each step, so stopping points are
-// part of the result, and with them fixed a run with a given seed is the
-// same however the host schedules it.
+// stopping at each multiple of MeterPowerEvery (the benchmark's step) and at
+// each waiter's deadline (so that After fires at exactly the virtual time
+// asked), and at a Lockstep hold. Wall time only decides how far it goes,
+// never where it stops: the simulated GPU holds its power over each step,
+// so stopping points are part of the result, and with them fixed a run
+// with a given seed is the same however the host schedules it.
 func (l *Live) advanceTo(now time.Time) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	target := l.virtStart + time.Duration(float64(now.Sub(l.wallStart))*l.speed)
 	for !l.held {
 		at := l.sim.Now()
-		next := (at/l.grid + 1) * l.grid
+		next := (at/MeterPowerEvery + 1) * MeterPowerEvery
 		for _, w := range l.waiters {
 			next = min(next, max(w.at, at))
 		}

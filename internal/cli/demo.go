@@ -97,7 +97,7 @@ func startDemo(ctx context.Context, cfg config.Config, f *runFlags, group *resto
 // liveTick is how often the simulation catches up with wall time: every
 // 5 ms of simulated time, but no faster than every 200 µs. It paces the
 // demo only; where the simulation stops, and so what it computes, is fixed
-// in simulated time (sim.LiveOptions.Grid).
+// in simulated time (sim.Live's advanceTo).
 func liveTick(speed float64) time.Duration {
 	if !(speed > 0) {
 		return time.Millisecond

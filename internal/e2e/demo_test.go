@@ -616,7 +616,7 @@ func TestDemoIsReproducible(t *testing.T) {
 		t.Fatalf("runs wrote %d and %d lines; want at least 500 for 3 simulated minutes, and the same number give or take the interrupted last", len(a), len(b))
 	}
 	for i := range n {
-		x, y := comparable(t, a[i]), comparable(t, b[i])
+		x, y := decisionFields(t, a[i]), decisionFields(t, b[i])
 		for k, v := range x {
 			if !bytes.Equal(v, y[k]) {
 				t.Fatalf("line %d differs between two runs of the same demo: %q is %.200s in one, %.200s in the other", i+1, k, v, y[k])
@@ -628,9 +628,9 @@ func TestDemoIsReproducible(t *testing.T) {
 // loopbackPort is the simulated server's address, which each run picks.
 var loopbackPort = regexp.MustCompile(`127\.0\.0\.1:[0-9]+`)
 
-// comparable is a JSON line's keys and values, less what differs between
+// decisionFields is a JSON line's keys and values, less what differs between
 // two runs by design: the time stamp and the simulated server's port.
-func comparable(t *testing.T, line string) map[string]json.RawMessage {
+func decisionFields(t *testing.T, line string) map[string]json.RawMessage {
 	t.Helper()
 	var obj map[string]json.RawMessage
 	if err := json.Unmarshal(loopbackPort.ReplaceAll([]byte(line), []byte("127.0.0.1:PORT")), &obj); err != nil {
