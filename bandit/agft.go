@@ -76,54 +76,88 @@ func (r *edpRing) latest() float64 {
 }
 
 // agft is AGFT's ContextualLinUCB plus its AdaptiveFrequencySampler and the
-// convergence logic of its main loop, over a fixed arm table.
+// convergence logic of its main loop, over a fixed arm table. Its parts are
+// embedded so that the update code reads as AGFT's does, while each part
+// stays a unit that can be read, reset and persisted on its own.
 type agft struct {
-	cfg    Config
+	cfg Config
+	agftArms
+	agftLinUCB
+	agftPruning
+	agftSampler
+	agftSweep
+	agftConvergence
+	round     int
+	forced    int
+	violation bool
+	sloState
+	pcg *rand.PCG
+	rng *rand.Rand
+	agftScratch
+}
+
+// agftArms is the fixed arm table and its index by core clock.
+type agftArms struct {
 	arms   []Arm
 	index  map[Arm]int
-	d      int
+	d      int // feature dimension (no bias column)
 	sms    []int
 	mems   []int
-	smIdx  []int
+	smIdx  []int // per arm, its core clock's index in sms
 	maxMem int
+}
 
-	a, ainv, b, theta []float64 // per arm d×d, d×d, d, d
+// agftLinUCB is the disjoint LinUCB model: per arm A (d×d), A⁻¹, b and θ.
+type agftLinUCB struct {
+	a, ainv, b, theta []float64
 	counts            []int
 	rewardSum         []float64
 	last              []float64
-	armEDP            []edpRing // per arm, for historical pruning
-	smEDP             []edpRing // per core clock, for the sampler
-	prunedAt          []int
-	reason            []string
-	sloOff            []bool // disabled by a memory-combo SLO violation
+}
 
-	cand        []bool // sampler list, per core clock
-	boundary    int    // SLO boundary (MHz); 0: none
+// agftPruning is the permanent pruning record and its EDP evidence.
+type agftPruning struct {
+	armEDP         []edpRing // per arm, for historical pruning
+	prunedAt       []int     // round the arm was pruned at; -1: not pruned
+	reason         []string
+	sloOff         []bool // disabled by a memory-combo SLO violation
+	lastPruneCheck int
+}
+
+// agftSampler is AGFT's AdaptiveFrequencySampler: the candidate list of
+// core clocks, the one-way SLO boundary and the refinement schedule.
+type agftSampler struct {
+	smEDP       []edpRing // per core clock
+	cand        []bool    // per core clock
+	boundary    int       // SLO boundary (MHz); 0: none
 	refineCount int
 	lastSM      int // sms index of the latest sampler feedback; -1: none
+}
 
+// agftSweep is the initial high-to-low traversal of the first list.
+type agftSweep struct {
 	sweep        []int
 	sweepPos     int
 	sweepFrozen  bool
 	learningDone bool
+}
 
+// agftConvergence is the main loop's convergence and degradation state.
+type agftConvergence struct {
 	actions        []int // ring of arm indices
 	actPos, actN   int
+	actCount       []int     // per arm, pulls within the ring
 	edpHist        []float64 // ring of EDPs for the degradation check
 	exploit        bool
 	converged      bool
 	convergedRound int
-	round          int
-	lastPruneCheck int
-	forced         int
-	violation      bool
-	sloState
-	pcg            *rand.PCG
-	rng            *rand.Rand
+}
+
+// agftScratch is per-decision working space, never persisted.
+type agftScratch struct {
 	avail, allowed []bool
 	xs, u, sortBuf []float64
 	work           []float64
-	actCount       []int
 	pruneMeans     []float64
 }
 
@@ -131,9 +165,9 @@ func newAGFT(cfg Config, arms []Arm, seed uint64) *agft {
 	n := len(arms)
 	d := cfg.Features
 	if cfg.Bias {
-		d-- // AGFT has no intercept (W7): the bias column is dropped
+		d-- // AGFT's model has no intercept: the bias column is dropped
 	}
-	g := &agft{cfg: cfg, arms: arms, index: make(map[Arm]int, n), d: d}
+	g := &agft{cfg: cfg, agftArms: agftArms{arms: arms, index: make(map[Arm]int, n), d: d}}
 	for i, a := range arms {
 		g.index[a] = i
 		if !slices.Contains(g.sms, a.SMMHz) {
@@ -206,8 +240,8 @@ func (g *agft) Reset() {
 
 // initialList is AGFT's first candidate list: a 90 MHz grid from the top
 // down (SLO-aware) or from the bottom up (EDP-optimal), plus the other end.
-// Grid points snap to the nearest clock the GPU has (AGFT requests
-// arithmetic values and loses the ones the driver rounds, W12).
+// Grid points snap to the nearest clock the GPU has: AGFT requests
+// arithmetic values and loses the ones the driver rounds to another clock.
 func (g *agft) initialList() {
 	clear(g.cand)
 	lo, hi := g.sms[0], g.sms[len(g.sms)-1]
@@ -319,8 +353,8 @@ func (g *agft) Decide(x []float64, allowed []Arm, scores []ArmScore) (Decision, 
 	}
 	dec := Decision{Alpha: alpha, SafeArms: safeN, Violation: g.violation}
 	if safeN == 0 {
-		// AGFT resets the clocks and stops deciding until restart (W3);
-		// we keep control at the highest allowed clock instead.
+		// AGFT resets the clocks and stops deciding until it restarts;
+		// this rebuild keeps control at the highest allowed clock instead.
 		dec.Arm = g.arms[g.highestAllowed()]
 		dec.Violation = dec.Violation || (aware && nAvail == 0)
 		return dec, scores
