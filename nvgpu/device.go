@@ -7,6 +7,7 @@ package nvgpu
 import (
 	"context"
 	"errors"
+	"slices"
 	"time"
 )
 
@@ -44,6 +45,14 @@ type Facts struct {
 	InstantPower  bool `json:"instant_power"`
 	// Simulated is true for the simulator backend (shown as a DEMO badge).
 	Simulated bool `json:"simulated"`
+}
+
+// Clone returns a copy that shares no slice with f, so a Reader can hand
+// out its facts without callers editing its clock tables.
+func (f Facts) Clone() Facts {
+	f.CoreClocksMHz = slices.Clone(f.CoreClocksMHz)
+	f.MemClocksMHz = slices.Clone(f.MemClocksMHz)
+	return f
 }
 
 // Clock event (throttle) reason bits, as NVML defines them.

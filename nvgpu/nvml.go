@@ -185,9 +185,7 @@ func (d *NVMLDevice) Close() error {
 
 // Facts implements Reader.
 func (d *NVMLDevice) Facts() Facts {
-	f := d.facts
-	f.CoreClocksMHz = slices.Clone(f.CoreClocksMHz)
-	f.MemClocksMHz = slices.Clone(f.MemClocksMHz)
+	f := d.facts.Clone()
 	f.MemLockSupported = f.MemLockSupported && !d.memLockRefused.Load()
 	return f
 }

@@ -217,10 +217,7 @@ func (g *GPU) Start() time.Time { return g.start }
 
 // Facts implements nvgpu.Reader.
 func (g *GPU) Facts() nvgpu.Facts {
-	f := g.facts
-	f.CoreClocksMHz = slices.Clone(f.CoreClocksMHz)
-	f.MemClocksMHz = slices.Clone(f.MemClocksMHz)
-	return f
+	return g.facts.Clone()
 }
 
 // Sample implements nvgpu.Reader.

@@ -88,10 +88,7 @@ func intersect(a, b []int) []int {
 
 // Facts describes the group as one GPU.
 func (g *Group) Facts() nvgpu.Facts {
-	f := g.facts
-	f.CoreClocksMHz = slices.Clone(f.CoreClocksMHz)
-	f.MemClocksMHz = slices.Clone(f.MemClocksMHz)
-	return f
+	return g.facts.Clone()
 }
 
 // Sample reads every member: the lowest clocks, summed power, the hottest

@@ -125,10 +125,7 @@ func (d *Device) Path() string { return d.path }
 
 // Facts implements nvgpu.Reader.
 func (d *Device) Facts() nvgpu.Facts {
-	f := d.facts
-	f.CoreClocksMHz = slices.Clone(f.CoreClocksMHz)
-	f.MemClocksMHz = slices.Clone(f.MemClocksMHz)
-	return f
+	return d.facts.Clone()
 }
 
 // Sample implements nvgpu.Reader; the clocks are the ones in effect
