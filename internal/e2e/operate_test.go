@@ -1,0 +1,113 @@
+package e2e
+
+import (
+	"bufio"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// TestDemoOrderlyStopExitsZero: `gputune --demo --no-tui` stopped by
+// SIGTERM, SIGINT or SIGHUP exits 0 after saying the clocks were given back,
+// so `systemctl stop` and a pod deletion are not failures.
+func TestDemoOrderlyStopExitsZero(t *testing.T) {
+	t.Parallel()
+	for _, sig := range []syscall.Signal{syscall.SIGTERM, syscall.SIGINT, syscall.SIGHUP} {
+		t.Run(sig.String(), func(t *testing.T) {
+			t.Parallel()
+			if testing.Short() {
+				t.Skip("out-of-process test of the gputune binary")
+			}
+			p := startIn(t, demoEnv(), nil, demoArgs(t.TempDir(), "1h", "--speed", "1")...)
+			waitFor(t, "the first decision", p, func() bool { return strings.Contains(p.stdout.String(), "\n") })
+			signal(t, p.pid(), sig)
+			if code := p.exit(); code != 0 {
+				t.Errorf("exit status %d after %s, want 0\n%s", code, sig, p.stderr)
+			}
+			if !strings.Contains(p.stderr.String(), "every clock given back") {
+				t.Errorf("stderr does not say the clocks were given back:\n%s", p.stderr)
+			}
+		})
+	}
+}
+
+// TestDryRunLogsMetricsErrorOnceAndWhenItClears: a refused metrics URL is on
+// stderr within 2 s, once however many scrapes fail, and its end is logged
+// when the server comes up.
+func TestDryRunLogsMetricsErrorOnceAndWhenItClears(t *testing.T) {
+	t.Parallel()
+	r := newRig(t)
+	// A port nothing listens on yet; the server starts on it later.
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := ln.Addr().String()
+	ln.Close()
+	url := "http://" + addr + "/metrics"
+	p := r.start(nil, append(r.tuneArgs(url), "--dry-run")...)
+	started := time.Now()
+	waitFor(t, "the metrics error on stderr", p, func() bool { return strings.Contains(p.stderr.String(), "connection refused") })
+	if took := time.Since(started); took > 2*time.Second {
+		t.Errorf("the error took %s to reach stderr, want at most 2 s", took)
+	}
+	time.Sleep(1500 * time.Millisecond) // many failed scrapes at a 100 ms period
+	if n := countLines(p.stderr.String(), "connection refused"); n != 1 {
+		t.Errorf("the refused URL is logged %d times, want once:\n%s", n, p.stderr)
+	}
+
+	ln, err = net.Listen("tcp", addr)
+	if err != nil {
+		t.Skipf("port %s taken meanwhile: %v", addr, err)
+	}
+	vllm := &fakeVLLM{running: fakeRunning}
+	srv := &httptest.Server{Listener: ln, Config: &http.Server{Handler: http.HandlerFunc(vllm.serve)}}
+	srv.Start()
+	t.Cleanup(srv.Close)
+	waitFor(t, "the error's end on stderr", p, func() bool { return strings.Contains(p.stderr.String(), "error cleared") })
+	signal(t, p.pid(), syscall.SIGTERM)
+	if code := p.exit(); code != 0 {
+		t.Errorf("exit status %d, want 0\n%s", code, p.stderr)
+	}
+}
+
+func countLines(text, substr string) int {
+	n := 0
+	sc := bufio.NewScanner(strings.NewReader(text))
+	for sc.Scan() {
+		if strings.Contains(sc.Text(), substr) {
+			n++
+		}
+	}
+	return n
+}
+
+// TestVersionFlag: --version prints the version and commit the linker
+// stamped in (as the Dockerfile does), and without them still names both.
+func TestVersionFlag(t *testing.T) {
+	t.Parallel()
+	if testing.Short() {
+		t.Skip("builds a binary")
+	}
+	code, stdout, stderr := run(t, demoEnv(), "--version")
+	if code != 0 || !strings.HasPrefix(stdout, "gputune ") || !strings.Contains(stdout, "commit ") {
+		t.Errorf("gputune --version: exit %d, stdout %q, stderr %q", code, stdout, stderr)
+	}
+	bin := filepath.Join(t.TempDir(), "gputune")
+	const pkg = "github.com/gputune/gputune/internal/buildinfo"
+	build := exec.CommandContext(t.Context(), "go", "build", "-o", bin,
+		"-ldflags", "-X "+pkg+".version=v9.8.7 -X "+pkg+".revision=0123abcd", "github.com/gputune/gputune")
+	if out, err := build.CombinedOutput(); err != nil {
+		t.Fatalf("go build: %v\n%s", err, out)
+	}
+	out, err := exec.CommandContext(t.Context(), bin, "--version").Output()
+	if err != nil || !strings.HasPrefix(string(out), "gputune v9.8.7 (commit 0123abcd") {
+		t.Errorf("stamped --version = %q, %v", out, err)
+	}
+}
