@@ -123,7 +123,7 @@ func runSession(ctx context.Context, cfg config.Config, f *runFlags, std IO, be 
 		return err
 	}
 	if f.listen != "" {
-		if err := serveMetrics(f.listen, loops, group, log); err != nil {
+		if err := serveMetrics(cfg, f, loops, group, log); err != nil {
 			return err
 		}
 	}

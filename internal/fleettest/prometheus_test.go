@@ -83,8 +83,8 @@ func TestFourGPUsUnderPrometheus(t *testing.T) {
 		// Modes flip every 0.3 s of simulated time, 18 s per scrape: that
 		// each GPU reaches exploit is checked on the JSON lines; here,
 		// that Prometheus saw every GPU deciding.
-		{`max by (gpu, gpu_uuid) (max_over_time(gputune_mode{mode=~"explore|exploit"}[10m])) == 1`, 4},
-		{`count by (gpu, gpu_uuid) (count_over_time(gputune_mode[10m]))`, 4},
+		{`max by (gpu, UUID) (max_over_time(gputune_mode{mode=~"explore|exploit"}[10m])) == 1`, 4},
+		{`count by (gpu, UUID) (count_over_time(gputune_mode[10m]))`, 4},
 		{`max_over_time(gputune_energy_joules_total[10m]) > 0`, 4},
 		{`max_over_time(gputune_sm_clock_hertz[10m]) > 0`, 4},
 		{`max_over_time(gputune_sm_clock_commanded_hertz[10m]) > 0`, 4},
@@ -108,7 +108,7 @@ func TestFourGPUsUnderPrometheus(t *testing.T) {
 		got := queryVector(ctx, t, base, q.query)
 		uuids := map[string]bool{}
 		for _, s := range got {
-			uuids[s.Metric["gpu_uuid"]] = true
+			uuids[s.Metric["UUID"]] = true
 		}
 		if len(got) != q.want || (q.want == 4 && len(uuids) != 4) {
 			t.Errorf("%s: %d series over %d GPUs, want %d: %+v", q.query, len(got), len(uuids), q.want, got)
