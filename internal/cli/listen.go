@@ -17,6 +17,12 @@ func serveMetrics(cfg config.Config, f *runFlags, loops []tuned, group *restore.
 	var opts exporter.Options
 	if cfg.Demo.Enabled {
 		opts.Speed = cfg.Demo.Speed // the demo's counters run on simulated time
+	} else {
+		dir := cfg.GPU.RunDir
+		if dir == "" {
+			dir = restore.DefaultDir()
+		}
+		opts.StaleStates = func() (int, error) { return countStale(dir) }
 	}
 	exp := exporter.New(opts)
 	srv, err := exporter.Listen(f.listen, exp, log, exporter.ServerOptions{WebConfigFile: f.webConfig})
@@ -33,4 +39,19 @@ func serveMetrics(cfg config.Config, f *runFlags, loops []tuned, group *restore.
 	}
 	group.Go("metrics-server", srv.Serve)
 	return nil
+}
+
+// countStale counts the state files no live gputune holds, read-only.
+func countStale(dir string) (int, error) {
+	entries, err := restore.Inspect(dir)
+	if err != nil {
+		return 0, err
+	}
+	n := 0
+	for _, e := range entries {
+		if e.Stale {
+			n++
+		}
+	}
+	return n, nil
 }

@@ -243,3 +243,56 @@ func TestWebConfigBasicAuth(t *testing.T) {
 		t.Errorf("a bad web config was accepted: %v", err)
 	}
 }
+
+// TestProbes: /-/ready once a loop has published, /-/healthy until a
+// loop stops publishing for longer than StallAfter.
+func TestProbes(t *testing.T) {
+	now := time.Unix(1_900_000_000, 0)
+	opts := testOptions
+	opts.Now = func() time.Time { return now }
+	e := New(opts)
+	s, err := Listen("127.0.0.1:0", e, slog.New(slog.NewTextHandler(io.Discard, nil)), ServerOptions{StallAfter: time.Minute})
+	if err != nil {
+		t.Fatal(err)
+	}
+	serve(t, s)
+	status := func(path string) int {
+		resp, err := http.Get("http://" + s.Addr().String() + path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		return resp.StatusCode
+	}
+	check := func(when string, ready, healthy int) {
+		t.Helper()
+		if got := status("/-/ready"); got != ready {
+			t.Errorf("%s: /-/ready %d, want %d", when, got, ready)
+		}
+		if got := status("/-/healthy"); got != healthy {
+			t.Errorf("%s: /-/healthy %d, want %d", when, got, healthy)
+		}
+	}
+	check("before any cycle", 503, 200)
+	e.Observe(control.Snapshot{GPU: 0, GPUUUID: "GPU-a", Reward: math.NaN(), Alpha: math.NaN()})
+	check("after the first cycle", 200, 200)
+	now = now.Add(61 * time.Second)
+	check("after a minute without a cycle", 200, 503)
+}
+
+func TestStaleStateFiles(t *testing.T) {
+	opts := testOptions
+	opts.StaleStates = func() (int, error) { return 2, nil }
+	fams := gather(t, New(opts))
+	if m := fams["gputune_stale_state_files"]; len(m) != 1 || m[0].Gauge.GetValue() != 2 {
+		t.Errorf("gputune_stale_state_files = %v, want 2", m)
+	}
+	opts.StaleStates = func() (int, error) { return 0, os.ErrPermission }
+	fams = gather(t, New(opts))
+	if m := fams["gputune_stale_state_files_error"]; len(m) != 1 || m[0].Gauge.GetValue() != 1 || len(fams["gputune_stale_state_files"]) != 0 {
+		t.Errorf("an unreadable run dir: %v", fams["gputune_stale_state_files_error"])
+	}
+	if _, ok := gather(t, New(testOptions))["gputune_stale_state_files"]; ok {
+		t.Errorf("exported without a run directory to count")
+	}
+}

@@ -57,6 +57,10 @@ type Options struct {
 	Build *buildinfo.Info
 	// Now is the wall clock; default time.Now.
 	Now func() time.Time
+	// StaleStates counts the state files in the run directory that no
+	// live gputune holds: clocks a dead gputune may have left locked
+	// (gputune_stale_state_files). Nil leaves the metric out (the demo).
+	StaleStates func() (int, error)
 }
 
 // Exporter is a prometheus.Collector over the latest snapshot of every GPU
@@ -68,8 +72,9 @@ type Exporter struct {
 	scale float64 // counters are divided by it (the demo's speed)
 	build buildinfo.Info
 	now   func() time.Time
+	stale func() (int, error)
 
-	buildInfo, timeScale                                                         *prometheus.Desc
+	buildInfo, timeScale, staleStates, staleErr                                  *prometheus.Desc
 	info, smCmd, smHz, memCmd, memHz, power, energy, winEnergy, winErr           *prometheus.Desc
 	saved, savedWindows, savedSkipped, baselineWindows                           *prometheus.Desc
 	reward, violations, mode, actuation, decisions, rounds, pruned, alpha        *prometheus.Desc
@@ -134,7 +139,12 @@ func New(opts Options) *Exporter {
 		simNote = " DEMO: simulated, divided by the demo's speed (gputune_demo_time_scale) so rates are per simulated second."
 	}
 	return &Exporter{
-		gpus: map[string]*gpuState{}, host: host, scale: scale, build: build, now: now,
+		gpus: map[string]*gpuState{}, host: host, scale: scale, build: build, now: now, stale: opts.StaleStates,
+		staleStates: prometheus.NewDesc("gputune_stale_state_files",
+			"State files in the run directory that no live gputune holds: clocks a gputune that died may have left locked. "+
+				"The next start or `gputune reset` resets them.", nil, nil),
+		staleErr: prometheus.NewDesc("gputune_stale_state_files_error",
+			"1 when the run directory could not be read to count stale state files.", nil, nil),
 		buildInfo: prometheus.NewDesc("gputune_build_info", "Always 1: the version, VCS revision and Go release of this gputune.",
 			[]string{"version", "revision", "goversion"}, nil),
 		timeScale: prometheus.NewDesc("gputune_demo_time_scale", "Demo only: simulated seconds per wall second; the counters are divided by it.", nil, nil),
@@ -229,7 +239,7 @@ func (e *Exporter) Observe(s control.Snapshot) {
 
 // Describe sends every descriptor.
 func (e *Exporter) Describe(ch chan<- *prometheus.Desc) {
-	for _, d := range []*prometheus.Desc{e.buildInfo, e.timeScale, e.info, e.smCmd, e.smHz, e.memCmd, e.memHz, e.power, e.energy, e.winEnergy, e.winErr,
+	for _, d := range []*prometheus.Desc{e.buildInfo, e.timeScale, e.staleStates, e.staleErr, e.info, e.smCmd, e.smHz, e.memCmd, e.memHz, e.power, e.energy, e.winEnergy, e.winErr,
 		e.saved, e.savedWindows, e.savedSkipped, e.baselineWindows, e.reward, e.violations, e.mode, e.actuation,
 		e.decisions, e.rounds, e.pruned, e.alpha, e.tokens, e.ttftTail, e.tpotTail, e.ttftLimit, e.tpotLimit,
 		e.sloOK, e.lastCycle, e.cycleErr} {
@@ -244,6 +254,15 @@ func (e *Exporter) Collect(ch chan<- prometheus.Metric) {
 	ch <- prometheus.MustNewConstMetric(e.buildInfo, prometheus.GaugeValue, 1, e.build.Version, e.build.Revision, e.build.GoVersion)
 	if e.scale != 1 {
 		ch <- prometheus.MustNewConstMetric(e.timeScale, prometheus.GaugeValue, e.scale)
+	}
+	if e.stale != nil {
+		// Read at scrape time, outside the lock: a slow run directory
+		// must not hold up Observe.
+		n, err := e.stale()
+		ch <- prometheus.MustNewConstMetric(e.staleErr, prometheus.GaugeValue, boolValue(err != nil))
+		if err == nil {
+			ch <- prometheus.MustNewConstMetric(e.staleStates, prometheus.GaugeValue, float64(n))
+		}
 	}
 	e.mu.Lock()
 	defer e.mu.Unlock()

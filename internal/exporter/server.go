@@ -56,6 +56,9 @@ type ServerOptions struct {
 	// never sends a request; Read (10 s), Write (30 s), Idle keep-alive
 	// (30 s).
 	ReadHeaderTimeout, ReadTimeout, WriteTimeout, IdleTimeout time.Duration
+	// StallAfter: /-/healthy fails when a GPU's loop has published nothing
+	// for this long (default DefaultStallAfter).
+	StallAfter time.Duration
 }
 
 func (o ServerOptions) withDefaults() ServerOptions {
@@ -68,6 +71,7 @@ func (o ServerOptions) withDefaults() ServerOptions {
 	def(&o.ReadTimeout, 10*time.Second)
 	def(&o.WriteTimeout, 30*time.Second)
 	def(&o.IdleTimeout, 30*time.Second)
+	def(&o.StallAfter, DefaultStallAfter)
 	if o.MaxConns <= 0 {
 		o.MaxConns = 32
 	}
@@ -102,12 +106,14 @@ func Listen(addr string, e *Exporter, log *slog.Logger, opts ServerOptions) (*Se
 	}
 	mux := http.NewServeMux()
 	mux.Handle("/metrics", h)
+	mux.Handle("/-/healthy", e.healthy(opts.StallAfter))
+	mux.HandleFunc("/-/ready", e.ready)
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		if r.URL.Path != "/" {
 			http.NotFound(w, r)
 			return
 		}
-		fmt.Fprintln(w, "gputune: metrics at /metrics")
+		fmt.Fprintln(w, "gputune: metrics at /metrics; probes at /-/healthy and /-/ready")
 	})
 	return &Server{
 		ln: newLimitListener(ln, opts.MaxConns), log: log, webConf: opts.WebConfigFile,
