@@ -90,9 +90,9 @@ type rule struct {
 
 // manifests is every YAML document under kubernetes/, decoded strictly.
 type manifests struct {
-	daemonSets  []appsv1.DaemonSet
-	services    []corev1.Service
-	configMaps  []corev1.ConfigMap
+	daemonSets      []appsv1.DaemonSet
+	services        []corev1.Service
+	configMaps      []corev1.ConfigMap
 	namespaces      []corev1.Namespace
 	podMonitors     []podMonitor
 	priorityClasses []schedulingv1.PriorityClass
