@@ -144,10 +144,14 @@ func TestDockerfile(t *testing.T) {
 			{"COPY --from=build of the binary", func(in instruction) bool {
 				return in.cmd == "COPY" && strings.HasPrefix(in.args, "--from=build ") && strings.HasSuffix(in.args, " /usr/local/bin/gputune")
 			}},
-			{`ENTRYPOINT ["/usr/local/bin/gputune"]`, func(in instruction) bool { return in.cmd == "ENTRYPOINT" && jsonArgs(in.args)[0] == "/usr/local/bin/gputune" }},
+			{`ENTRYPOINT ["/usr/local/bin/gputune"]`, func(in instruction) bool {
+				return in.cmd == "ENTRYPOINT" && jsonArgs(in.args)[0] == "/usr/local/bin/gputune"
+			}},
 			{"EXPOSE " + strconv.Itoa(exporter.DefaultPort), func(in instruction) bool { return in.cmd == "EXPOSE" && in.args == strconv.Itoa(exporter.DefaultPort) }},
 			{"USER 0 (NVML locks clocks for root only)", func(in instruction) bool { return in.cmd == "USER" && strings.HasPrefix(in.args, "0") }},
-			{"NVIDIA_DRIVER_CAPABILITIES=utility", func(in instruction) bool { return in.cmd == "ENV" && strings.Contains(in.args, "NVIDIA_DRIVER_CAPABILITIES=utility") }},
+			{"NVIDIA_DRIVER_CAPABILITIES=utility", func(in instruction) bool {
+				return in.cmd == "ENV" && strings.Contains(in.args, "NVIDIA_DRIVER_CAPABILITIES=utility")
+			}},
 		}
 		for _, c := range checks {
 			if !anyInstruction(final, c.ok) {
