@@ -5,6 +5,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
@@ -110,4 +111,47 @@ func TestVersionFlag(t *testing.T) {
 	if err != nil || !strings.HasPrefix(string(out), "gputune v9.8.7 (commit 0123abcd") {
 		t.Errorf("stamped --version = %q, %v", out, err)
 	}
+}
+
+// TestFailedResetExitsThree: when the GPU stops answering (the fake's call
+// log replaced by a directory, so every NVML call fails), the read errors
+// reach the log, the give-back fails in the worker and in the supervisor,
+// and gputune exits 3: clocks may still be locked. `gputune reset` clears
+// them once the GPU answers again.
+func TestFailedResetExitsThree(t *testing.T) {
+	t.Parallel()
+	r := newRig(t)
+	tu := r.startTuner(nil, newFakeVLLM(t).url())
+	saved := r.callLog + ".saved"
+	if err := os.Rename(r.callLog, saved); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Mkdir(r.callLog, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "the NVML read error in the log", tu.proc, func() bool {
+		return strings.Contains(tu.stderr.String(), "what=nvml")
+	})
+	signal(t, tu.pid(), syscall.SIGTERM)
+	if code := tu.exit(); code != 3 {
+		t.Errorf("exit status %d, want 3 (clocks may still be locked)\n%s", code, tu.stderr)
+	}
+	if !strings.Contains(tu.stderr.String(), "clocks may still be locked") {
+		t.Errorf("stderr does not say the clocks may still be locked:\n%s", tu.stderr)
+	}
+	if n := countLines(tu.stderr.String(), "what=nvml"); n != 1 {
+		t.Errorf("the NVML error is logged %d times, want once", n)
+	}
+
+	if err := os.Remove(r.callLog); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Rename(saved, r.callLog); err != nil {
+		t.Fatal(err)
+	}
+	if code, stdout, stderr := run(t, r.env(), "reset", "--gpu", "0"); code != 0 {
+		t.Fatalf("gputune reset --gpu 0: exit %d\n%s%s", code, stdout, stderr)
+	}
+	calls := r.calls()
+	r.assertRestored(calls[len(calls)-1].PID)
 }
