@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"bufio"
+	"encoding/json"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -154,4 +155,25 @@ func TestFailedResetExitsThree(t *testing.T) {
 	}
 	calls := r.calls()
 	r.assertRestored(calls[len(calls)-1].PID)
+}
+
+// TestProbeJSONSaysWhichGputune: probe --json names the binary's version
+// and commit next to the GPU it saw.
+func TestProbeJSONSaysWhichGputune(t *testing.T) {
+	t.Parallel()
+	r := newRig(t)
+	_, stdout, stderr := run(t, r.env(), "probe", "--json", "--metrics-url", newFakeVLLM(t).url())
+	var rep struct {
+		Version  string `json:"version"`
+		Revision string `json:"revision"`
+		GPU      struct {
+			UUID string `json:"uuid"`
+		} `json:"gpu"`
+	}
+	if err := json.Unmarshal([]byte(stdout), &rep); err != nil {
+		t.Fatalf("probe --json: %v\n%s%s", err, stdout, stderr)
+	}
+	if rep.Version == "" || rep.Revision == "" || rep.GPU.UUID == "" {
+		t.Errorf("probe --json lacks version, revision or the GPU UUID: %+v", rep)
+	}
 }
