@@ -177,3 +177,22 @@ func TestProbeJSONSaysWhichGputune(t *testing.T) {
 		t.Errorf("probe --json lacks version, revision or the GPU UUID: %+v", rep)
 	}
 }
+
+// TestTakenListenPortIsBadConfiguration: a --listen port another exporter
+// holds is exit 2 with a message naming --listen, so systemd's
+// RestartPreventExitStatus=2 stops it from looping.
+func TestTakenListenPortIsBadConfiguration(t *testing.T) {
+	t.Parallel()
+	if testing.Short() {
+		t.Skip("out-of-process test of the gputune binary")
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	code, _, stderr := run(t, demoEnv(), demoArgs(t.TempDir(), "1m", "--listen", ln.Addr().String())...)
+	if code != 2 || !strings.Contains(stderr, "--listen "+ln.Addr().String()) {
+		t.Errorf("exit %d, want 2 with a message naming --listen:\n%s", code, stderr)
+	}
+}
