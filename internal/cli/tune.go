@@ -111,7 +111,9 @@ func runSession(ctx context.Context, cfg config.Config, f *runFlags, std IO, be 
 			err = errors.Join(err, giveBack, errClocksLocked)
 			return
 		}
-		log.Info("stopped: every clock given back", "gpus", len(loops), "why", stopReason(ctx, err))
+		if len(loops) > 0 {
+			log.Info("stopped: every clock given back", "gpus", len(loops), "why", stopReason(ctx, err))
+		}
 	}()
 
 	if be == nil {
