@@ -99,6 +99,9 @@ func TestFourGPUsUnderPrometheus(t *testing.T) {
 		{`count_over_time(gputune_pruned_arms[10m])`, 4},
 		{`count_over_time(gputune_reward[10m])`, 4},
 		{`max_over_time(gputune_actuation{actuation="auto"}[10m]) == 1`, 4},
+		// dcgm-exporter's label names, for on(UUID) joins.
+		{`count by (gpu, UUID, modelName, Hostname) (max_over_time(gputune_power_watts[10m]))`, 4},
+		{`max_over_time(gputune_build_info[10m]) == 1`, 1},
 	}
 	base := "http://" + promAddr
 	if up := queryVector(ctx, t, base, `count_over_time(up{job="gputune"}[10m])`); len(up) == 1 {
