@@ -51,7 +51,7 @@ func backendWithLog(b backend, log *slog.Logger) backend { b.log = log; return b
 func newLogger(cfg config.Config, stderr io.Writer, headless bool) *slog.Logger {
 	var level slog.Level
 	_ = level.UnmarshalText([]byte(cfg.Log.Level))
-	w := stderr
+	w := toJournal(stderr)
 	if !headless {
 		if err := os.MkdirAll(cfg.LogDir(), 0o755); err == nil {
 			if f, err := os.OpenFile(filepath.Join(cfg.LogDir(), "gputune.log"), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644); err == nil {
