@@ -334,7 +334,8 @@ func (e *Exporter) collectGPU(ch chan<- prometheus.Metric, g *gpuState) {
 		gauge(e.tpotLimit, s.TPOTLimitS)
 	}
 	gauge(e.sloOK, boolValue(s.SLOOK))
-	if e.scale == 1 && !s.Time.IsZero() {
+	// The demo's snapshot times are simulated: use when it arrived.
+	if !s.Demo && e.scale == 1 && !s.Time.IsZero() {
 		gauge(e.lastCycle, float64(s.Time.UnixNano())/1e9)
 	} else if !g.observedAt.IsZero() {
 		gauge(e.lastCycle, float64(g.observedAt.UnixNano())/1e9)
