@@ -26,7 +26,10 @@ type Meta struct {
 // Envelope is the whole persisted model: what the control loop writes to
 // disk. The package does no file I/O itself.
 type Envelope struct {
-	FormatVersion  int             `json:"format_version"`
+	FormatVersion int `json:"format_version"`
+	// GputuneVersion is the gputune that wrote the file ("v0.2.0 (commit
+	// …)"): informative only, never checked on load.
+	GputuneVersion string          `json:"gputune_version,omitempty"`
 	GPUModel       string          `json:"gpu_model"`
 	ServedModel    string          `json:"served_model"`
 	Policy         string          `json:"policy"`

@@ -66,6 +66,9 @@ func (l *Loop) Cycle(ctx context.Context) Snapshot {
 	l.st.totalEnergyJ += finiteOr(energyJ, 0)
 
 	gs, gerr := l.d.Reader.Sample(ctx)
+	// A read of the GPU's clocks through NVML. (Energy-window misses
+	// are routine around a clock switch and show as a NaN energy.)
+	l.errs.set("nvml", errText(gerr))
 	inEffect := l.armInEffect(gs)
 
 	var raw, norm [NumFeatures]float64
@@ -177,6 +180,7 @@ func (l *Loop) observe(ctx context.Context, now time.Time) (scrape.Window, bool)
 		backoff := min(l.cfg.Control.Period.Duration<<min(l.st.failures, 5), 5*time.Second)
 		l.st.backoffUntil = now.Add(backoff)
 		l.st.metricsErr = fmt.Sprintf("metrics: %v (retrying in %s)", err, backoff.Round(time.Millisecond))
+		l.errs.set("metrics", err.Error())
 		if !l.st.lastGood.IsZero() && now.Sub(l.st.lastGood) < l.cfg.Scrape.StaleAfter.Duration {
 			// A blip: keep the clock, skip this window.
 			return scrape.Window{}, false
@@ -184,6 +188,7 @@ func (l *Loop) observe(ctx context.Context, now time.Time) (scrape.Window, bool)
 		return scrape.Window{}, false
 	}
 	l.st.metricsErr = ""
+	l.errs.set("metrics", "")
 	l.st.failures = 0
 	l.st.lastGood = now
 	return win, true
@@ -199,7 +204,7 @@ func (l *Loop) enterNoData(ctx context.Context, now time.Time) {
 	l.st.haveDecidedCtx, l.st.havePrevRunning = false, false
 	l.prevCycle = time.Time{} // the next good sample only primes the windower
 	if err := l.act.release(ctx); err != nil {
-		l.log.Error("giving clocks back", "err", err)
+		l.errs.set("clocks", "giving clocks back: "+err.Error())
 	}
 }
 
@@ -349,9 +354,10 @@ func (l *Loop) actuate(ctx context.Context, target bandit.Arm) {
 		l.log.Warn(l.st.message)
 	case err != nil:
 		l.st.clockErr = err.Error()
-		l.log.Error("setting clocks", "err", err)
+		l.errs.set("clocks", "setting clocks: "+err.Error())
 	default:
 		l.st.clockErr = ""
+		l.errs.set("clocks", "")
 	}
 }
 

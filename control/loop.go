@@ -46,6 +46,7 @@ type Loop struct {
 	d      Deps
 	cfg    config.Config
 	log    *slog.Logger
+	errs   *conditions // logs the errors in force as they start, change and clear
 	facts  nvgpu.Facts
 	policy string
 	static bandit.Arm
@@ -135,6 +136,7 @@ func New(d Deps) (*Loop, error) {
 		d:      d,
 		cfg:    cfg,
 		log:    d.Logger,
+		errs:   newConditions(d.Logger),
 		facts:  d.Reader.Facts(),
 		policy: name,
 		cmds:   make(chan Command, 16),

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/gputune/gputune/bandit"
+	"github.com/gputune/gputune/internal/buildinfo"
 )
 
 // Envelope packs what the loop has learned: the policy, the feature
@@ -52,6 +53,7 @@ func (l *Loop) Restore(e bandit.Envelope) error {
 // SaveModel writes an envelope atomically (temp file, fsync, rename) with
 // mode 0600, so a crash leaves either the old model or the new one.
 func SaveModel(path string, e bandit.Envelope) error {
+	e.GputuneVersion = buildinfo.Read().String()
 	data, err := bandit.MarshalEnvelope(e)
 	if err != nil {
 		return err

@@ -3,6 +3,7 @@ package control
 import (
 	"context"
 	"errors"
+	"github.com/gputune/gputune/internal/buildinfo"
 	"os"
 	"path/filepath"
 	"strings"
@@ -62,6 +63,9 @@ func TestRestartLoadsModelAndBaselineAndKeepsLearning(t *testing.T) {
 	e, err := LoadModel(path, r.gpu.Facts().Name, r.clock.Now())
 	if err != nil {
 		t.Fatal(err)
+	}
+	if want := buildinfo.Read().String(); e.GputuneVersion != want {
+		t.Errorf("model file says gputune_version %q, want %q", e.GputuneVersion, want)
 	}
 	if err := l2.Restore(e); err != nil {
 		t.Fatal(err)

@@ -9,15 +9,18 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
+	schedulingv1 "k8s.io/api/scheduling/v1"
 	kjson "sigs.k8s.io/json"
 	"sigs.k8s.io/yaml"
 
 	"github.com/gputune/gputune/internal/config"
+	"github.com/gputune/gputune/internal/exporter"
 )
 
 // podMonitor mirrors the monitoring.coreos.com/v1 PodMonitor fields the
@@ -57,13 +60,43 @@ type relabeling struct {
 	TargetLabel  string   `json:"targetLabel,omitempty"`
 }
 
+// prometheusRule mirrors monitoring.coreos.com/v1 PrometheusRule; its
+// groups are Prometheus rule-file groups (see rulesFile).
+type prometheusRule struct {
+	APIVersion string     `json:"apiVersion"`
+	Kind       string     `json:"kind"`
+	Metadata   objectMeta `json:"metadata"`
+	Spec       rulesFile  `json:"spec"`
+}
+
+// rulesFile is a Prometheus rule file, strictly: every field the rules use.
+type rulesFile struct {
+	Groups []ruleGroup `json:"groups"`
+}
+
+type ruleGroup struct {
+	Name  string `json:"name"`
+	Rules []rule `json:"rules"`
+}
+
+type rule struct {
+	Alert       string            `json:"alert,omitempty"`
+	Record      string            `json:"record,omitempty"`
+	Expr        string            `json:"expr"`
+	For         string            `json:"for,omitempty"`
+	Labels      map[string]string `json:"labels,omitempty"`
+	Annotations map[string]string `json:"annotations,omitempty"`
+}
+
 // manifests is every YAML document under kubernetes/, decoded strictly.
 type manifests struct {
-	daemonSets  []appsv1.DaemonSet
-	services    []corev1.Service
-	configMaps  []corev1.ConfigMap
-	namespaces  []corev1.Namespace
-	podMonitors []podMonitor
+	daemonSets      []appsv1.DaemonSet
+	services        []corev1.Service
+	configMaps      []corev1.ConfigMap
+	namespaces      []corev1.Namespace
+	podMonitors     []podMonitor
+	priorityClasses []schedulingv1.PriorityClass
+	rules           []prometheusRule
 }
 
 func loadManifests(t *testing.T) manifests {
@@ -132,6 +165,10 @@ func (m *manifests) decode(doc []byte) error {
 		return decodeInto(doc, &m.namespaces)
 	case "monitoring.coreos.com/v1 PodMonitor":
 		return decodeInto(doc, &m.podMonitors)
+	case "scheduling.k8s.io/v1 PriorityClass":
+		return decodeInto(doc, &m.priorityClasses)
+	case "monitoring.coreos.com/v1 PrometheusRule":
+		return decodeInto(doc, &m.rules)
 	}
 	return unknownKindError{head.APIVersion, head.Kind}
 }
@@ -185,7 +222,10 @@ func TestKubernetesManifests(t *testing.T) {
 		!subset(pm.Spec.Selector.MatchLabels, labels) {
 		t.Errorf("DaemonSet, Service and PodMonitor selectors must all select the pod labels %v", labels)
 	}
-	for _, obj := range []string{ds.Namespace, svc.Namespace, pm.Metadata.Namespace, m.configMaps[0].Namespace} {
+	if len(m.priorityClasses) != 1 || len(m.rules) != 1 || len(m.namespaces) != 1 {
+		t.Fatalf("want one PriorityClass, PrometheusRule and Namespace; got %d, %d, %d", len(m.priorityClasses), len(m.rules), len(m.namespaces))
+	}
+	for _, obj := range []string{ds.Namespace, svc.Namespace, pm.Metadata.Namespace, m.configMaps[0].Namespace, m.rules[0].Metadata.Namespace} {
 		if obj != m.namespaces[0].Name {
 			t.Errorf("object in namespace %q, want %q", obj, m.namespaces[0].Name)
 		}
@@ -267,13 +307,19 @@ func TestKubernetesManifests(t *testing.T) {
 
 	t.Run("headless with metrics on the pod IP", func(t *testing.T) {
 		args := strings.Join(c.Args, " ")
-		for _, want := range []string{"--no-tui", "--listen=$(POD_IP):9400", "--config=/etc/gputune/tuner.toml"} {
+		port := strconv.Itoa(exporter.DefaultPort)
+		for _, want := range []string{"--no-tui", "--listen=$(POD_IP):" + port, "--config=/etc/gputune/tuner.toml"} {
 			if !strings.Contains(args, want) {
 				t.Errorf("args %q lack %s", args, want)
 			}
 		}
-		if !slices.ContainsFunc(c.Ports, func(p corev1.ContainerPort) bool { return p.Name == "metrics" && p.ContainerPort == 9400 }) {
-			t.Errorf("no containerPort named metrics on 9400")
+		if !slices.ContainsFunc(c.Ports, func(p corev1.ContainerPort) bool {
+			return p.Name == "metrics" && p.ContainerPort == exporter.DefaultPort
+		}) {
+			t.Errorf("no containerPort named metrics on %d", exporter.DefaultPort)
+		}
+		if svc.Spec.Ports[0].Port != exporter.DefaultPort {
+			t.Errorf("Service port %d, want %d", svc.Spec.Ports[0].Port, exporter.DefaultPort)
 		}
 		if svc.Spec.Ports[0].TargetPort.StrVal != "metrics" || pm.Spec.PodMetricsEndpoints[0].Port != "metrics" {
 			t.Errorf("Service and PodMonitor must target the port named metrics")

@@ -7,8 +7,12 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
+
+	"github.com/gputune/gputune/internal/exporter"
+	"github.com/gputune/gputune/internal/testkit"
 )
 
 const unitPath = "systemd/gputune.service"
@@ -18,8 +22,8 @@ const unitPath = "systemd/gputune.service"
 var unitKeys = map[string][]string{
 	"Unit":    {"Description", "Documentation", "After", "Wants", "Requires", "Before"},
 	"Install": {"WantedBy"},
-	"Service": {"Type", "User", "ExecStart", "ExecStopPost", "Restart", "RestartSec", "KillMode", "TimeoutStopSec",
-		"StandardOutput", "StandardError", "StateDirectory", "RuntimeDirectory", "RuntimeDirectoryPreserve",
+	"Service": {"Type", "User", "ExecStart", "ExecStopPost", "Restart", "RestartSec", "RestartPreventExitStatus", "KillMode", "TimeoutStopSec",
+		"StandardOutput", "StandardError", "SyslogIdentifier", "StateDirectory", "RuntimeDirectory", "RuntimeDirectoryPreserve",
 		"ConfigurationDirectory", "Environment", "CapabilityBoundingSet", "AmbientCapabilities", "NoNewPrivileges",
 		"ProtectSystem", "ProtectHome", "PrivateTmp", "ProtectKernelModules", "ProtectKernelTunables",
 		"ProtectControlGroups", "ProtectClock", "ProtectHostname", "ProtectKernelLogs", "RestrictNamespaces",
@@ -92,9 +96,13 @@ func TestSystemdUnit(t *testing.T) {
 		{"ExecStart", "headless: --no-tui", func(v string) bool {
 			return strings.HasPrefix(v, "/usr/local/bin/gputune ") && strings.Contains(v, "--no-tui")
 		}},
-		{"ExecStart", "metrics on localhost", func(v string) bool { return strings.Contains(v, "--listen 127.0.0.1:") }},
+		{"ExecStart", "metrics on localhost, gputune's port", func(v string) bool {
+			return strings.Contains(v, "--listen 127.0.0.1:"+strconv.Itoa(exporter.DefaultPort))
+		}},
 		{"ExecStopPost", "/usr/local/bin/gputune reset --gpu all", func(v string) bool { return v == "/usr/local/bin/gputune reset --gpu all" }},
 		{"Restart", "on-failure", func(v string) bool { return v == "on-failure" }},
+		{"RestartPreventExitStatus", "2 (bad configuration: a restart cannot fix it)", func(v string) bool { return v == "2" }},
+		{"StandardError", "journal (errors in force reach journalctl)", func(v string) bool { return v == "journal" }},
 		{"CapabilityBoundingSet", "CAP_SYS_ADMIN (NVML clock locks)", func(v string) bool { return v == "CAP_SYS_ADMIN" }},
 		{"NoNewPrivileges", "yes", func(v string) bool { return v == "yes" }},
 		{"ProtectSystem", "strict", func(v string) bool { return v == "strict" }},
@@ -133,10 +141,7 @@ func TestUnitParserCatchesTypos(t *testing.T) {
 // this test binary will do, since verify never runs it). Its warnings count
 // as failures.
 func TestSystemdAnalyzeVerify(t *testing.T) {
-	sa, err := exec.LookPath("systemd-analyze")
-	if err != nil {
-		t.Skip("systemd-analyze not installed; TestSystemdUnit checks the unit's keys instead")
-	}
+	sa := testkit.RequireTool(t, "systemd-analyze", "apt-get install systemd")
 	bin, err := os.Executable()
 	if err != nil {
 		t.Fatal(err)

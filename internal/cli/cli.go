@@ -9,14 +9,23 @@ import (
 	"io"
 	"os"
 
+	"github.com/gputune/gputune/internal/buildinfo"
 	"github.com/gputune/gputune/internal/config"
 )
 
-// Exit codes.
+// Exit codes: the table in README.md and docs/restore.md.
 const (
-	exitOK      = 0
-	exitFailure = 1 // a run failed, or probe found a part not working
-	exitUsage   = 2 // bad flags or configuration: the message says what to fix
+	// exitOK: done, or an orderly stop (a signal, q, --duration) with
+	// every clock given back.
+	exitOK = 0
+	// exitFailure: a run failed, the worker ended abnormally (and the
+	// clocks were given back), or probe found a part not working.
+	exitFailure = 1
+	// exitUsage: bad flags or configuration; the message says what to fix.
+	exitUsage = 2
+	// exitClocksLocked: a reset failed, so clocks may still be locked;
+	// `gputune reset` retries.
+	exitClocksLocked = 3
 )
 
 // IO is the process's standard streams.
@@ -37,7 +46,7 @@ Usage:
   gputune reset [--gpu N,M|all]    give back clocks a gputune locked, clear stale state
   gputune model show|export|import FILE
   gputune bench [flags]            compare policies on the simulator (virtual time)
-  gputune version
+  gputune version | --version      version, commit and Go release of this binary
 
 Run "gputune COMMAND --help" for a command's flags. Configuration: tuner.toml
 (every key documented); flags override the file, the file overrides defaults.
@@ -47,7 +56,10 @@ Run "gputune COMMAND --help" for a command's flags. Configuration: tuner.toml
 // process exit code.
 func Main(ctx context.Context, args []string, std IO) int {
 	cmd := ""
-	if len(args) > 0 && len(args[0]) > 0 && args[0][0] != '-' {
+	switch {
+	case len(args) > 0 && (args[0] == "--version" || args[0] == "-version"):
+		cmd, args = "version", args[1:]
+	case len(args) > 0 && len(args[0]) > 0 && args[0][0] != '-':
 		cmd, args = args[0], args[1:]
 	}
 	var err error
@@ -63,7 +75,7 @@ func Main(ctx context.Context, args []string, std IO) int {
 	case "bench":
 		err = runBench(ctx, args, std)
 	case "version":
-		fmt.Fprintln(std.Out, "gputune", version())
+		fmt.Fprintln(std.Out, "gputune", buildinfo.Read())
 		return exitOK
 	case "help":
 		fmt.Fprint(std.Out, usage)
@@ -92,13 +104,14 @@ func exitCode(err error, std IO) int {
 		return int(st)
 	case errors.Is(err, errHelp):
 		return exitOK
+	case errors.Is(err, errClocksLocked):
+		fmt.Fprintf(std.Err, "gputune: %v\n", err)
+		return exitClocksLocked
 	case errors.Is(err, errUsage), errors.Is(err, config.ErrInvalid):
 		fmt.Fprintf(std.Err, "gputune: %v\n", err)
-		return exitUsage
+		return usageStatus()
 	default:
 		fmt.Fprintf(std.Err, "gputune: %v\n", err)
 		return exitFailure
 	}
 }
-
-func version() string { return "0.1.0" }

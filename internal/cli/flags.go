@@ -24,6 +24,7 @@ type runFlags struct {
 	resetModel bool
 	duration   time.Duration
 	listen     string
+	webConfig  string // --web.config.file
 
 	// Config-backed values, applied by apply when set.
 	noTUI, demo, dryRun, takeover, noColor, ascii, memClocks bool
@@ -82,7 +83,8 @@ func newRunFlags(name string, out io.Writer) *runFlags {
 	fs.BoolVar(&f.noColor, "no-color", false, "no colours in the terminal UI (NO_COLOR is honoured too)")
 	fs.BoolVar(&f.ascii, "ascii", false, "ASCII sparklines in the terminal UI")
 	fs.BoolVar(&f.memClocks, "memory-clocks", false, "tune the memory clock too, where the GPU allows it")
-	fs.StringVar(&f.listen, "listen", "", "serve gputune's own Prometheus /metrics on ADDR (e.g. 127.0.0.1:9400); off by default")
+	fs.StringVar(&f.listen, "listen", "", "serve gputune's own Prometheus /metrics on ADDR (e.g. 127.0.0.1:10220); off by default")
+	fs.StringVar(&f.webConfig, "web.config.file", "", "with --listen: exporter-toolkit web config (TLS, basic auth) for /metrics")
 	return f
 }
 

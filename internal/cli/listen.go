@@ -5,18 +5,29 @@ import (
 	"fmt"
 	"log/slog"
 
+	"github.com/gputune/gputune/internal/config"
 	"github.com/gputune/gputune/internal/exporter"
 	"github.com/gputune/gputune/internal/restore"
 )
 
-// serveMetrics binds --listen now (a taken or malformed address fails
-// before any loop runs) and serves every loop's snapshots as gputune's own
-// Prometheus /metrics until the session ends.
-func serveMetrics(addr string, loops []tuned, group *restore.Group, log *slog.Logger) error {
-	exp := exporter.New()
-	srv, err := exporter.Listen(addr, exp, log)
+// serveMetrics binds --listen now (a taken or malformed address, or a bad
+// --web.config.file, fails before any loop runs) and serves every loop's
+// snapshots as gputune's own Prometheus /metrics until the session ends.
+func serveMetrics(cfg config.Config, f *runFlags, loops []tuned, group *restore.Group, log *slog.Logger) error {
+	var opts exporter.Options
+	if cfg.Demo.Enabled {
+		opts.Speed = cfg.Demo.Speed // the demo's counters run on simulated time
+	} else {
+		dir := cfg.GPU.RunDir
+		if dir == "" {
+			dir = restore.DefaultDir()
+		}
+		opts.StaleStates = func() (int, error) { return countStale(dir) }
+	}
+	exp := exporter.New(opts)
+	srv, err := exporter.Listen(f.listen, exp, log, exporter.ServerOptions{WebConfigFile: f.webConfig})
 	if err != nil {
-		return err
+		return fmt.Errorf("%w: %w", errUsage, err)
 	}
 	for _, t := range loops {
 		// A deep buffer: the saved-energy estimate wants every window.
@@ -28,4 +39,19 @@ func serveMetrics(addr string, loops []tuned, group *restore.Group, log *slog.Lo
 	}
 	group.Go("metrics-server", srv.Serve)
 	return nil
+}
+
+// countStale counts the state files no live gputune holds, read-only.
+func countStale(dir string) (int, error) {
+	entries, err := restore.Inspect(dir)
+	if err != nil {
+		return 0, err
+	}
+	n := 0
+	for _, e := range entries {
+		if e.Stale {
+			n++
+		}
+	}
+	return n, nil
 }

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"github.com/gputune/gputune/internal/buildinfo"
 	"strings"
 
 	"github.com/gputune/gputune/internal/config"
@@ -21,7 +22,7 @@ func runProbe(ctx context.Context, args []string, std IO) error {
 	def := loadQuiet()
 	url := fs.String("metrics-url", def.Scrape.MetricsURL, "the inference server's Prometheus endpoint")
 	gpu := fs.Int("gpu", 0, "GPU index")
-	asJSON := fs.Bool("json", false, `print one JSON object with keys "gpu" and "metrics"`)
+	asJSON := fs.Bool("json", false, `print one JSON object with keys "version", "revision", "gpu" and "metrics"`)
 	runDir := fs.String("run-dir", "", "folder of gputune's state files (default /run/gputune as root)")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
@@ -49,6 +50,8 @@ func runProbe(ctx context.Context, args []string, std IO) error {
 		opts.LockStatus = lockStatus(dir, reader.Facts().UUID)
 	}
 	rep := probe.Run(ctx, opts)
+	bi := buildinfo.Read()
+	rep.Version, rep.Revision = bi.Version, bi.Revision
 	if *asJSON {
 		err = rep.WriteJSON(std.Out)
 	} else {

@@ -42,15 +42,20 @@ func runReset(ctx context.Context, args []string, std IO) error {
 		dir = restore.DefaultDir()
 	}
 	results, err := restore.ResetAll(ctx, dir, ids, be.opener(), log)
+	failed := false
 	for _, r := range results {
 		switch {
 		case r.Err != nil:
 			fmt.Fprintf(std.Out, "GPU %d (%s): reset failed: %v\n", r.GPU.Index, r.GPU.UUID, r.Err)
+			failed = true
 		case r.Found:
 			fmt.Fprintf(std.Out, "GPU %d (%s): clocks reset; stale state from pid %d cleared\n", r.GPU.Index, r.GPU.UUID, r.Previous.PID)
 		default:
 			fmt.Fprintf(std.Out, "GPU %d (%s): clocks reset\n", r.GPU.Index, r.GPU.UUID)
 		}
+	}
+	if failed {
+		err = errors.Join(err, errClocksLocked) // exit 3
 	}
 	return err
 }

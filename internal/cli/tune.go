@@ -36,7 +36,7 @@ func runTune(ctx context.Context, args []string, std IO) error {
 	if !cfg.Control.DryRun && !restore.IsWorker() {
 		log := newLogger(cfg, std.Err, true)
 		code := restore.Supervise(ctx, restore.Options{Opener: backendWithLog(be, log).opener(), RunDir: cfg.GPU.RunDir, Log: log})
-		if code != 0 {
+		if code = supervisedStatus(code); code != exitOK {
 			return exitStatus(code)
 		}
 		return nil
@@ -51,7 +51,7 @@ func backendWithLog(b backend, log *slog.Logger) backend { b.log = log; return b
 func newLogger(cfg config.Config, stderr io.Writer, headless bool) *slog.Logger {
 	var level slog.Level
 	_ = level.UnmarshalText([]byte(cfg.Log.Level))
-	w := stderr
+	w := toJournal(stderr)
 	if !headless {
 		if err := os.MkdirAll(cfg.LogDir(), 0o755); err == nil {
 			if f, err := os.OpenFile(filepath.Join(cfg.LogDir(), "gputune.log"), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644); err == nil {
@@ -103,12 +103,16 @@ func runSession(ctx context.Context, cfg config.Config, f *runFlags, std IO, be 
 			}
 		}
 		if giveBack != nil {
-			// A clock not given back outranks the signal's exit status.
+			// A clock not given back outranks every other exit status.
 			var st exitStatus
 			if errors.As(err, &st) {
 				err = nil
 			}
-			err = errors.Join(err, giveBack)
+			err = errors.Join(err, giveBack, errClocksLocked)
+			return
+		}
+		if len(loops) > 0 {
+			log.Info("stopped: every clock given back", "gpus", len(loops), "why", stopReason(ctx, err))
 		}
 	}()
 
@@ -121,7 +125,7 @@ func runSession(ctx context.Context, cfg config.Config, f *runFlags, std IO, be 
 		return err
 	}
 	if f.listen != "" {
-		if err := serveMetrics(f.listen, loops, group, log); err != nil {
+		if err := serveMetrics(cfg, f, loops, group, log); err != nil {
 			return err
 		}
 	}
@@ -187,12 +191,10 @@ func runSession(ctx context.Context, cfg config.Config, f *runFlags, std IO, be 
 	if errors.As(werr, &perr) {
 		return werr
 	}
-	// Stopped by a signal: exit 128+n after the orderly restore, as a
-	// process killed by it would, so scripts and the supervisor see why.
-	var sig *restore.SignalError
-	if errors.As(context.Cause(ctx), &sig) {
-		return exitStatus(sig.ExitCode())
-	}
+	// Stopped by a signal, q or --duration: an orderly stop, exit 0 once
+	// the deferred give-back above has worked (as node_exporter and
+	// dcgm-exporter exit 0 on SIGTERM), so systemd and Kubernetes do not
+	// count `systemctl stop` or a pod deletion as a failure.
 	return nil
 }
 

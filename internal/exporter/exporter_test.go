@@ -15,10 +15,16 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 	dto "github.com/prometheus/client_model/go"
+	"github.com/prometheus/common/expfmt"
+	"github.com/prometheus/common/model"
 
 	"github.com/gputune/gputune/bandit"
 	"github.com/gputune/gputune/control"
+	"github.com/gputune/gputune/internal/buildinfo"
 )
+
+// testOptions fix what New would read from the host and the binary.
+var testOptions = Options{Hostname: "node-a", Build: &buildinfo.Info{Version: "v9.8.7", Revision: "0123abcd", GoVersion: "go1.26.8"}}
 
 // feed gives the exporter a warm-up at the default governor (0.5 J/token at
 // 1000 tokens/s), then locked windows at 0.4 J/token, for GPU idx.
@@ -76,7 +82,7 @@ next:
 		for _, l := range m.Label {
 			labels[l.GetName()] = l.GetValue()
 		}
-		if labels["gpu_uuid"] != uuid {
+		if labels["UUID"] != uuid {
 			continue
 		}
 		for i := 0; i+1 < len(kv); i += 2 {
@@ -96,7 +102,7 @@ next:
 }
 
 func TestCollectorValues(t *testing.T) {
-	e := New()
+	e := New(testOptions)
 	feed(e, 0, "GPU-a")
 	feed(e, 1, "GPU-b")
 	fams := gather(t, e)
@@ -128,7 +134,7 @@ func TestCollectorValues(t *testing.T) {
 		{"gputune_pruned_arms", nil, 1},
 		{"gputune_exploration_alpha", nil, 0.7},
 		{"gputune_generated_tokens_total", nil, 9000},
-		{"gputune_gpu_info", []string{"gpu_name", "NVIDIA H100 80GB HBM3", "policy", "gputune"}, 1},
+		{"gputune_gpu_info", []string{"modelName", "NVIDIA H100 80GB HBM3", "Hostname", "node-a", "policy", "gputune"}, 1},
 	}
 	for _, uuid := range []string{"GPU-a", "GPU-b"} {
 		for _, tt := range tests {
@@ -143,7 +149,7 @@ func TestCollectorValues(t *testing.T) {
 }
 
 func TestUnknownValuesAreLeftOut(t *testing.T) {
-	e := New()
+	e := New(testOptions)
 	e.Observe(control.Snapshot{GPU: 0, GPUUUID: "GPU-a", Mode: control.ModeWarmup, PowerW: math.NaN(),
 		EnergyJ: math.NaN(), Reward: math.NaN(), Alpha: math.NaN(), TTFTP90S: math.NaN(), TPOTP90S: math.NaN()})
 	fams := gather(t, e)
@@ -161,7 +167,7 @@ func TestUnknownValuesAreLeftOut(t *testing.T) {
 // scrapeBody serves e on a free port and returns one scrape of /metrics.
 func scrapeBody(t *testing.T, e *Exporter) []byte {
 	t.Helper()
-	srv, err := Listen("127.0.0.1:0", e, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	srv, err := Listen("127.0.0.1:0", e, slog.New(slog.NewTextHandler(io.Discard, nil)), ServerOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -190,7 +196,7 @@ func scrapeBody(t *testing.T, e *Exporter) []byte {
 }
 
 func TestListenRefusesBadAddress(t *testing.T) {
-	if _, err := Listen("no-port", New(), slog.New(slog.NewTextHandler(io.Discard, nil))); err == nil ||
+	if _, err := Listen("no-port", New(testOptions), slog.New(slog.NewTextHandler(io.Discard, nil)), ServerOptions{}); err == nil ||
 		!strings.Contains(err.Error(), "host:port") {
 		t.Errorf("Listen(no-port) = %v, want an error saying host:port", err)
 	}
@@ -200,27 +206,40 @@ func TestListenRefusesBadAddress(t *testing.T) {
 // _total on counters, help texts.
 func TestPromtoolAcceptsOutput(t *testing.T) {
 	promtool := testkit.RequireTool(t, "promtool", "apt-get install prometheus")
-	e := New()
+	e := New(testOptions)
 	feed(e, 0, "GPU-a")
 	feed(e, 1, "GPU-b")
 	body := scrapeBody(t, e)
-	for _, want := range []string{`gputune_energy_saved_estimate_joules{gpu="1",gpu_uuid="GPU-b"} 300`, `gputune_mode{gpu="0",gpu_uuid="GPU-a",mode="exploit"} 1`} {
+	for _, want := range []string{
+		`gputune_energy_saved_estimate_joules{Hostname="node-a",UUID="GPU-b",gpu="1",modelName="NVIDIA H100 80GB HBM3"} 300`,
+		`gputune_mode{Hostname="node-a",UUID="GPU-a",gpu="0",mode="exploit",modelName="NVIDIA H100 80GB HBM3"} 1`,
+		`gputune_build_info{goversion="go1.26.8",revision="0123abcd",version="v9.8.7"} 1`,
+	} {
 		if !bytes.Contains(body, []byte(want)) {
 			t.Errorf("scrape lacks %s", want)
 		}
 	}
+	// promtool's linter wants snake_case label names; dcgm-exporter's
+	// UUID, modelName and Hostname are camelCase on purpose (joins). So
+	// the scrape is linted with those three renamed, and must then be
+	// clean; the scrape as served must parse.
+	snake := strings.NewReplacer(`UUID="`, `uuid="`, `modelName="`, `model_name="`, `Hostname="`, `hostname="`).Replace(string(body))
 	cmd := exec.CommandContext(t.Context(), promtool, "check", "metrics")
-	cmd.Stdin = bytes.NewReader(body)
+	cmd.Stdin = strings.NewReader(snake)
 	out, err := cmd.CombinedOutput()
 	if err != nil || len(bytes.TrimSpace(out)) != 0 {
 		t.Errorf("promtool check metrics: %v\n%s", err, out)
+	}
+	parser := expfmt.NewTextParser(model.LegacyValidation)
+	if _, err := parser.TextToMetricFamilies(bytes.NewReader(body)); err != nil {
+		t.Errorf("the scrape does not parse: %v", err)
 	}
 }
 
 // TestObserveWhileScraped feeds snapshots while the registry gathers (run
 // with -race).
 func TestObserveWhileScraped(t *testing.T) {
-	e := New()
+	e := New(testOptions)
 	reg := prometheus.NewRegistry()
 	if err := reg.Register(e); err != nil {
 		t.Fatal(err)

@@ -83,8 +83,8 @@ func TestFourGPUsUnderPrometheus(t *testing.T) {
 		// Modes flip every 0.3 s of simulated time, 18 s per scrape: that
 		// each GPU reaches exploit is checked on the JSON lines; here,
 		// that Prometheus saw every GPU deciding.
-		{`max by (gpu, gpu_uuid) (max_over_time(gputune_mode{mode=~"explore|exploit"}[10m])) == 1`, 4},
-		{`count by (gpu, gpu_uuid) (count_over_time(gputune_mode[10m]))`, 4},
+		{`max by (gpu, UUID) (max_over_time(gputune_mode{mode=~"explore|exploit"}[10m])) == 1`, 4},
+		{`count by (gpu, UUID) (count_over_time(gputune_mode[10m]))`, 4},
 		{`max_over_time(gputune_energy_joules_total[10m]) > 0`, 4},
 		{`max_over_time(gputune_sm_clock_hertz[10m]) > 0`, 4},
 		{`max_over_time(gputune_sm_clock_commanded_hertz[10m]) > 0`, 4},
@@ -99,6 +99,9 @@ func TestFourGPUsUnderPrometheus(t *testing.T) {
 		{`count_over_time(gputune_pruned_arms[10m])`, 4},
 		{`count_over_time(gputune_reward[10m])`, 4},
 		{`max_over_time(gputune_actuation{actuation="auto"}[10m]) == 1`, 4},
+		// dcgm-exporter's label names, for on(UUID) joins.
+		{`count by (gpu, UUID, modelName, Hostname) (max_over_time(gputune_power_watts[10m]))`, 4},
+		{`max_over_time(gputune_build_info[10m]) == 1`, 1},
 	}
 	base := "http://" + promAddr
 	if up := queryVector(ctx, t, base, `count_over_time(up{job="gputune"}[10m])`); len(up) == 1 {
@@ -108,7 +111,7 @@ func TestFourGPUsUnderPrometheus(t *testing.T) {
 		got := queryVector(ctx, t, base, q.query)
 		uuids := map[string]bool{}
 		for _, s := range got {
-			uuids[s.Metric["gpu_uuid"]] = true
+			uuids[s.Metric["UUID"]] = true
 		}
 		if len(got) != q.want || (q.want == 4 && len(uuids) != 4) {
 			t.Errorf("%s: %d series over %d GPUs, want %d: %+v", q.query, len(got), len(uuids), q.want, got)

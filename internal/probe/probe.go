@@ -31,10 +31,15 @@ type Options struct {
 	Timeout time.Duration
 }
 
-// Report is the probe's result; JSON is one object with keys gpu and metrics.
+// Report is the probe's result; JSON is one object with keys version,
+// revision, gpu and metrics.
 type Report struct {
-	GPU     GPUReport     `json:"gpu"`
-	Metrics MetricsReport `json:"metrics"`
+	// Version and Revision are the gputune binary that probed
+	// (internal/buildinfo), for bug reports and fleet inventories.
+	Version  string        `json:"version"`
+	Revision string        `json:"revision"`
+	GPU      GPUReport     `json:"gpu"`
+	Metrics  MetricsReport `json:"metrics"`
 }
 
 // OK reports whether both parts work, which is exit status 0.

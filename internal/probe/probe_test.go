@@ -93,11 +93,22 @@ func TestProbeHealthyMachine(t *testing.T) {
 	if err := rep.WriteJSON(&buf); err != nil {
 		t.Fatal(err)
 	}
-	var decoded map[string]map[string]any
-	if err := json.Unmarshal(buf.Bytes(), &decoded); err != nil {
+	var top map[string]json.RawMessage
+	if err := json.Unmarshal(buf.Bytes(), &top); err != nil {
 		t.Fatalf("JSON: %v\n%s", err, buf.String())
 	}
-	if len(decoded) != 2 || decoded["gpu"] == nil || decoded["metrics"]["flavor"] != "vllm-v1" {
+	decoded := map[string]map[string]any{}
+	for _, key := range []string{"gpu", "metrics"} {
+		var part map[string]any
+		if err := json.Unmarshal(top[key], &part); err != nil {
+			t.Fatalf("JSON %s: %v\n%s", key, err, buf.String())
+		}
+		decoded[key] = part
+	}
+	if _, ok := top["version"]; !ok || len(top) != 4 {
+		t.Errorf("JSON keys: want version, revision, gpu and metrics: %s", buf.String())
+	}
+	if decoded["gpu"] == nil || decoded["metrics"]["flavor"] != "vllm-v1" {
 		t.Errorf("JSON keys: %s", buf.String())
 	}
 	if sig, ok := decoded["metrics"]["signals"].(map[string]any); !ok || sig["gen_tokens"] != 2.7453e6+1.2e6 {
