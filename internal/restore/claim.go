@@ -138,6 +138,7 @@ func Acquire(ctx context.Context, dir string, gpu GPUID, ctl nvgpu.Controller, o
 	if IsWorker() {
 		st.SupervisorPID = os.Getppid()
 	}
+	stampOwner(&st)
 	if err := writeState(spath, st); err != nil {
 		lk.release(false)
 		return nil, err
@@ -169,6 +170,10 @@ func waitLock(ctx context.Context, dir string, gpu GPUID, opts AcquireOptions, l
 				Hint: "stop it (it gives the clocks back on exit) or start with --takeover"}
 		case pidAlive(owner.PID):
 			if signalled != owner.PID {
+				if err := verifyOwner(owner); err != nil {
+					return nil, &BusyError{GPU: gpu, PID: owner.PID,
+						Hint: fmt.Sprintf("--takeover refused, nothing was signalled (%v); stop that process by hand if it is a gputune", err)}
+				}
 				log.Warn("taking over the GPU: asking its owner to restore its clocks and stop", "owner_pid", owner.PID)
 				if err := syscall.Kill(owner.PID, syscall.SIGTERM); err != nil && !errors.Is(err, syscall.ESRCH) {
 					return nil, fmt.Errorf("restore: take over %s from pid %d: %w", gpu, owner.PID, err)
