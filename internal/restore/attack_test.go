@@ -5,12 +5,14 @@ package restore
 
 import (
 	"bufio"
+	"context"
 	"encoding/json"
 	"errors"
 	"io/fs"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
@@ -288,5 +290,35 @@ func TestStateRecordsOwnerStartTime(t *testing.T) {
 	// This test binary is not a worker, but it is its own executable.
 	if err := verifyOwner(st); err != nil {
 		t.Fatalf("verifyOwner(self) = %v", err)
+	}
+}
+
+// A full disk (ENOSPC, injected) while the state file is rewritten: the lock
+// is not made and the error says why; a reset still gives the clock back
+// and reports success, since the clock really is back.
+func TestFullDiskRefusesTheLockButNotTheReset(t *testing.T) {
+	ctx := context.Background()
+	spy := &spyController{}
+	c, err := Acquire(ctx, t.TempDir(), testGPU, spy, AcquireOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := c.LockCoreClock(ctx, 1200); err != nil {
+		t.Fatal(err)
+	}
+	c.write = func(string, State) error { return &fs.PathError{Op: "write", Path: "state", Err: syscall.ENOSPC} }
+	err = c.LockCoreClock(ctx, 900)
+	if !errors.Is(err, ErrNotRecorded) || !errors.Is(err, syscall.ENOSPC) {
+		t.Fatalf("lock on a full disk = %v, want ErrNotRecorded wrapping ENOSPC", err)
+	}
+	if err := c.ResetCoreClock(ctx); err != nil {
+		t.Fatalf("reset on a full disk = %v, want nil: the clock is back", err)
+	}
+	want := []string{"lock_core 1200", "reset_core"}
+	if got := spy.Calls(); !slices.Equal(got, want) {
+		t.Fatalf("calls %v, want %v (the unrecorded lock never reached the driver)", got, want)
+	}
+	if err := c.Release(ctx); err != nil {
+		t.Fatalf("Release = %v", err)
 	}
 }

@@ -21,6 +21,12 @@ var ErrBusy = errors.New("GPU is in use by another gputune")
 // ErrReleased: the claim was already released; no more locks through it.
 var ErrReleased = errors.New("GPU claim already released")
 
+// ErrNotRecorded: a lock was not attempted because the state file could not
+// name it first (disk full, run directory unwritable). The clock stays as
+// it was; the caller should give it back to the default governor rather
+// than keep an older lock.
+var ErrNotRecorded = errors.New("the clock lock could not be recorded in the state file, so it was not made")
+
 // BusyError says who owns the GPU.
 type BusyError struct {
 	GPU GPUID
@@ -86,6 +92,8 @@ type Claim struct {
 	path         string
 	lock         *fileLock
 	resetTimeout time.Duration
+	// write stores the state file; tests inject a full disk here.
+	write func(path string, st State) error
 
 	mu       sync.Mutex
 	state    State
@@ -143,7 +151,7 @@ func Acquire(ctx context.Context, dir string, gpu GPUID, ctl nvgpu.Controller, o
 		lk.release(false)
 		return nil, err
 	}
-	return &Claim{ctl: ctl, log: log, path: spath, lock: lk, resetTimeout: opts.ResetTimeout, state: st}, nil
+	return &Claim{ctl: ctl, log: log, path: spath, lock: lk, resetTimeout: opts.ResetTimeout, state: st, write: writeState}, nil
 }
 
 // waitLock takes the GPU's flock, refusing, taking over or waiting out a
@@ -270,7 +278,8 @@ func (c *Claim) ResetCoreClock(ctx context.Context) error {
 	if err := c.ctl.ResetCoreClock(ctx); err != nil {
 		return err
 	}
-	return c.record(func(s *State) { s.CoreLockedMHz = 0 })
+	c.recordReset(func(s *State) { s.CoreLockedMHz = 0 })
+	return nil
 }
 
 // ResetMemClock resets the memory clock, then clears it from the state file.
@@ -283,7 +292,18 @@ func (c *Claim) ResetMemClock(ctx context.Context) error {
 	if err := c.ctl.ResetMemClock(ctx); err != nil {
 		return err
 	}
-	return c.record(func(s *State) { s.MemLockedMHz = 0 })
+	c.recordReset(func(s *State) { s.MemLockedMHz = 0 })
+	return nil
+}
+
+// recordReset clears a reset clock from the state file. The clock is given
+// back whether or not that write succeeds: a file that still names it only
+// costs a redundant reset later, so a failure is logged, not returned.
+// Caller holds c.mu.
+func (c *Claim) recordReset(change func(*State)) {
+	if err := c.record(change); err != nil {
+		c.log.Warn("clock given back, but the state file still names it (it is reset again at exit)", "err", err)
+	}
 }
 
 // record applies change and writes the state file if anything changed.
@@ -298,8 +318,8 @@ func (c *Claim) record(change func(*State)) error {
 		return nil
 	}
 	next.Updated = time.Now().UTC()
-	if err := writeState(c.path, next); err != nil {
-		return err
+	if err := c.write(c.path, next); err != nil {
+		return fmt.Errorf("%w: %w", ErrNotRecorded, err)
 	}
 	c.state = next
 	return nil
