@@ -169,7 +169,7 @@ func TestHostileServerStringsArePrintable(t *testing.T) {
 			_, _ = w.Write([]byte(hostile))
 			return
 		}
-		fmt.Fprintf(w, "# TYPE vllm:num_requests_running gauge\nvllm:num_requests_running{model_name=%q} 1\n", hostile)
+		fmt.Fprintf(w, "# TYPE vllm:num_requests_running gauge\nvllm:num_requests_running{model_name=\"%s\"} 1\n", hostile)
 	}))
 	defer srv.Close()
 	for _, path := range []string{"/error", "/metrics"} {
