@@ -164,7 +164,7 @@ type rig struct {
 	policy *fixedPolicy
 }
 
-func newRig(t *testing.T, mutate func(*config.Config), readOnly bool) *rig {
+func newRig(t testing.TB, mutate func(*config.Config), readOnly bool) *rig {
 	t.Helper()
 	cfg := config.Default()
 	cfg.Control.WarmupWindows = 3

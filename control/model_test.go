@@ -15,7 +15,7 @@ import (
 )
 
 // newLearningLoop builds a loop around the real gputune policy.
-func newLearningLoop(t *testing.T, r *rig, modelPath string) *Loop {
+func newLearningLoop(t testing.TB, r *rig, modelPath string) *Loop {
 	t.Helper()
 	cfg := config.Default()
 	cfg.Control.WarmupWindows = 3

@@ -36,7 +36,10 @@ func runTune(ctx context.Context, args []string, std IO) error {
 	// restores them whatever ends the worker (SIGKILL and OOM included).
 	if !cfg.Control.DryRun && !restore.IsWorker() {
 		log := newLogger(cfg, std.Err, true)
-		code := restore.Supervise(ctx, restore.Options{Opener: backendWithLog(be, log).opener(), RunDir: cfg.GPU.RunDir, Log: log})
+		// A worker stopped (SIGSTOP) for ten watchdog periods is killed
+		// and its clocks reset: its own watchdog cannot run while stopped.
+		code := restore.Supervise(ctx, restore.Options{Opener: backendWithLog(be, log).opener(), RunDir: cfg.GPU.RunDir, Log: log,
+			StoppedLimit: 10 * cfg.Control.Watchdog.Duration})
 		if code != 0 {
 			return exitStatus(code)
 		}
