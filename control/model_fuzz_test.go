@@ -5,11 +5,12 @@ import (
 	"path/filepath"
 	"testing"
 	"time"
+
+	"github.com/gputune/gputune/bandit"
 )
 
-// FuzzRestoreModel: no model file content panics loading it or restoring it
-// into the real gputune policy; a file that fails either is refused with an
-// error, never half-applied silently.
+// FuzzRestoreModel: no model file content panics decoding it or restoring it
+// into the real gputune policy.
 func FuzzRestoreModel(f *testing.F) {
 	r := newRig(f, nil, false)
 	seedPath := filepath.Join(f.TempDir(), "seed.json")
@@ -25,16 +26,16 @@ func FuzzRestoreModel(f *testing.F) {
 	}
 	f.Add([]byte(`{"format":1}`))
 	f.Add([]byte(`{"gpu_model":"Test H100","policy":"gputune","policy_state":"garbage"}`))
+	fresh := newLearningLoop(f, newRig(f, nil, false), "")
 	f.Fuzz(func(t *testing.T, data []byte) {
-		path := filepath.Join(t.TempDir(), "m.json")
-		if err := os.WriteFile(path, data, 0o600); err != nil {
-			t.Fatal(err)
+		if len(data) > MaxModelBytes {
+			return
 		}
-		e, err := LoadModel(path, r.gpu.Facts().Name, time.Unix(1_700_000_000, 0))
+		e, err := bandit.UnmarshalEnvelope(data)
 		if err != nil {
 			return
 		}
-		fresh := newLearningLoop(t, newRig(t, nil, false), "")
+		fresh.d.Policy.Reset()
 		_ = fresh.Restore(e)
 	})
 }

@@ -80,10 +80,18 @@ func readState(path string) (st State, ok bool, err error) {
 	if err != nil {
 		return State{}, false, fmt.Errorf("restore: read state file: %w", err)
 	}
-	if err := json.Unmarshal(data, &st); err != nil {
+	st, err = parseState(data)
+	if err != nil {
 		return State{}, false, fmt.Errorf("restore: state file %s is corrupt (remove it after checking the GPU's clocks with nvidia-smi): %w", path, err)
 	}
 	return st, true, nil
+}
+
+// parseState decodes a state file's content.
+func parseState(data []byte) (State, error) {
+	var st State
+	err := json.Unmarshal(data, &st)
+	return st, err
 }
 
 // writeState replaces the state file atomically: a crash at any point leaves
