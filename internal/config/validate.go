@@ -167,7 +167,7 @@ func (c Config) Validate() error {
 const (
 	MinPeriod        = 50 * time.Millisecond
 	MaxPeriod        = 60 * time.Second
-	MinScrapeTimeout = 10 * time.Millisecond
+	MinScrapeTimeout = time.Millisecond
 	MaxStaleAfter    = 60 * time.Second
 	MaxWatchdog      = 10 * time.Minute
 	maxMHz           = 10000
