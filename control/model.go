@@ -12,6 +12,7 @@ import (
 
 	"github.com/gputune/gputune/bandit"
 	"github.com/gputune/gputune/internal/config"
+	"github.com/gputune/gputune/internal/printable"
 	"github.com/gputune/gputune/internal/safefile"
 )
 
@@ -92,6 +93,10 @@ func LoadModel(path, gpuModel string, now time.Time) (bandit.Envelope, error) {
 	var e bandit.Envelope
 	if err == nil {
 		e, err = bandit.UnmarshalEnvelope(data)
+		// The file's names reach logs and the screen: printable only. A
+		// GPU model name that changes here no longer matches, and is refused.
+		e.GPUModel = printable.String(e.GPUModel, 256)
+		e.ServedModel = printable.String(e.ServedModel, 256)
 	}
 	if err == nil && e.GPUModel != gpuModel {
 		err = e.Check(gpuModel, e.ServedModel)

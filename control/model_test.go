@@ -223,3 +223,30 @@ func TestOversizedModelIsRefused(t *testing.T) {
 		t.Fatalf("LoadModel of an oversized file = %v, want a refusal that keeps it aside", err)
 	}
 }
+
+// Names read from a model file reach logs and the screen only as printable
+// text.
+func TestModelFileNamesArePrintable(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "gpu.gputune.json")
+	r := newRig(t, nil, false)
+	l := newLearningLoop(t, r, path)
+	for range 20 {
+		r.clock.advance(300 * time.Millisecond)
+		l.Cycle(context.Background())
+	}
+	e, ok, err := l.Envelope()
+	if err != nil || !ok {
+		t.Fatal(ok, err)
+	}
+	e.ServedModel = "\x1b]0;owned\x07\x1b[2Jmodel"
+	if err := SaveModel(path, e); err != nil {
+		t.Fatal(err)
+	}
+	got, err := LoadModel(path, r.gpu.Facts().Name, r.clock.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.ServedModel != "]0;owned[2Jmodel" {
+		t.Fatalf("served model %q, want the printable text only", got.ServedModel)
+	}
+}

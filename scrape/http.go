@@ -13,6 +13,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/gputune/gputune/internal/printable"
 )
 
 // HTTPSource scrapes a server's /metrics over one keep-alive connection.
@@ -112,7 +114,7 @@ func (s *HTTPSource) URL() string { return s.url }
 // The fetch and the parse share ctx's deadline: a body that arrives in time
 // but takes too long to parse is a failed scrape, not a stalled loop. The
 // error's text is printable: a server's body reaches it only through
-// Printable.
+// printable.String.
 func (s *HTTPSource) Fetch(ctx context.Context) (Sample, error) {
 	sample, err := s.fetch(ctx)
 	if err != nil {
@@ -125,7 +127,7 @@ func (s *HTTPSource) Fetch(ctx context.Context) (Sample, error) {
 // a terminal and a log line.
 type printableError struct{ err error }
 
-func (e printableError) Error() string { return Printable(e.err.Error(), maxErrorText) }
+func (e printableError) Error() string { return printable.String(e.err.Error(), maxErrorText) }
 func (e printableError) Unwrap() error { return e.err }
 
 // maxErrorText bounds a scrape error's text.
@@ -150,10 +152,10 @@ func (s *HTTPSource) fetch(ctx context.Context) (Sample, error) {
 	defer resp.Body.Close()
 	if resp.StatusCode != http.StatusOK {
 		snippet, _ := io.ReadAll(io.LimitReader(resp.Body, 200))
-		return Sample{}, fmt.Errorf("scrape %s: HTTP %s: %s", s.url, Printable(resp.Status, 64), strings.TrimSpace(Printable(string(snippet), 200)))
+		return Sample{}, fmt.Errorf("scrape %s: HTTP %s: %s", s.url, printable.String(resp.Status, 64), strings.TrimSpace(printable.String(string(snippet), 200)))
 	}
 	if ct := resp.Header.Get("Content-Type"); strings.Contains(ct, "protobuf") {
-		return Sample{}, fmt.Errorf("scrape %s: %w: got Content-Type %q, want the text format", s.url, ErrMalformed, Printable(ct, 128))
+		return Sample{}, fmt.Errorf("scrape %s: %w: got Content-Type %q, want the text format", s.url, ErrMalformed, printable.String(ct, 128))
 	}
 	s.body.Reset()
 	n, err := s.body.ReadFrom(io.LimitReader(resp.Body, s.maxBody+1))

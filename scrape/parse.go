@@ -12,6 +12,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/gputune/gputune/internal/printable"
 	dto "github.com/prometheus/client_model/go"
 	"github.com/prometheus/common/expfmt"
 	"github.com/prometheus/common/model"
@@ -158,7 +159,7 @@ func (p *Parser) ParseContext(ctx context.Context, b []byte, at time.Time) (Samp
 		// Allocate only when it changes. The name is the server's: it
 		// reaches the terminal and the logs only as printable text.
 		p.rawModel = string(served)
-		p.model = Printable(p.rawModel, maxModelName)
+		p.model = printable.String(p.rawModel, maxModelName)
 	}
 	s.Model = p.model
 	p.reader.Reset(p.filtered)

@@ -78,6 +78,8 @@ func TestDecodeAndValidate(t *testing.T) {
 		{name: "bad sim params", toml: "[demo]\nsim_params = \"rosy\"\n", wantErr: []string{"demo.sim_params"}},
 		{name: "negative decision log limits", toml: "[log]\ndecision_file_mb = -1\ndecision_files = -3\n",
 			wantErr: []string{"log.decision_file_mb = -1", "log.decision_files = -3", "0: no limit"}},
+		{name: "escape codes in a key are not echoed", toml: "[slo]\n\"\\u001b]0;owned\\u0007\" = 1\n",
+			wantErr: []string{"unknown key", "]0;owned"}},
 		{name: "NaN and Inf rejected everywhere",
 			toml: "[control]\nmin_tokens_per_window = nan\nbacklog_charge = inf\n[bandit]\ninitial_alpha = nan\nforgetting = nan\n" +
 				"[slo]\nttft_limit_s = inf\ntpot_limit_s = nan\npercentile = nan\n[demo]\nspeed = inf\n",
@@ -151,6 +153,9 @@ func TestDecodeAndValidate(t *testing.T) {
 				if !strings.Contains(err.Error(), w) {
 					t.Errorf("error %q does not mention %q", err, w)
 				}
+			}
+			if strings.ContainsAny(err.Error(), "\x1b\x07") {
+				t.Errorf("error %q holds control characters", err)
 			}
 		})
 	}

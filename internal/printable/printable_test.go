@@ -1,11 +1,11 @@
-package scrape
+package printable
 
 import (
 	"strings"
 	"testing"
 )
 
-func TestPrintable(t *testing.T) {
+func TestString(t *testing.T) {
 	tests := []struct {
 		name, in string
 		max      int
@@ -22,8 +22,8 @@ func TestPrintable(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			if got := Printable(tt.in, tt.max); got != tt.want {
-				t.Errorf("Printable(%q) = %q, want %q", tt.in, got, tt.want)
+			if got := String(tt.in, tt.max); got != tt.want {
+				t.Errorf("String(%q) = %q, want %q", tt.in, got, tt.want)
 			}
 		})
 	}

@@ -1,4 +1,5 @@
-package scrape
+// Package printable makes text from outside safe to show.
+package printable
 
 import (
 	"strings"
@@ -6,12 +7,12 @@ import (
 	"unicode/utf8"
 )
 
-// Printable makes a string from outside (a server's error body, a label
+// String makes a string from outside (a server's error body, a label
 // value such as model_name) safe for a terminal or a log line: control
 // characters (C0, DEL, C1, which carry terminal escapes), bidirectional
 // overrides and invalid UTF-8 are dropped, line breaks and tabs become
 // spaces, and the result is cut to at most max runes, marked with "…".
-func Printable(s string, max int) string {
+func String(s string, max int) string {
 	clean := true
 	for _, r := range s {
 		if r == utf8.RuneError || !printableRune(r) {
