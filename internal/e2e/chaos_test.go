@@ -18,6 +18,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"sync/atomic"
@@ -370,4 +371,29 @@ func TestChaos(t *testing.T) {
 			c.assertNothingOutsideChanged()
 		})
 	}
+}
+
+// The owner check does not stop a real takeover: a live gputune worker is
+// verified (its start time and GPUTUNE_WORKER=1), asked to stop, gives its
+// clock back, and the new instance locks.
+func TestTakeoverOfALiveGputuneStillWorks(t *testing.T) {
+	t.Parallel()
+	r := newRig(t)
+	srv := newFakeVLLM(t)
+	first := r.startTuner(nil, srv.url())
+	before := len(r.calls())
+	second := r.start(nil, r.tuneArgs(srv.url(), "--takeover")...)
+	if code := first.exit(); code == 0 {
+		t.Errorf("the taken-over instance exited 0; want its signal status")
+	}
+	secondWorker := r.waitLocked(second, before, 0, staticMHz)
+	calls := r.calls()
+	if !slices.ContainsFunc(calls[before:], func(c recordgpu.Call) bool {
+		return c.PID == first.worker && c.Op == recordgpu.OpResetCore
+	}) {
+		t.Fatalf("the first worker did not give its clock back before the takeover\ncalls:\n%s", formatCalls(calls))
+	}
+	signal(t, second.pid(), syscall.SIGTERM)
+	second.exit()
+	r.assertRestored(secondWorker)
 }
