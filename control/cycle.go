@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/gputune/gputune/bandit"
+	"github.com/gputune/gputune/internal/restore"
 	"github.com/gputune/gputune/nvgpu"
 	"github.com/gputune/gputune/scrape"
 )
@@ -352,6 +353,17 @@ func (l *Loop) actuate(ctx context.Context, target bandit.Arm) {
 		l.st.readOnly = true
 		l.st.message = "no permission to set clocks (run as root or with CAP_SYS_ADMIN): continuing read-only"
 		l.log.Warn(l.st.message)
+	case errors.Is(err, restore.ErrNotRecorded):
+		// The new lock could not be recorded, so it was not made; keeping
+		// the old one would hold a clock the policy no longer wants (even
+		// through an SLO emergency). The governor is the safe clock until
+		// the state file can be written again; every cycle retries.
+		l.st.clockErr = "clocks given back to the default governor: " + err.Error()
+		if rerr := l.act.release(ctx); rerr != nil {
+			l.log.Error("lock not recorded, and giving the clocks back failed too", "err", err, "reset_err", rerr)
+			return
+		}
+		l.log.Error("lock not recorded (disk full or run directory unwritable?): clocks given back to the default governor until it can be", "err", err)
 	case err != nil:
 		l.st.clockErr = err.Error()
 		l.errs.set("clocks", "setting clocks: "+err.Error())
@@ -472,14 +484,18 @@ func (l *Loop) tellLatencySignals(w scrape.Window) {
 }
 
 // noteServedModel records the model the server runs, for the envelope. A
-// model restored from disk that was learned for another served model is
-// dropped: what it learned does not transfer.
+// model learned for another served model is set aside, not carried over:
+// what it learned does not transfer. The old one is saved under its served
+// model's name first (never overwritten by the fresh one), and a model
+// saved earlier for the new served model is resumed.
 func (l *Loop) noteServedModel(name string) {
 	if name == "" || name == l.servedModel {
 		return
 	}
 	if l.servedModel != "" && l.d.Policy != nil {
-		l.log.Warn("the server now runs another model: starting a fresh model", "was", l.servedModel, "now", name)
+		was := l.servedModel
+		l.log.Warn("the server now runs another model: setting the learned model aside", "was", was, "now", name)
+		l.keepServedModel(was)
 		l.d.Policy.Reset()
 		if norm, err := bandit.NewNormaliser(NumFeatures-1, bandit.DefaultClip); err == nil {
 			l.norm = norm
@@ -488,6 +504,51 @@ func (l *Loop) noteServedModel(name string) {
 		l.st.round = 0
 		l.st.mode = ModeWarmup
 		l.st.message = "served model changed to " + name + ": learning afresh"
+		if l.resumeServedModel(name) {
+			l.st.message = "served model changed to " + name + ": resuming its saved model"
+		}
 	}
 	l.servedModel = name
+}
+
+// keepServedModel saves what was learned for served model was next to the
+// model file, when anything was.
+func (l *Loop) keepServedModel(was string) {
+	if l.d.ModelPath == "" || l.d.Policy.Round() == 0 {
+		return
+	}
+	e, ok, err := l.Envelope()
+	if err == nil && ok {
+		err = SaveModel(ServedModelPath(l.d.ModelPath, was), e)
+	}
+	if err == nil {
+		err = pruneServedModels(l.d.ModelPath)
+	}
+	if err != nil {
+		l.log.Error("keeping the model of the previous served model", "served_model", was, "err", err)
+	}
+}
+
+// resumeServedModel restores the model saved for served model name, if any.
+func (l *Loop) resumeServedModel(name string) bool {
+	if l.d.ModelPath == "" {
+		return false
+	}
+	path := ServedModelPath(l.d.ModelPath, name)
+	e, err := LoadModel(path, l.facts.Name, l.d.Clock.Now())
+	if err != nil {
+		if !errors.Is(err, ErrNoModel) {
+			l.log.Warn("saved model for the served model not used", "path", path, "err", err)
+		}
+		return false
+	}
+	if e.ServedModel != name {
+		return false
+	}
+	if err := l.Restore(e); err != nil {
+		l.log.Warn("saved model for the served model not used", "path", path, "err", err)
+		l.d.Policy.Reset() // a restore that failed half-way leaves nothing behind
+		return false
+	}
+	return true
 }

@@ -147,8 +147,14 @@ func New(d Deps) (*Loop, error) {
 	}
 	l.maxArm = l.arms[len(l.arms)-1]
 	l.idleArm = l.arms[0]
-	if cfg.GPU.IdleClockMHz > 0 {
-		l.idleArm = bandit.Arm{SMMHz: nvgpu.Snap(l.facts.CoreClocksMHz, cfg.GPU.IdleClockMHz)}
+	if idle := cfg.GPU.IdleClockMHz; idle > 0 {
+		// Within the allowed range the nearest supported clock is meant;
+		// outside it, the operator asked for what cannot be had.
+		if idle < l.arms[0].SMMHz || idle > l.maxArm.SMMHz {
+			return nil, fmt.Errorf("%w: gpu.idle_clock_mhz = %d: outside the clocks gputune may use on %s (%d..%d MHz)",
+				config.ErrInvalid, idle, l.facts.Name, l.arms[0].SMMHz, l.maxArm.SMMHz)
+		}
+		l.idleArm = bandit.Arm{SMMHz: nvgpu.Snap(l.facts.CoreClocksMHz, idle)}
 	}
 	if name == "static" {
 		l.static = bandit.Arm{SMMHz: nvgpu.Snap(l.facts.CoreClocksMHz, mhz)}

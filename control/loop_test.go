@@ -3,14 +3,17 @@ package control
 import (
 	"context"
 	"errors"
+	"fmt"
 	"math"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
 	"github.com/gputune/gputune/bandit"
 	"github.com/gputune/gputune/internal/config"
+	"github.com/gputune/gputune/internal/restore"
 	"github.com/gputune/gputune/nvgpu"
 	"github.com/gputune/gputune/scrape"
 )
@@ -161,7 +164,7 @@ type rig struct {
 	policy *fixedPolicy
 }
 
-func newRig(t *testing.T, mutate func(*config.Config), readOnly bool) *rig {
+func newRig(t testing.TB, mutate func(*config.Config), readOnly bool) *rig {
 	t.Helper()
 	cfg := config.Default()
 	cfg.Control.WarmupWindows = 3
@@ -611,4 +614,29 @@ func TestSwitchedWindowFlaggedUnderVirtualClock(t *testing.T) {
 	check(false) // decided at this window's end
 	check(true)
 	check(false)
+}
+
+// A lock the state file cannot record (disk full) is not made: the loop gives
+// the old lock back to the governor instead of keeping it, and locks again
+// once the file can be written.
+func TestUnrecordedLockGivesTheClockBack(t *testing.T) {
+	r := newRig(t, nil, false)
+	r.cycles(6)
+	if r.gpu.lockedMHz() != 1200 {
+		t.Fatalf("locked %d, want 1200 before the disk fills", r.gpu.lockedMHz())
+	}
+	r.policy.arm = bandit.Arm{SMMHz: 1500}
+	r.gpu.denyLocks = fmt.Errorf("%w: write state: %w", restore.ErrNotRecorded, syscall.ENOSPC)
+	s := r.cycle()
+	if r.gpu.lockedMHz() != 0 {
+		t.Fatalf("locked %d with an unrecordable lock, want the governor (0)", r.gpu.lockedMHz())
+	}
+	if !strings.Contains(s.Err, "recorded") || !strings.Contains(s.Err, "given back") {
+		t.Errorf("snapshot does not say why the clock was given back: %q", s.Err)
+	}
+	r.gpu.denyLocks = nil
+	r.cycle()
+	if r.gpu.lockedMHz() != 1500 {
+		t.Errorf("after space returned locked %d, want 1500", r.gpu.lockedMHz())
+	}
 }

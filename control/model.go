@@ -3,12 +3,18 @@ package control
 import (
 	"errors"
 	"fmt"
+	"hash/fnv"
 	"os"
 	"path/filepath"
+	"slices"
+	"strings"
 	"time"
 
 	"github.com/gputune/gputune/bandit"
 	"github.com/gputune/gputune/internal/buildinfo"
+	"github.com/gputune/gputune/internal/config"
+	"github.com/gputune/gputune/internal/printable"
+	"github.com/gputune/gputune/internal/safefile"
 )
 
 // Envelope packs what the loop has learned: the policy, the feature
@@ -61,35 +67,16 @@ func SaveModel(path string, e bandit.Envelope) error {
 	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
 		return fmt.Errorf("saving model: %w", err)
 	}
-	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp-*")
-	if err != nil {
+	if err := safefile.Write(path, append(data, '\n'), 0o600); err != nil {
 		return fmt.Errorf("saving model: %w", err)
-	}
-	defer os.Remove(tmp.Name()) // no-op after a successful rename
-	if err := tmp.Chmod(0o600); err != nil {
-		tmp.Close()
-		return fmt.Errorf("saving model: %w", err)
-	}
-	if _, err := tmp.Write(append(data, '\n')); err != nil {
-		tmp.Close()
-		return fmt.Errorf("saving model: %w", err)
-	}
-	if err := tmp.Sync(); err != nil {
-		tmp.Close()
-		return fmt.Errorf("saving model: %w", err)
-	}
-	if err := tmp.Close(); err != nil {
-		return fmt.Errorf("saving model: %w", err)
-	}
-	if err := os.Rename(tmp.Name(), path); err != nil {
-		return fmt.Errorf("saving model: %w", err)
-	}
-	if d, err := os.Open(filepath.Dir(path)); err == nil {
-		_ = d.Sync()
-		d.Close()
 	}
 	return nil
 }
+
+// MaxModelBytes bounds a model file read: a real one is under 1 MB (an
+// H100's gputune model is about 0.5 MB), and a larger file is not loaded
+// whole into a root process.
+const MaxModelBytes = 16 << 20
 
 // ErrNoModel: there is no saved model yet (a fresh start, not an error to
 // report).
@@ -98,14 +85,21 @@ var ErrNoModel = errors.New("no saved model")
 // LoadModel reads an envelope. A corrupt or foreign file is moved aside
 // under a new name (never deleted: nothing is lost) and the error says where.
 func LoadModel(path, gpuModel string, now time.Time) (bandit.Envelope, error) {
-	data, err := os.ReadFile(path)
+	data, err := safefile.Read(path, MaxModelBytes)
 	if errors.Is(err, os.ErrNotExist) {
 		return bandit.Envelope{}, ErrNoModel
 	}
-	if err != nil {
+	if err != nil && !errors.Is(err, safefile.ErrTooLarge) {
 		return bandit.Envelope{}, fmt.Errorf("reading model %s: %w", path, err)
 	}
-	e, err := bandit.UnmarshalEnvelope(data)
+	var e bandit.Envelope
+	if err == nil {
+		e, err = bandit.UnmarshalEnvelope(data)
+		// The file's names reach logs and the screen: printable only. A
+		// GPU model name that changes here no longer matches, and is refused.
+		e.GPUModel = printable.String(e.GPUModel, 256)
+		e.ServedModel = printable.String(e.ServedModel, 256)
+	}
 	if err == nil && e.GPUModel != gpuModel {
 		err = e.Check(gpuModel, e.ServedModel)
 	}
@@ -122,4 +116,51 @@ func LoadModel(path, gpuModel string, now time.Time) (bandit.Envelope, error) {
 // ModelPath is where a GPU's model lives under the data folder.
 func ModelPath(dataDir, gpuModelDir, gpuUUID, policy string) string {
 	return filepath.Join(dataDir, "models", gpuModelDir, gpuUUID+"."+policy+".json")
+}
+
+// ServedModelPath is where the model learned for one served model is kept
+// when the server switches to another: next to path, named by the served
+// model, so a switch never overwrites what was learned for the previous
+// one. The name is cut to a safe length; a hash of the full name keeps two
+// long names apart.
+func ServedModelPath(path, served string) string {
+	name := config.SanitizeModelName(served)
+	if len(name) > 48 {
+		name = name[:48]
+	}
+	h := fnv.New32a()
+	h.Write([]byte(served))
+	return fmt.Sprintf("%s.served-%s-%08x.json", strings.TrimSuffix(path, ".json"), name, h.Sum32())
+}
+
+// maxServedModels bounds the per-served-model files kept next to one
+// model: a server whose model name changes at every scrape must not fill
+// the disk.
+const maxServedModels = 8
+
+// pruneServedModels deletes the oldest per-served-model files of path
+// beyond maxServedModels.
+func pruneServedModels(path string) error {
+	matches, err := filepath.Glob(strings.TrimSuffix(path, ".json") + ".served-*.json")
+	if err != nil || len(matches) <= maxServedModels {
+		return err
+	}
+	type aged struct {
+		name string
+		mod  time.Time
+	}
+	files := make([]aged, 0, len(matches))
+	for _, m := range matches {
+		if fi, err := os.Lstat(m); err == nil && fi.Mode().IsRegular() {
+			files = append(files, aged{m, fi.ModTime()})
+		}
+	}
+	slices.SortFunc(files, func(a, b aged) int { return a.mod.Compare(b.mod) })
+	var errs []error
+	for _, f := range files[:max(len(files)-maxServedModels, 0)] {
+		if err := os.Remove(f.name); err != nil && !errors.Is(err, os.ErrNotExist) {
+			errs = append(errs, err)
+		}
+	}
+	return errors.Join(errs...)
 }

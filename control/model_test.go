@@ -3,6 +3,7 @@ package control
 import (
 	"context"
 	"errors"
+	"fmt"
 	"github.com/gputune/gputune/internal/buildinfo"
 	"os"
 	"path/filepath"
@@ -15,7 +16,7 @@ import (
 )
 
 // newLearningLoop builds a loop around the real gputune policy.
-func newLearningLoop(t *testing.T, r *rig, modelPath string) *Loop {
+func newLearningLoop(t testing.TB, r *rig, modelPath string) *Loop {
 	t.Helper()
 	cfg := config.Default()
 	cfg.Control.WarmupWindows = 3
@@ -158,5 +159,98 @@ func TestServedModelRecordedAndChangeStartsFresh(t *testing.T) {
 	s = l.Cycle(context.Background())
 	if s.Round != 0 || s.Mode != ModeWarmup || !strings.Contains(s.Message, "Qwen/Qwen2.5-7B") {
 		t.Errorf("after the served model changed: round %d mode %s message %q; want a fresh start", s.Round, s.Mode, s.Message)
+	}
+}
+
+// A switch of served model keeps what was learned for the previous one
+// under its own name (the fresh model never overwrites it), and a switch
+// back resumes it.
+func TestServedModelSwitchKeepsOneModelPerServedModel(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "models", "gpu.gputune.json")
+	r := newRig(t, nil, false)
+	l := newLearningLoop(t, r, path)
+	run := func(model string, n int) Snapshot {
+		r.feed.model = model
+		var s Snapshot
+		for range n {
+			r.clock.advance(300 * time.Millisecond)
+			s = l.Cycle(context.Background())
+		}
+		return s
+	}
+	const a, b = "meta-llama/Llama-3.1-8B", "Qwen/Qwen2.5-7B"
+	learnedA := run(a, 30).Round
+	if learnedA == 0 {
+		t.Fatal("learned nothing for the first served model")
+	}
+	s := run(b, 1)
+	if s.Round != 0 || s.Mode != ModeWarmup {
+		t.Fatalf("after switching to %s: round %d mode %s, want a fresh start", b, s.Round, s.Mode)
+	}
+	keptA, err := LoadModel(ServedModelPath(path, a), r.gpu.Facts().Name, r.clock.Now())
+	if err != nil || keptA.ServedModel != a || keptA.Meta.Rounds != learnedA {
+		t.Fatalf("model kept for %s: served %q rounds %d, %v; want %d rounds", a, keptA.ServedModel, keptA.Meta.Rounds, err, learnedA)
+	}
+	run(b, 30)
+	s = run(a, 1)
+	if !strings.Contains(s.Message, "resuming") || s.Round < learnedA {
+		t.Fatalf("switching back to %s: round %d message %q; want its %d rounds resumed", a, s.Round, s.Message, learnedA)
+	}
+	if _, err := os.Stat(ServedModelPath(path, b)); err != nil {
+		t.Fatalf("no model kept for %s: %v", b, err)
+	}
+
+	// A model name that changes at every scrape cannot fill the disk.
+	for i := range 3 * maxServedModels {
+		run(fmt.Sprintf("model-%d", i), 3)
+	}
+	kept, _ := filepath.Glob(strings.TrimSuffix(path, ".json") + ".served-*.json")
+	if len(kept) > maxServedModels {
+		t.Fatalf("%d per-served-model files kept, want at most %d", len(kept), maxServedModels)
+	}
+}
+
+// A model file larger than MaxModelBytes is not read whole: it is refused
+// and kept aside like any unusable model.
+func TestOversizedModelIsRefused(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "gpu.gputune.json")
+	f, err := os.Create(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := f.Truncate(MaxModelBytes + 1); err != nil {
+		t.Fatal(err)
+	}
+	f.Close()
+	_, err = LoadModel(path, "Test H100", time.Unix(1_700_000_000, 0))
+	if err == nil || !strings.Contains(err.Error(), "too large") || !strings.Contains(err.Error(), "kept as") {
+		t.Fatalf("LoadModel of an oversized file = %v, want a refusal that keeps it aside", err)
+	}
+}
+
+// Names read from a model file reach logs and the screen only as printable
+// text.
+func TestModelFileNamesArePrintable(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "gpu.gputune.json")
+	r := newRig(t, nil, false)
+	l := newLearningLoop(t, r, path)
+	for range 20 {
+		r.clock.advance(300 * time.Millisecond)
+		l.Cycle(context.Background())
+	}
+	e, ok, err := l.Envelope()
+	if err != nil || !ok {
+		t.Fatal(ok, err)
+	}
+	e.ServedModel = "\x1b]0;owned\x07\x1b[2Jmodel"
+	if err := SaveModel(path, e); err != nil {
+		t.Fatal(err)
+	}
+	got, err := LoadModel(path, r.gpu.Facts().Name, r.clock.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.ServedModel != "]0;owned[2Jmodel" {
+		t.Fatalf("served model %q, want the printable text only", got.ServedModel)
 	}
 }

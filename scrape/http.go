@@ -13,6 +13,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/gputune/gputune/internal/printable"
 )
 
 // HTTPSource scrapes a server's /metrics over one keep-alive connection.
@@ -109,7 +111,29 @@ func NewHTTPSource(rawURL string, opts ...HTTPOption) (*HTTPSource, error) {
 func (s *HTTPSource) URL() string { return s.url }
 
 // Fetch scrapes once. The sample is stamped when the body has been read.
+// The fetch and the parse share ctx's deadline: a body that arrives in time
+// but takes too long to parse is a failed scrape, not a stalled loop. The
+// error's text is printable: a server's body reaches it only through
+// printable.String.
 func (s *HTTPSource) Fetch(ctx context.Context) (Sample, error) {
+	sample, err := s.fetch(ctx)
+	if err != nil {
+		return sample, printableError{err}
+	}
+	return sample, nil
+}
+
+// printableError keeps the chain for errors.Is and makes the text safe for
+// a terminal and a log line.
+type printableError struct{ err error }
+
+func (e printableError) Error() string { return printable.String(e.err.Error(), maxErrorText) }
+func (e printableError) Unwrap() error { return e.err }
+
+// maxErrorText bounds a scrape error's text.
+const maxErrorText = 512
+
+func (s *HTTPSource) fetch(ctx context.Context) (Sample, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, s.url, nil)
@@ -128,10 +152,10 @@ func (s *HTTPSource) Fetch(ctx context.Context) (Sample, error) {
 	defer resp.Body.Close()
 	if resp.StatusCode != http.StatusOK {
 		snippet, _ := io.ReadAll(io.LimitReader(resp.Body, 200))
-		return Sample{}, fmt.Errorf("scrape %s: HTTP %s: %s", s.url, resp.Status, strings.TrimSpace(string(snippet)))
+		return Sample{}, fmt.Errorf("scrape %s: HTTP %s: %s", s.url, printable.String(resp.Status, 64), strings.TrimSpace(printable.String(string(snippet), 200)))
 	}
 	if ct := resp.Header.Get("Content-Type"); strings.Contains(ct, "protobuf") {
-		return Sample{}, fmt.Errorf("scrape %s: %w: got Content-Type %q, want the text format", s.url, ErrMalformed, ct)
+		return Sample{}, fmt.Errorf("scrape %s: %w: got Content-Type %q, want the text format", s.url, ErrMalformed, printable.String(ct, 128))
 	}
 	s.body.Reset()
 	n, err := s.body.ReadFrom(io.LimitReader(resp.Body, s.maxBody+1))
@@ -142,7 +166,7 @@ func (s *HTTPSource) Fetch(ctx context.Context) (Sample, error) {
 		return Sample{}, fmt.Errorf("scrape %s: body larger than %d bytes", s.url, s.maxBody)
 	}
 	at := s.now()
-	sample, err := s.parser.Parse(s.body.Bytes(), at)
+	sample, err := s.parser.ParseContext(ctx, s.body.Bytes(), at)
 	if err != nil {
 		return sample, fmt.Errorf("scrape %s: %w", s.url, err)
 	}

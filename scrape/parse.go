@@ -2,14 +2,17 @@ package scrape
 
 import (
 	"bytes"
+	"context"
 	"errors"
 	"fmt"
+	"io"
 	"math"
 	"slices"
 	"sort"
 	"strings"
 	"time"
 
+	"github.com/gputune/gputune/internal/printable"
 	dto "github.com/prometheus/client_model/go"
 	"github.com/prometheus/common/expfmt"
 	"github.com/prometheus/common/model"
@@ -23,6 +26,20 @@ var (
 	// families (wrong URL, or metrics disabled on the server).
 	ErrUnknownServer = errors.New("no vLLM, SGLang or TGI metrics found " +
 		"(is this the server's /metrics? vLLM needs stats logging on, SGLang needs --enable-metrics)")
+	// ErrOverBudget: the exposition is larger, has more series or more
+	// distinct histogram bounds than any real server's, or its parse ran
+	// past the scrape's deadline. The loop treats it as a failed scrape.
+	ErrOverBudget = errors.New("exposition over the parser's bounds")
+)
+
+// Bounds on one exposition. A real vLLM exposition is about 100 KB with a
+// few thousand series and 10–40 bucket bounds per histogram; these leave
+// two orders of magnitude of room and stop a hostile or broken server from
+// stalling the loop. Time is bounded by the caller's context.
+const (
+	MaxExpositionBytes = 32 << 20
+	MaxSeries          = 500_000
+	MaxBucketBounds    = 4096
 )
 
 // Parser turns exposition bytes into a Sample. It reuses its buffers, so it
@@ -32,7 +49,33 @@ type Parser struct {
 	keep     map[string]struct{}
 	filtered []byte
 	reader   bytes.Reader
-	model    string // the last served model name seen
+	rawModel string // the last served model name seen, as served
+	model    string // the same, printable
+}
+
+// maxModelName bounds the served model name kept and shown.
+const maxModelName = 256
+
+// overBudget is ctx's error as an over-budget parse, nil while ctx is live.
+func overBudget(ctx context.Context) error {
+	if err := ctx.Err(); err != nil {
+		return fmt.Errorf("%w: parsing ran past the scrape deadline: %w", ErrOverBudget, err)
+	}
+	return nil
+}
+
+// ctxReader stops expfmt's read (and so its parse) once ctx is done:
+// expfmt reads through a 4 KiB buffer, so the check runs every 4 KiB.
+type ctxReader struct {
+	ctx context.Context
+	r   io.Reader
+}
+
+func (c ctxReader) Read(p []byte) (int, error) {
+	if err := c.ctx.Err(); err != nil {
+		return 0, err
+	}
+	return c.r.Read(p)
 }
 
 // ParserOption configures NewParser.
@@ -90,20 +133,41 @@ func ParseExposition(b []byte, at time.Time) (Sample, error) {
 
 // Parse reduces one text exposition to a Sample stamped at.
 func (p *Parser) Parse(b []byte, at time.Time) (Sample, error) {
+	return p.ParseContext(context.Background(), b, at)
+}
+
+// ParseContext is Parse bounded in time by ctx (the scrape's deadline,
+// shared with the fetch) and in size by MaxExpositionBytes, MaxSeries and
+// MaxBucketBounds; past any bound it returns an error wrapping
+// ErrOverBudget (and ctx's error when the deadline passed).
+func (p *Parser) ParseContext(ctx context.Context, b []byte, at time.Time) (Sample, error) {
 	s := Sample{At: at, Flavor: FlavorUnknown}
+	if len(b) > MaxExpositionBytes {
+		return s, fmt.Errorf("%w: %d bytes, at most %d", ErrOverBudget, len(b), MaxExpositionBytes)
+	}
 	if len(bytes.TrimSpace(b)) == 0 {
 		return s, fmt.Errorf("%w: the body is empty", ErrUnknownServer)
 	}
 	var seen seenFamilies
 	var served []byte
-	p.filtered, seen, served = prefilter(p.filtered[:0], b, p.keep)
-	if string(served) != p.model {
-		p.model = string(served) // allocate only when it changes
+	var err error
+	p.filtered, seen, served, err = prefilter(ctx, p.filtered[:0], b, p.keep)
+	if err != nil {
+		return s, err
+	}
+	if string(served) != p.rawModel {
+		// Allocate only when it changes. The name is the server's: it
+		// reaches the terminal and the logs only as printable text.
+		p.rawModel = string(served)
+		p.model = printable.String(p.rawModel, maxModelName)
 	}
 	s.Model = p.model
 	p.reader.Reset(p.filtered)
 	tp := expfmt.NewTextParser(model.UTF8Validation)
-	families, err := tp.TextToMetricFamilies(&p.reader)
+	families, err := tp.TextToMetricFamilies(ctxReader{ctx: ctx, r: &p.reader})
+	if err := overBudget(ctx); err != nil {
+		return s, err
+	}
 	if err != nil {
 		return s, fmt.Errorf("%w: %w", ErrMalformed, err)
 	}
@@ -118,7 +182,11 @@ func (p *Parser) Parse(b []byte, at time.Time) (Sample, error) {
 			if !ok || len(fam.GetMetric()) == 0 {
 				continue
 			}
-			if fill(&s, sig, fam, c.kind, table.replicaLabels) {
+			ok, err := fill(ctx, &s, sig, fam, c.kind, table.replicaLabels)
+			if err != nil {
+				return s, fmt.Errorf("%s: %w", c.family, err)
+			}
+			if ok {
 				s.Present = s.Present.With(sig)
 				s.Series[sig] = seriesName(c)
 				break
@@ -149,43 +217,43 @@ func (p *Parser) table(f Flavor) *flavorTable {
 
 // fill stores one signal from fam into s; false when fam has no usable
 // series of the right type.
-func fill(s *Sample, sig Signal, fam *dto.MetricFamily, kind valueKind, replica []string) bool {
+func fill(ctx context.Context, s *Sample, sig Signal, fam *dto.MetricFamily, kind valueKind, replica []string) (bool, error) {
 	if kind == kindScalar {
 		v, ok := scalarOf(fam, replica, sig == SigKVUsage)
 		dst := scalarField(s, sig)
 		if !ok || dst == nil {
-			return false
+			return false, nil
 		}
 		*dst = v
-		return true
+		return true, nil
 	}
 	if fam.GetType() != dto.MetricType_HISTOGRAM {
-		return false
+		return false, nil
 	}
-	h, ok := histogramOf(fam, replica)
-	if !ok {
-		return false
+	h, ok, err := histogramOf(ctx, fam, replica)
+	if !ok || err != nil {
+		return false, err
 	}
 	if kind == kindHistogram {
 		dst := histField(s, sig)
 		if dst == nil {
-			return false
+			return false, nil
 		}
 		*dst = h
-		return true
+		return true, nil
 	}
 	dst := scalarField(s, sig)
 	if dst == nil {
-		return false
+		return false, nil
 	}
 	*dst = h.Count
 	if kind == kindHistSum {
 		if math.IsNaN(h.Sum) {
-			return false
+			return false, nil
 		}
 		*dst = h.Sum
 	}
-	return true
+	return true, nil
 }
 
 func scalarField(s *Sample, sig Signal) *float64 {
@@ -296,10 +364,15 @@ func scalarOf(fam *dto.MetricFamily, replica []string, mean bool) (float64, bool
 
 // histogramOf reads every usable series of a histogram family and sums them
 // per bucket bound (Prometheus' sum by (le)).
-func histogramOf(fam *dto.MetricFamily, replica []string) (Histogram, bool) {
+func histogramOf(ctx context.Context, fam *dto.MetricFamily, replica []string) (Histogram, bool, error) {
 	var series []Histogram
 	var groups map[string]int // group key → index in series
-	for _, m := range fam.GetMetric() {
+	for i, m := range fam.GetMetric() {
+		if i%256 == 0 {
+			if err := overBudget(ctx); err != nil {
+				return Histogram{}, false, err
+			}
+		}
 		h, ok := readHistogram(m.GetHistogram())
 		if !ok {
 			continue
@@ -320,9 +393,10 @@ func histogramOf(fam *dto.MetricFamily, replica []string) (Histogram, bool) {
 		series = append(series, h)
 	}
 	if len(series) == 0 {
-		return Histogram{}, false
+		return Histogram{}, false, nil
 	}
-	return sumHistograms(series), true
+	h, err := sumHistograms(ctx, series)
+	return h, err == nil, err
 }
 
 // readHistogram converts one dto histogram into cumulative buckets sorted by
@@ -394,7 +468,7 @@ func (b bucketSorter) Swap(i, j int) {
 // layout; where they do not, the union of bounds is used and each series
 // contributes its count at its largest bound not above each union bound
 // (a lower bound on its true count there).
-func sumHistograms(series []Histogram) Histogram {
+func sumHistograms(ctx context.Context, series []Histogram) (Histogram, error) {
 	first := series[0]
 	out := Histogram{
 		Upper:      first.Upper,
@@ -416,11 +490,21 @@ func sumHistograms(series []Histogram) Histogram {
 		}
 		slices.Sort(bounds)
 		bounds = slices.Compact(bounds)
+		// Aligning costs series × bounds: a layout per series would make
+		// it quadratic in the exposition's size.
+		if len(bounds) > MaxBucketBounds {
+			return Histogram{}, fmt.Errorf("%w: %d distinct bucket bounds across %d series, at most %d", ErrOverBudget, len(bounds), len(series), MaxBucketBounds)
+		}
 		out = Histogram{Upper: bounds, Cumulative: make([]float64, len(bounds))}
-		for _, h := range series {
+		for i, h := range series {
+			if i%64 == 0 {
+				if err := overBudget(ctx); err != nil {
+					return Histogram{}, err
+				}
+			}
 			addAligned(&out, h)
 		}
-		return out
+		return out, nil
 	}
 	for _, h := range series[1:] {
 		for i := range out.Cumulative {
@@ -429,7 +513,7 @@ func sumHistograms(series []Histogram) Histogram {
 		out.Sum += h.Sum
 		out.Count += h.Count
 	}
-	return out
+	return out, nil
 }
 
 func addAligned(dst *Histogram, h Histogram) {

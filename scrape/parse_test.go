@@ -2,6 +2,7 @@ package scrape
 
 import (
 	"bytes"
+	"context"
 	"errors"
 	"math"
 	"os"
@@ -356,7 +357,7 @@ func TestParseGarbageIsAClearError(t *testing.T) {
 func TestPrefilterKeepsOnlyMappedFamilies(t *testing.T) {
 	in := readFixture(t, "vllm_v1.prom")
 	p := NewParser()
-	out, seen, _ := prefilter(nil, in, p.keep)
+	out, seen, _, _ := prefilter(context.Background(), nil, in, p.keep)
 	if seen.flavor() != FlavorVLLMV1 {
 		t.Errorf("flavor = %v", seen.flavor())
 	}

@@ -1,6 +1,10 @@
 package scrape
 
-import "bytes"
+import (
+	"bytes"
+	"context"
+	"fmt"
+)
 
 // seenFamilies records, from every line of an exposition (kept or dropped),
 // which server families it names; flavour detection needs the dropped ones.
@@ -48,22 +52,31 @@ func (s seenFamilies) flavor() Flavor {
 // it is the longest label expfmt would otherwise copy into every series.
 // Expositions that serve several models keep it. The one model name is
 // returned ("" when there is none or there are several).
-func prefilter(dst, in []byte, keep map[string]struct{}) ([]byte, seenFamilies, []byte) {
-	out, seen, model, ok := filterLines(dst, in, keep, true)
-	if !ok {
-		out, seen, _, _ = filterLines(dst, in, keep, false)
+//
+// It counts sample lines against MaxSeries and checks ctx as it goes: both
+// end the pass with an error wrapping ErrOverBudget.
+func prefilter(ctx context.Context, dst, in []byte, keep map[string]struct{}) ([]byte, seenFamilies, []byte, error) {
+	out, seen, model, ok, err := filterLines(ctx, dst, in, keep, true)
+	if err == nil && !ok {
+		out, seen, _, _, err = filterLines(ctx, dst, in, keep, false)
 		model = nil
 	}
-	return out, seen, model
+	return out, seen, model, err
 }
 
 // filterLines is one prefilter pass; with stripModel it returns ok=false
 // as soon as a second model_name value shows up.
-func filterLines(dst, in []byte, keep map[string]struct{}, stripModel bool) ([]byte, seenFamilies, []byte, bool) {
+func filterLines(ctx context.Context, dst, in []byte, keep map[string]struct{}, stripModel bool) ([]byte, seenFamilies, []byte, bool, error) {
 	var seen seenFamilies
 	var model []byte
 	haveModel := false
+	lines, samples := 0, 0
 	for len(in) > 0 {
+		if lines++; lines%4096 == 0 {
+			if err := overBudget(ctx); err != nil {
+				return dst, seen, nil, false, err
+			}
+		}
 		var line []byte
 		if i := bytes.IndexByte(in, '\n'); i >= 0 {
 			line, in = in[:i], in[i+1:]
@@ -88,6 +101,9 @@ func filterLines(dst, in []byte, keep map[string]struct{}, stripModel bool) ([]b
 			}
 			continue
 		}
+		if samples++; samples > MaxSeries {
+			return dst, seen, nil, false, fmt.Errorf("%w: more than %d series", ErrOverBudget, MaxSeries)
+		}
 		name := leadingToken(body)
 		seen.note(name)
 		if _, ok := keep[string(name)]; !ok {
@@ -104,7 +120,7 @@ func filterLines(dst, in []byte, keep map[string]struct{}, stripModel bool) ([]b
 				if !haveModel {
 					model, haveModel = value, true
 				} else if !bytes.Equal(model, value) {
-					return dst, seen, nil, false
+					return dst, seen, nil, false, nil
 				}
 				dst = append(append(append(dst, before...), after...), '\n')
 				continue
@@ -112,7 +128,7 @@ func filterLines(dst, in []byte, keep map[string]struct{}, stripModel bool) ([]b
 		}
 		dst = append(append(dst, line...), '\n')
 	}
-	return dst, seen, model, true
+	return dst, seen, model, true, nil
 }
 
 const modelLabel = `model_name="`

@@ -40,5 +40,5 @@ func (e *ExpositionSource) Fetch(ctx context.Context) (Sample, error) {
 	if err != nil {
 		return Sample{}, fmt.Errorf("produce exposition: %w", err)
 	}
-	return e.parser.Parse(b, e.now())
+	return e.parser.ParseContext(ctx, b, e.now())
 }

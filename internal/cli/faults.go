@@ -2,31 +2,23 @@ package cli
 
 import (
 	"context"
-	"os"
 
 	"github.com/gputune/gputune/control"
 	"github.com/gputune/gputune/internal/restore"
-	"github.com/gputune/gputune/nvgpu/recordgpu"
 )
 
 // faultEnv injects a panic once the first clock is locked, so the
 // out-of-process tests can prove that a panic in each kind of goroutine
-// still gives the clocks back. Like GPUTUNE_FAKE_GPU it is a testing hook,
-// and it is honoured only together with that fake GPU:
+// still gives the clocks back. It is read only by a binary built with the
+// gputune_testhooks build tag (faultWanted), as the out-of-process tests
+// build it (testkit.BuildGputune), and there only together with the fake
+// GPU; a release build ignores it:
 //
 //	group  a goroutine started through restore.Group
 //	raw    a goroutine started without it (the process dies; the
 //	       supervisor restores)
 //	main   the session's own goroutine
 const faultEnv = "GPUTUNE_TEST_PANIC"
-
-// faultWanted returns the injected fault, or "" in every real run.
-func faultWanted() string {
-	if _, fake := recordgpu.FromEnv(); !fake {
-		return ""
-	}
-	return os.Getenv(faultEnv)
-}
 
 // awaitFirstLock blocks until the loop has locked a clock (or stops).
 func awaitFirstLock(ctx context.Context, loop *control.Loop) bool {

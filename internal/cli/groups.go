@@ -11,9 +11,9 @@ import (
 
 	"github.com/gputune/gputune/control"
 	"github.com/gputune/gputune/internal/config"
-	"github.com/gputune/gputune/nvgpu/gpugroup"
 	"github.com/gputune/gputune/internal/restore"
 	"github.com/gputune/gputune/nvgpu"
+	"github.com/gputune/gputune/nvgpu/gpugroup"
 	"github.com/gputune/gputune/scrape"
 )
 

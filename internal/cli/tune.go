@@ -16,6 +16,7 @@ import (
 	"github.com/gputune/gputune/control"
 	"github.com/gputune/gputune/internal/config"
 	"github.com/gputune/gputune/internal/restore"
+	"github.com/gputune/gputune/internal/safefile"
 	"github.com/gputune/gputune/nvgpu"
 	"github.com/gputune/gputune/tui"
 )
@@ -35,7 +36,10 @@ func runTune(ctx context.Context, args []string, std IO) error {
 	// restores them whatever ends the worker (SIGKILL and OOM included).
 	if !cfg.Control.DryRun && !restore.IsWorker() {
 		log := newLogger(cfg, std.Err, true)
-		code := restore.Supervise(ctx, restore.Options{Opener: backendWithLog(be, log).opener(), RunDir: cfg.GPU.RunDir, Log: log})
+		// A worker stopped (SIGSTOP) for ten watchdog periods is killed
+		// and its clocks reset: its own watchdog cannot run while stopped.
+		code := restore.Supervise(ctx, restore.Options{Opener: backendWithLog(be, log).opener(), RunDir: cfg.GPU.RunDir, Log: log,
+			StoppedLimit: 10 * cfg.Control.Watchdog.Duration})
 		if code = supervisedStatus(code); code != exitOK {
 			return exitStatus(code)
 		}
@@ -53,8 +57,9 @@ func newLogger(cfg config.Config, stderr io.Writer, headless bool) *slog.Logger 
 	_ = level.UnmarshalText([]byte(cfg.Log.Level))
 	w := toJournal(stderr)
 	if !headless {
-		if err := os.MkdirAll(cfg.LogDir(), 0o755); err == nil {
-			if f, err := os.OpenFile(filepath.Join(cfg.LogDir(), "gputune.log"), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644); err == nil {
+		if err := os.MkdirAll(cfg.LogDir(), 0o750); err == nil {
+			// Never through a symlink: root would append wherever it points.
+			if f, err := safefile.OpenAppend(filepath.Join(cfg.LogDir(), "gputune.log"), 0o640); err == nil {
 				w = f
 			}
 		}
@@ -220,6 +225,7 @@ func writeDecisions(sub <-chan control.Snapshot, stdout io.Writer, logFile io.Wr
 	if logFile != nil {
 		defer logFile.Close()
 	}
+	logFailing := false
 	for snap := range sub {
 		if stdout == nil && logFile == nil {
 			continue // drain: the loop must never block on its subscribers
@@ -241,10 +247,16 @@ func writeDecisions(sub <-chan control.Snapshot, stdout io.Writer, logFile io.Wr
 			}
 		}
 		if logFile != nil {
-			if _, err := logFile.Write(line); err != nil {
-				log.Warn("decision log write failed", "err", err)
-				logFile = nil // the deferred Close still closes it
+			// A failed write (full disk) drops the line whole; the log
+			// resumes by itself once the write succeeds again.
+			_, err := logFile.Write(line)
+			switch {
+			case err != nil && !logFailing:
+				log.Warn("decision log write failed: dropping decisions until it succeeds", "err", err)
+			case err == nil && logFailing:
+				log.Info("decision log writing again")
 			}
+			logFailing = err != nil
 		}
 	}
 }

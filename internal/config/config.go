@@ -12,6 +12,8 @@ import (
 	"time"
 
 	"github.com/BurntSushi/toml"
+
+	"github.com/gputune/gputune/internal/printable"
 )
 
 // ErrInvalid marks a configuration the user must fix; main exits 2 on it.
@@ -207,12 +209,13 @@ func Load(path string) (Config, string, error) {
 func Decode(text string, cfg *Config) error {
 	md, err := toml.Decode(text, cfg)
 	if err != nil {
-		return err
+		// The message may quote the file's bytes: printable only.
+		return errors.New(printable.String(err.Error(), 1024))
 	}
 	if und := md.Undecoded(); len(und) > 0 {
 		keys := make([]string, len(und))
 		for i, k := range und {
-			keys[i] = k.String()
+			keys[i] = printable.String(k.String(), 128)
 		}
 		return fmt.Errorf("unknown key(s): %s (see tuner.toml for the valid keys)", strings.Join(keys, ", "))
 	}

@@ -77,7 +77,29 @@ func TestDecodeAndValidate(t *testing.T) {
 		{name: "bad static", toml: "[control]\npolicy = \"static:abc\"\n", wantErr: []string{"static:1500"}},
 		{name: "bad sim params", toml: "[demo]\nsim_params = \"rosy\"\n", wantErr: []string{"demo.sim_params"}},
 		{name: "negative decision log limits", toml: "[log]\ndecision_file_mb = -1\ndecision_files = -3\n",
-			wantErr: []string{"log.decision_file_mb -1", "log.decision_files -3", "0 (no limit) or positive"}},
+			wantErr: []string{"log.decision_file_mb = -1", "log.decision_files = -3", "0: no limit"}},
+		{name: "escape codes in a key are not echoed", toml: "[slo]\n\"\\u001b]0;owned\\u0007\" = 1\n",
+			wantErr: []string{"unknown key", "]0;owned"}},
+		{name: "NaN and Inf rejected everywhere",
+			toml: "[control]\nmin_tokens_per_window = nan\nbacklog_charge = inf\n[bandit]\ninitial_alpha = nan\nforgetting = nan\n" +
+				"[slo]\nttft_limit_s = inf\ntpot_limit_s = nan\npercentile = nan\n[demo]\nspeed = inf\n",
+			wantErr: []string{"control.min_tokens_per_window = NaN", "control.backlog_charge = +Inf", "bandit.initial_alpha = NaN",
+				"bandit.forgetting = NaN", "slo.ttft_limit_s = +Inf", "slo.tpot_limit_s = NaN", "slo.percentile = NaN", "demo.speed = +Inf"}},
+		{name: "idle clock out of range is an error, not a snap", toml: "[gpu]\nidle_clock_mhz = 99999\n",
+			wantErr: []string{"gpu.idle_clock_mhz = 99999", "between 1 and 10000 MHz"}},
+		{name: "idle clock outside the operator bounds", toml: "[gpu]\nclock_min_mhz = 900\nclock_max_mhz = 1500\nidle_clock_mhz = 600\n",
+			wantErr: []string{"gpu.idle_clock_mhz = 600", "900..1500"}},
+		{name: "stale_after bounded", toml: "[scrape]\nstale_after = \"87600h\"\n",
+			wantErr: []string{"scrape.stale_after = 87600h0m0s", "between 300ms and 1m0s"}},
+		{name: "scrape timeout leaves room in the period", toml: "[scrape]\ntimeout = \"2s\"\n",
+			wantErr: []string{"scrape.timeout = 2s", "between 1ms and 250ms", "control.period (300ms)"}},
+		{name: "scrape timeout follows a short period", toml: "[control]\nperiod = \"100ms\"\n",
+			wantErr: []string{"scrape.timeout = 250ms", "between 1ms and 75ms"}},
+		{name: "short period with a fitting timeout", toml: "[control]\nperiod = \"100ms\"\n[scrape]\ntimeout = \"75ms\"\n",
+			check: func(*testing.T, Config) {}},
+		{name: "watchdog bounded", toml: "[control]\nwatchdog = \"24h\"\n", wantErr: []string{"control.watchdog = 24h0m0s", "10m0s"}},
+		{name: "counts bounded", toml: "[control]\nwarmup_windows = 0\nidle_windows = 1000000\n[scrape]\ntail_min_observations = 0\n",
+			wantErr: []string{"control.warmup_windows = 0", "control.idle_windows = 1000000", "scrape.tail_min_observations = 0"}},
 		{name: "metrics urls per GPU",
 			toml: "[scrape]\nmetrics_urls = { \"0\" = \"http://127.0.0.1:8000/metrics\", \"3\" = \"https://10.0.0.7:8443/metrics\" }\n",
 			check: func(t *testing.T, c Config) {
@@ -131,6 +153,9 @@ func TestDecodeAndValidate(t *testing.T) {
 				if !strings.Contains(err.Error(), w) {
 					t.Errorf("error %q does not mention %q", err, w)
 				}
+			}
+			if strings.ContainsAny(err.Error(), "\x1b\x07") {
+				t.Errorf("error %q holds control characters", err)
 			}
 		})
 	}

@@ -55,7 +55,7 @@ func TestEachGPUScrapesItsOwnServer(t *testing.T) {
 				t.Fatal(err)
 			}
 			cfg := filepath.Join(r.dataDir, "tuner.toml")
-			text := "[control]\nperiod = \"100ms\"\nwarmup_windows = 2\n[scrape]\n" + scrapeTOML
+			text := "[control]\nperiod = \"100ms\"\nwarmup_windows = 2\n[scrape]\ntimeout = \"75ms\"\n" + scrapeTOML
 			if err := os.WriteFile(cfg, []byte(text), 0o644); err != nil {
 				t.Fatal(err)
 			}

@@ -31,7 +31,7 @@ func (r *rig) tuneArgs(metricsURL string, extra ...string) []string {
 	if err := os.MkdirAll(r.dataDir, 0o755); err != nil {
 		r.t.Fatal(err)
 	}
-	if err := os.WriteFile(cfg, []byte("[control]\nperiod = \"100ms\"\nwarmup_windows = 2\n"), 0o644); err != nil {
+	if err := os.WriteFile(cfg, []byte("[control]\nperiod = \"100ms\"\nwarmup_windows = 2\n[scrape]\ntimeout = \"75ms\"\n"), 0o644); err != nil {
 		r.t.Fatal(err)
 	}
 	args := []string{"--no-tui", "--config", cfg, "--metrics-url", metricsURL,

@@ -21,6 +21,12 @@ var ErrBusy = errors.New("GPU is in use by another gputune")
 // ErrReleased: the claim was already released; no more locks through it.
 var ErrReleased = errors.New("GPU claim already released")
 
+// ErrNotRecorded: a lock was not attempted because the state file could not
+// name it first (disk full, run directory unwritable). The clock stays as
+// it was; the caller should give it back to the default governor rather
+// than keep an older lock.
+var ErrNotRecorded = errors.New("the clock lock could not be recorded in the state file, so it was not made")
+
 // BusyError says who owns the GPU.
 type BusyError struct {
 	GPU GPUID
@@ -86,6 +92,8 @@ type Claim struct {
 	path         string
 	lock         *fileLock
 	resetTimeout time.Duration
+	// write stores the state file; tests inject a full disk here.
+	write func(path string, st State) error
 
 	mu       sync.Mutex
 	state    State
@@ -138,11 +146,12 @@ func Acquire(ctx context.Context, dir string, gpu GPUID, ctl nvgpu.Controller, o
 	if IsWorker() {
 		st.SupervisorPID = os.Getppid()
 	}
+	stampOwner(&st)
 	if err := writeState(spath, st); err != nil {
 		lk.release(false)
 		return nil, err
 	}
-	return &Claim{ctl: ctl, log: log, path: spath, lock: lk, resetTimeout: opts.ResetTimeout, state: st}, nil
+	return &Claim{ctl: ctl, log: log, path: spath, lock: lk, resetTimeout: opts.ResetTimeout, state: st, write: writeState}, nil
 }
 
 // waitLock takes the GPU's flock, refusing, taking over or waiting out a
@@ -169,6 +178,10 @@ func waitLock(ctx context.Context, dir string, gpu GPUID, opts AcquireOptions, l
 				Hint: "stop it (it gives the clocks back on exit) or start with --takeover"}
 		case pidAlive(owner.PID):
 			if signalled != owner.PID {
+				if err := verifyOwner(owner); err != nil {
+					return nil, &BusyError{GPU: gpu, PID: owner.PID,
+						Hint: fmt.Sprintf("--takeover refused, nothing was signalled (%v); stop that process by hand if it is a gputune", err)}
+				}
 				log.Warn("taking over the GPU: asking its owner to restore its clocks and stop", "owner_pid", owner.PID)
 				if err := syscall.Kill(owner.PID, syscall.SIGTERM); err != nil && !errors.Is(err, syscall.ESRCH) {
 					return nil, fmt.Errorf("restore: take over %s from pid %d: %w", gpu, owner.PID, err)
@@ -265,7 +278,8 @@ func (c *Claim) ResetCoreClock(ctx context.Context) error {
 	if err := c.ctl.ResetCoreClock(ctx); err != nil {
 		return err
 	}
-	return c.record(func(s *State) { s.CoreLockedMHz = 0 })
+	c.recordReset(func(s *State) { s.CoreLockedMHz = 0 })
+	return nil
 }
 
 // ResetMemClock resets the memory clock, then clears it from the state file.
@@ -278,7 +292,18 @@ func (c *Claim) ResetMemClock(ctx context.Context) error {
 	if err := c.ctl.ResetMemClock(ctx); err != nil {
 		return err
 	}
-	return c.record(func(s *State) { s.MemLockedMHz = 0 })
+	c.recordReset(func(s *State) { s.MemLockedMHz = 0 })
+	return nil
+}
+
+// recordReset clears a reset clock from the state file. The clock is given
+// back whether or not that write succeeds: a file that still names it only
+// costs a redundant reset later, so a failure is logged, not returned.
+// Caller holds c.mu.
+func (c *Claim) recordReset(change func(*State)) {
+	if err := c.record(change); err != nil {
+		c.log.Warn("clock given back, but the state file still names it (it is reset again at exit)", "err", err)
+	}
 }
 
 // record applies change and writes the state file if anything changed.
@@ -293,8 +318,8 @@ func (c *Claim) record(change func(*State)) error {
 		return nil
 	}
 	next.Updated = time.Now().UTC()
-	if err := writeState(c.path, next); err != nil {
-		return err
+	if err := c.write(c.path, next); err != nil {
+		return fmt.Errorf("%w: %w", ErrNotRecorded, err)
 	}
 	c.state = next
 	return nil
@@ -322,10 +347,11 @@ func (c *Claim) Release(ctx context.Context) error {
 	if c.state.Locked() {
 		c.log.Info("clocks given back", "core_was_mhz", c.state.CoreLockedMHz, "mem_was_mhz", c.state.MemLockedMHz)
 	}
-	var err error
+	// The clocks are back: a state file that cannot be removed only costs
+	// a redundant reset at the next start, so it is no failure to report.
 	if rmErr := os.Remove(c.path); rmErr != nil && !errors.Is(rmErr, os.ErrNotExist) {
-		err = fmt.Errorf("restore: remove state file: %w", rmErr)
+		c.log.Warn("clocks given back, but the state file stays (the next start resets again)", "state_file", c.path, "err", rmErr)
 	}
 	c.lock.release(true)
-	return err
+	return nil
 }

@@ -10,9 +10,12 @@
 package restore
 
 import (
+	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
+	"syscall"
 )
 
 // DirEnv overrides the default run directory. Supervise passes the directory
@@ -36,13 +39,47 @@ func DefaultDir() string {
 	return filepath.Join(os.TempDir(), fmt.Sprintf("gputune-%d", os.Geteuid()))
 }
 
-// ensureDir creates the run directory, private to its owner.
+// ErrUnsafeRunDir: the run directory could be written by someone other
+// than its owner, or belongs to someone else. A state file there decides
+// which clocks root resets and which pid --takeover signals, so such a
+// directory is refused, never used.
+var ErrUnsafeRunDir = errors.New("unsafe run directory")
+
+// ensureDir creates the run directory, private to its owner (0700), and
+// refuses an existing one that is not a directory, that group or others may
+// write, or that is owned by neither this user nor root.
 func ensureDir(dir string) error {
 	if dir == "" {
 		return fmt.Errorf("restore: empty run directory (set --run-dir or %s)", DirEnv)
 	}
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return fmt.Errorf("restore: create run directory %s: %w", dir, err)
+	}
+	return checkDir(dir)
+}
+
+// checkDir is ensureDir's test of an existing directory.
+func checkDir(dir string) error {
+	fi, err := os.Lstat(dir)
+	if err != nil {
+		return fmt.Errorf("restore: run directory %s: %w", dir, err)
+	}
+	fix := fmt.Sprintf("use a directory only its owner can write, e.g. `chmod 700 %s`, or point run_dir / %s elsewhere", dir, DirEnv)
+	if fi.Mode()&fs.ModeSymlink != 0 {
+		return fmt.Errorf("restore: %w: %s is a symbolic link; name the real directory in run_dir / %s", ErrUnsafeRunDir, dir, DirEnv)
+	}
+	if !fi.IsDir() {
+		return fmt.Errorf("restore: %w: %s is not a directory", ErrUnsafeRunDir, dir)
+	}
+	if perm := fi.Mode().Perm(); perm&0o022 != 0 {
+		return fmt.Errorf("restore: %w: %s is writable by group or others (mode %04o), so anyone could plant the state files root acts on; %s",
+			ErrUnsafeRunDir, dir, perm, fix)
+	}
+	if st, ok := fi.Sys().(*syscall.Stat_t); ok {
+		if uid := int(st.Uid); uid != os.Geteuid() && uid != 0 {
+			return fmt.Errorf("restore: %w: %s belongs to uid %d, not to this user (uid %d) or root; %s",
+				ErrUnsafeRunDir, dir, uid, os.Geteuid(), fix)
+		}
 	}
 	return nil
 }

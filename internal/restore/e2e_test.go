@@ -85,6 +85,13 @@ type instance struct {
 
 func (r *rig) start(stdout *os.File, args ...string) *instance {
 	r.t.Helper()
+	return r.startWith(stdout, nil, args...)
+}
+
+// startWith is start with stderr on a file of the test's (a pipe it may
+// close) instead of a buffer; nil keeps the buffer.
+func (r *rig) startWith(stdout, stderr *os.File, args ...string) *instance {
+	r.t.Helper()
 	cmd := exec.Command(r.bin, args...)
 	for _, kv := range os.Environ() {
 		if !strings.HasPrefix(kv, "GPUTUNE_") {
@@ -95,6 +102,9 @@ func (r *rig) start(stdout *os.File, args ...string) *instance {
 	in := &instance{t: r.t, cmd: cmd, stderr: &testkit.SyncBuffer{}, done: make(chan struct{})}
 	cmd.Stdout = stdout
 	cmd.Stderr = in.stderr
+	if stderr != nil {
+		cmd.Stderr = stderr
+	}
 	// Own process group: "kill everything" is one kill, and cleanup
 	// cannot leak a worker.
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}

@@ -11,6 +11,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/gputune/gputune/internal/safefile"
 	"golang.org/x/sys/unix"
 )
 
@@ -28,9 +29,9 @@ type fileLock struct {
 // tryLock takes the lock at path without blocking.
 func tryLock(path string) (*fileLock, error) {
 	for {
-		f, err := os.OpenFile(path, os.O_CREATE|os.O_RDWR, 0o600)
+		f, err := openLockFile(path, os.O_CREATE|os.O_RDWR)
 		if err != nil {
-			return nil, fmt.Errorf("restore: open lock file: %w", err)
+			return nil, err
 		}
 		if err := unix.Flock(int(f.Fd()), unix.LOCK_EX|unix.LOCK_NB); err != nil {
 			f.Close()
@@ -51,6 +52,24 @@ func tryLock(path string) (*fileLock, error) {
 		}
 		f.Close()
 	}
+}
+
+// openLockFile opens a lock file without following a symlink (a dangling
+// one would otherwise make root create its target) and without blocking on
+// a FIFO, and checks that it is a regular file.
+func openLockFile(path string, flag int) (*os.File, error) {
+	f, err := os.OpenFile(path, flag|syscall.O_NOFOLLOW|syscall.O_NONBLOCK|syscall.O_CLOEXEC, 0o600)
+	if errors.Is(err, syscall.ELOOP) {
+		return nil, fmt.Errorf("restore: lock file %s: %w (a symbolic link; remove it)", path, safefile.ErrNotRegular)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("restore: open lock file: %w", err)
+	}
+	if err := safefile.CheckRegular(f); err != nil {
+		f.Close()
+		return nil, fmt.Errorf("restore: lock file: %w", err)
+	}
+	return f, nil
 }
 
 func sameFile(f *os.File, path string) (bool, error) {
@@ -84,12 +103,12 @@ func (l *fileLock) release(remove bool) {
 // lockHeld reports whether someone holds the lock at path, by taking and
 // dropping a shared lock. It changes nothing on disk.
 func lockHeld(path string) (bool, error) {
-	f, err := os.Open(path)
+	f, err := openLockFile(path, os.O_RDONLY)
 	if errors.Is(err, fs.ErrNotExist) {
 		return false, nil
 	}
 	if err != nil {
-		return false, fmt.Errorf("restore: open lock file: %w", err)
+		return false, err
 	}
 	defer f.Close()
 	if err := unix.Flock(int(f.Fd()), unix.LOCK_SH|unix.LOCK_NB); err != nil {

@@ -7,6 +7,8 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+
+	"github.com/gputune/gputune/internal/safefile"
 	"strings"
 	"time"
 )
@@ -31,6 +33,14 @@ type State struct {
 	MemLockedMHz  int       `json:"mem_locked_mhz"`
 	Started       time.Time `json:"started"`
 	Updated       time.Time `json:"updated"`
+	// StartTicks and BootID identify the owner process beyond its pid (a
+	// pid is reused once its process is gone): its start time in clock
+	// ticks since boot (/proc/PID/stat field 22) and the boot it ran in.
+	// --takeover signals the pid only when both still match. State files
+	// written before these fields existed lack them: such an owner is
+	// never signalled, only reset after it is gone.
+	StartTicks uint64 `json:"start_ticks,omitempty"`
+	BootID     string `json:"boot_id,omitempty"`
 }
 
 // Locked reports whether the state says any clock may be locked.
@@ -55,19 +65,33 @@ func validUUID(uuid string) error {
 	return nil
 }
 
-// readState reads a state file; ok is false when there is none.
+// maxStateBytes bounds a state file read: a real one is under 1 KiB.
+const maxStateBytes = 64 << 10
+
+// readState reads a state file; ok is false when there is none. A symlink,
+// FIFO or other non-regular file under its name, or one over
+// maxStateBytes, is an error: it is never followed, blocked on or read
+// whole.
 func readState(path string) (st State, ok bool, err error) {
-	data, err := os.ReadFile(path)
+	data, err := safefile.Read(path, maxStateBytes)
 	if errors.Is(err, fs.ErrNotExist) {
 		return State{}, false, nil
 	}
 	if err != nil {
 		return State{}, false, fmt.Errorf("restore: read state file: %w", err)
 	}
-	if err := json.Unmarshal(data, &st); err != nil {
+	st, err = parseState(data)
+	if err != nil {
 		return State{}, false, fmt.Errorf("restore: state file %s is corrupt (remove it after checking the GPU's clocks with nvidia-smi): %w", path, err)
 	}
 	return st, true, nil
+}
+
+// parseState decodes a state file's content.
+func parseState(data []byte) (State, error) {
+	var st State
+	err := json.Unmarshal(data, &st)
+	return st, err
 }
 
 // writeState replaces the state file atomically: a crash at any point leaves
@@ -77,38 +101,8 @@ func writeState(path string, st State) error {
 	if err != nil {
 		return fmt.Errorf("restore: encode state: %w", err)
 	}
-	data = append(data, '\n')
-	tmp, err := os.CreateTemp(filepath.Dir(path), ".state-*.tmp")
-	if err != nil {
-		return fmt.Errorf("restore: write state file: %w", err)
-	}
-	defer os.Remove(tmp.Name()) // no-op after the rename succeeded
-	if _, err := tmp.Write(data); err != nil {
-		tmp.Close()
-		return fmt.Errorf("restore: write state file: %w", err)
-	}
-	if err := tmp.Sync(); err != nil {
-		tmp.Close()
-		return fmt.Errorf("restore: sync state file: %w", err)
-	}
-	if err := tmp.Close(); err != nil {
-		return fmt.Errorf("restore: write state file: %w", err)
-	}
-	if err := os.Rename(tmp.Name(), path); err != nil {
-		return fmt.Errorf("restore: install state file: %w", err)
-	}
-	return syncDir(filepath.Dir(path))
-}
-
-// syncDir makes a rename or removal in dir durable.
-func syncDir(dir string) error {
-	d, err := os.Open(dir)
-	if err != nil {
-		return fmt.Errorf("restore: sync run directory: %w", err)
-	}
-	defer d.Close()
-	if err := d.Sync(); err != nil {
-		return fmt.Errorf("restore: sync run directory: %w", err)
+	if err := safefile.Write(path, append(data, '\n'), 0o600); err != nil {
+		return fmt.Errorf("restore: state file: %w", err)
 	}
 	return nil
 }

@@ -10,6 +10,7 @@ import (
 	"runtime"
 	"strconv"
 	"syscall"
+	"time"
 )
 
 // WorkerEnv marks the worker child; Supervise sets it to "1".
@@ -41,6 +42,12 @@ type Options struct {
 	// it gives up on an orderly stop, kills the worker and restores itself;
 	// default 3 (so a third Ctrl-C always gets the terminal back).
 	ForceAfter int
+	// StoppedLimit is how long the worker may stay stopped (SIGSTOP, a
+	// job-control stop of the worker alone) before the supervisor kills it
+	// and gives its clocks back; default 30 s. A stopped worker cannot
+	// reset anything, and its locked clock would stay for as long as it
+	// sleeps.
+	StoppedLimit time.Duration
 }
 
 // Supervise runs the worker as a child process of the same binary and waits
@@ -53,10 +60,23 @@ type Options struct {
 // status (128+n for death by signal n) for main to exit with. A failed reset
 // returns 3: clocks may still be locked.
 func Supervise(ctx context.Context, opts Options) int {
+	// Before anything can write to stderr: a write to a closed stderr
+	// must return EPIPE here, not kill the supervisor with SIGPIPE.
+	fatal := make(chan os.Signal, 8)
+	signal.Notify(fatal, fatalByDefault()...)
+	defer signal.Stop(fatal)
+	go func() {
+		for range fatal { // caught and dropped: none of them may stop the reset
+		}
+	}()
 	log := opts.Log
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
+	// The supervisor's own logging can never hold up a reset.
+	alog := newAsyncLog(64)
+	defer alog.flush(time.Second)
+	log = alog.wrap(log)
 	if opts.Opener == nil {
 		log.Error("restore: Supervise needs an opener")
 		return 1
@@ -72,6 +92,10 @@ func Supervise(ctx context.Context, opts Options) int {
 	forceAfter := opts.ForceAfter
 	if forceAfter <= 0 {
 		forceAfter = 3
+	}
+	stoppedLimit := opts.StoppedLimit
+	if stoppedLimit <= 0 {
+		stoppedLimit = 30 * time.Second
 	}
 	path, args := opts.Path, opts.Args
 	if path == "" {
@@ -109,13 +133,19 @@ func Supervise(ctx context.Context, opts Options) int {
 	forwarded := 0
 	ctxDone := ctx.Done()
 	var waitErr error
+	watch := newStopWatch(worker.Pid, stoppedLimit)
+	tick := time.NewTicker(watch.poll)
+	defer tick.Stop()
 wait:
 	for {
 		select {
-		case s := <-sigs:
-			if s == syscall.SIGPIPE {
-				continue // our own stdout or stderr closed; the worker sees its own
+		case <-tick.C:
+			if watch.check() {
+				log.Warn("worker stopped (SIGSTOP?) for too long; killing it and restoring the clocks here",
+					"worker_pid", worker.Pid, "limit", stoppedLimit)
+				_ = worker.Signal(syscall.SIGKILL)
 			}
+		case s := <-sigs:
 			forwarded++
 			if forwarded >= forceAfter {
 				log.Warn("worker did not stop; killing it and restoring the clocks here", "worker_pid", worker.Pid, "signals", forwarded)
@@ -140,6 +170,45 @@ wait:
 		code = 3 // clocks may still be locked: the exit-status table in docs/restore.md
 	}
 	return code
+}
+
+// fatalByDefault are the signals whose default action ends a process and
+// that are no request to stop: the supervisor catches them all (a caught
+// signal's disposition is reset to the default for the worker by exec).
+// SIGPIPE above all: stderr on a pipe whose reader left must not kill the
+// process that still has to give the clocks back.
+func fatalByDefault() []os.Signal {
+	return []os.Signal{
+		syscall.SIGPIPE, syscall.SIGUSR1, syscall.SIGUSR2, syscall.SIGALRM, syscall.SIGVTALRM,
+		syscall.SIGXCPU, syscall.SIGXFSZ, syscall.SIGIO, syscall.SIGPWR, syscall.SIGSTKFLT,
+	}
+}
+
+// stopWatch notices a worker that stays stopped. It counts consecutive
+// polls that find it stopped rather than measuring wall time, so a
+// supervisor stopped together with its worker (^Z of the whole job) does
+// not count its own sleep against the worker once both continue.
+type stopWatch struct {
+	pid     int
+	poll    time.Duration
+	limit   int // polls
+	stopped int
+}
+
+func newStopWatch(pid int, limit time.Duration) *stopWatch {
+	poll := min(limit/4, 250*time.Millisecond)
+	return &stopWatch{pid: pid, poll: poll, limit: int(limit / poll)}
+}
+
+// check polls once; true when the worker has been stopped for the limit.
+func (w *stopWatch) check() bool {
+	state, err := procState(w.pid)
+	if err != nil || state != 'T' {
+		w.stopped = 0
+		return false
+	}
+	w.stopped++
+	return w.stopped >= w.limit
 }
 
 // startAndWait starts cmd and returns a channel that yields Wait's error.

@@ -13,6 +13,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"syscall"
 	"time"
 )
 
@@ -37,12 +38,22 @@ type Options struct {
 }
 
 // File is the open series. It is not safe for concurrent use.
+//
+// A failed write (a full disk) leaves no torn line: what part of the line
+// reached the file is cut off again. The File stays usable, and writing
+// resumes by itself once space returns.
 type File struct {
 	o    Options
 	f    *os.File
 	size int64
 	last time.Time
+	// write writes to the current file; tests inject a full disk here.
+	write func(f *os.File, p []byte) (int, error)
 }
+
+// Perm is the mode of the series' files: decisions are the operator's,
+// not the world's.
+const Perm = 0o640
 
 // Open starts a new file of the series (it never appends to an old one)
 // and deletes what Keep leaves out.
@@ -53,16 +64,18 @@ func Open(o Options) (*File, error) {
 	if o.Now == nil {
 		o.Now = time.Now
 	}
-	if err := os.MkdirAll(o.Dir, 0o755); err != nil {
+	if err := os.MkdirAll(o.Dir, 0o750); err != nil {
 		return nil, fmt.Errorf("rotate: %w", err)
 	}
-	r := &File{o: o}
+	r := &File{o: o, write: (*os.File).Write}
 	if err := r.start(); err != nil {
 		return nil, err
 	}
 	return r, nil
 }
 
+// start opens the next file of the series; the current one, if any, is
+// closed only once the new one is open.
 func (r *File) start() error {
 	t := r.o.Now().UTC().Truncate(time.Millisecond)
 	if !t.After(r.last) {
@@ -70,13 +83,19 @@ func (r *File) start() error {
 	}
 	for {
 		path := filepath.Join(r.o.Dir, r.o.Prefix+t.Format(stampLayout)+r.o.Suffix)
-		f, err := os.OpenFile(path, os.O_CREATE|os.O_EXCL|os.O_WRONLY, 0o644)
+		// O_EXCL: an existing name, a planted symlink included, is never
+		// opened. O_APPEND: after a torn write is cut off, the next line
+		// goes to the new end.
+		f, err := os.OpenFile(path, os.O_CREATE|os.O_EXCL|os.O_WRONLY|os.O_APPEND|syscall.O_NOFOLLOW, Perm)
 		if errors.Is(err, fs.ErrExist) {
 			t = t.Add(time.Millisecond)
 			continue
 		}
 		if err != nil {
 			return fmt.Errorf("rotate: %w", err)
+		}
+		if r.f != nil {
+			_ = r.f.Close() // its lines are written; a close error loses nothing
 		}
 		r.f, r.size, r.last = f, 0, t
 		if err := r.prune(); err != nil && r.o.PruneFailed != nil {
@@ -120,19 +139,29 @@ func (r *File) prune() error {
 }
 
 // Write writes p whole to the current file, first starting a new one if p
-// would take it past MaxBytes.
+// would take it past MaxBytes. On an error nothing of p stays in the file:
+// a partial write is cut off, so every line in the file is whole.
 func (r *File) Write(p []byte) (int, error) {
 	if r.o.MaxBytes > 0 && r.size > 0 && r.size+int64(len(p)) > r.o.MaxBytes {
-		if err := r.f.Close(); err != nil {
-			return 0, fmt.Errorf("rotate: %w", err)
-		}
 		if err := r.start(); err != nil {
-			return 0, err
+			return 0, err // the current file stays; the next write tries again
 		}
 	}
-	n, err := r.f.Write(p)
-	r.size += int64(n)
-	return n, err
+	n, err := r.write(r.f, p)
+	if err == nil {
+		r.size += int64(n)
+		return n, nil
+	}
+	if n > 0 {
+		if terr := r.f.Truncate(r.size); terr != nil {
+			// The fragment stays: end it, so the next line starts whole.
+			r.size += int64(n)
+			if m, _ := r.write(r.f, []byte("\n")); m == 1 {
+				r.size++
+			}
+		}
+	}
+	return 0, fmt.Errorf("rotate: %w", err)
 }
 
 // Close closes the current file.

@@ -2,10 +2,12 @@ package rotate
 
 import (
 	"bytes"
+	"errors"
 	"os"
 	"path/filepath"
 	"slices"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 )
@@ -104,5 +106,53 @@ func TestBadOptions(t *testing.T) {
 		if _, err := Open(o); err == nil {
 			t.Errorf("Open(%+v) accepted negative limits", o)
 		}
+	}
+}
+
+// A full disk (ENOSPC, injected after part of a line was written) leaves no
+// torn line, and writing resumes once space returns.
+func TestFullDiskLeavesNoTornLineAndRecovers(t *testing.T) {
+	dir := t.TempDir()
+	f, err := Open(Options{Dir: dir, Prefix: "decisions-", Suffix: "-gpu0.jsonl", Now: clock(time.Second)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	full := false
+	f.write = func(file *os.File, p []byte) (int, error) {
+		if !full {
+			return file.Write(p)
+		}
+		n, _ := file.Write(p[:len(p)/2]) // the disk fills mid-line
+		return n, syscall.ENOSPC
+	}
+	write := func(line string) error { _, err := f.Write([]byte(line + "\n")); return err }
+	if err := write(`{"round":1}`); err != nil {
+		t.Fatal(err)
+	}
+	full = true
+	for range 3 {
+		if err := write(`{"round":2,"lost":true}`); !errors.Is(err, syscall.ENOSPC) {
+			t.Fatalf("write on a full disk = %v, want ENOSPC", err)
+		}
+	}
+	full = false
+	if err := write(`{"round":3}`); err != nil {
+		t.Fatalf("write after space returned = %v", err)
+	}
+	files := series(t, dir)
+	if len(files) != 1 {
+		t.Fatalf("files %v", files)
+	}
+	got, err := os.ReadFile(files[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := "{\"round\":1}\n{\"round\":3}\n"; string(got) != want {
+		t.Fatalf("file holds %q, want %q: whole lines only", got, want)
+	}
+	fi, err := os.Stat(files[0])
+	if err != nil || fi.Mode().Perm() != Perm {
+		t.Fatalf("mode %v, %v; want %v", fi.Mode().Perm(), err, os.FileMode(Perm))
 	}
 }

@@ -21,7 +21,9 @@ const E2EEnv = "GPUTUNE_E2E"
 // when race is set, and returns its path.
 func BuildGputune(dir string, race bool) (string, error) {
 	bin := filepath.Join(dir, "gputune")
-	args := []string{"build", "-o", bin}
+	// gputune_testhooks: the fault injection (GPUTUNE_TEST_PANIC) that
+	// release builds leave out.
+	args := []string{"build", "-tags", "gputune_testhooks", "-o", bin}
 	if race {
 		args = append(args, "-race")
 	}

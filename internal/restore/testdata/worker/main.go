@@ -37,6 +37,7 @@ func run() int {
 	fs.IntVar(&cfg.memMHz, "mem", 1593, "memory clock to lock (0: none)")
 	fs.StringVar(&cfg.mode, "mode", "wait", "wait|print|stuck|panic-main|panic-group|panic-raw|exit|fatal")
 	fs.BoolVar(&cfg.takeover, "takeover", false, "take the GPU over from a running instance")
+	fs.DurationVar(&cfg.stoppedLimit, "stopped-limit", 0, "supervisor: kill a worker stopped this long (0: default)")
 	if err := fs.Parse(os.Args[1:]); err != nil {
 		return 2
 	}
@@ -50,7 +51,7 @@ func run() int {
 		return recordgpu.OpenUUID(callLog, gpu.UUID)
 	}
 	if !restore.IsWorker() {
-		return restore.Supervise(context.Background(), restore.Options{Opener: opener, Log: log})
+		return restore.Supervise(context.Background(), restore.Options{Opener: opener, Log: log, StoppedLimit: cfg.stoppedLimit})
 	}
 	err := work(log, callLog, cfg)
 	var pe *restore.PanicError
@@ -76,6 +77,7 @@ type config struct {
 	gpu, coreMHz, memMHz int
 	mode                 string
 	takeover             bool
+	stoppedLimit         time.Duration
 }
 
 func work(log *slog.Logger, callLog string, cfg config) (err error) {
