@@ -171,6 +171,11 @@ func (l *Loop) observe(ctx context.Context, now time.Time) (scrape.Window, bool)
 			return scrape.Window{}, false
 		}
 	}
+	if err != nil && ctx.Err() != nil {
+		// The run is stopping (--duration, a signal): a fetch cut short
+		// by that is no metrics error.
+		return scrape.Window{}, false
+	}
 	if err != nil {
 		l.st.failures++
 		// Back off exponentially up to 5 s so a dead server is not hammered.
