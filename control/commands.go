@@ -63,17 +63,30 @@ func (l *Loop) apply(ctx context.Context, c Command) string {
 			return "policy " + l.policy + " does not explore"
 		}
 		l.d.Policy.ForceExplore(n)
-		return fmt.Sprintf("exploring for %d rounds", n)
+		l.band.start(l.bandCenter(), c.SpanMHz, n)
+		return fmt.Sprintf("exploring for %d decisions within %d–%d MHz", n, max(l.band.lo, l.arms[0].SMMHz), min(l.band.hi, l.maxArm.SMMHz))
 	case CmdResetModel:
 		if l.d.Policy == nil {
 			return "policy " + l.policy + " has no model"
 		}
 		l.d.Policy.Reset()
 		l.st.round = 0
-		return "model reset (the reward baseline is kept)"
+		// A fresh model knows nothing: it relearns from the clock in
+		// effect outwards rather than from wherever its first guess lands.
+		n := c.Rounds
+		if n <= 0 {
+			n = relearnDecisions
+		}
+		l.band.start(l.bandCenter(), c.SpanMHz, n)
+		return fmt.Sprintf("model reset (the reward baseline is kept): relearning within %d–%d MHz for %d decisions",
+			max(l.band.lo, l.arms[0].SMMHz), min(l.band.hi, l.maxArm.SMMHz), n)
 	}
 	return fmt.Sprintf("unknown command %q", c.Kind)
 }
+
+// relearnDecisions is how long a reset model stays near the clock in
+// effect: long enough for its fits to see a few clocks around it.
+const relearnDecisions = 60
 
 // pinArm checks a requested clock against the supported list and the
 // operator bounds; a bad value changes nothing.

@@ -324,7 +324,7 @@ func (l *Loop) decide(ctxNorm []float64, snap *Snapshot) bandit.Arm {
 		l.st.mode = ModeExploit
 		return l.static
 	}
-	allowed := l.backlog.allowed(l.arms, &l.allowedBuf)
+	allowed := l.band.filter(l.backlog.allowed(l.arms, &l.allowedBuf))
 	dec, scores := l.d.Policy.Decide(ctxNorm, allowed, l.scores[:0])
 	l.scores = scores
 	snap.Alpha = dec.Alpha
