@@ -108,9 +108,9 @@ func (m Model) helpView(w, h int) []string {
 	all := m.helpLines(w)
 	rows := max(1, h-1)
 	off := max(0, min(m.helpOff, len(all)-rows))
-	title := m.st.Title.Render("help") + m.st.Muted.Render("  ? or esc closes")
+	title := m.st.Title.Render("help") + m.st.Muted.Render("  ?/esc close")
 	if len(all) > rows {
-		title += m.st.Muted.Render(fmt.Sprintf(" · ↑↓ pgup pgdn scroll · lines %d–%d of %d", off+1, min(off+rows, len(all)), len(all)))
+		title += m.st.Muted.Render(fmt.Sprintf(" · ↑↓/pgdn scroll · %d–%d of %d", off+1, min(off+rows, len(all)), len(all)))
 	}
 	return append([]string{title}, all[off:min(off+rows, len(all))]...)
 }
