@@ -20,7 +20,7 @@ func legend() []legendSection {
 		{"header", [][2]string{
 			{"WARMUP", "measuring the reward baseline at the default governor's clocks"},
 			{"EXPLORE", "trying a clock to learn about it (for its bonus, not its estimate)"},
-			{"EXPLOIT", "holding the clock the policy rates best"},
+			{"EXPLOIT", "holding the clock the policy rates best: the lowest cost% where that column has numbers, else the best est"},
 			{"EMERGENCY", "a latency limit is broken: highest clock until it recovers"},
 			{"IDLE", "nothing running or waiting: the idle clock"},
 			{"NODATA", "the server's metrics are unreachable or stale: clocks given back"},
@@ -34,6 +34,7 @@ func legend() []legendSection {
 			{colEst, "estimated reward at this clock for the load now (higher is better)"},
 			{colBonus, "exploration bonus: how unsure the estimate is"},
 			{colUCB, "est + bonus, the optimistic score the policy explores by"},
+			{"lcb", "est − bonus, the pessimistic score (not a column): a clock whose ucb is below another's lcb is surely worse, and pruned; \"ucb a < lcb b @MHz\" under pruned says which"},
 			{colCost, "predicted cost of holding this clock against the exploit clock, % (+ is worse)"},
 			{colTTFT, "predicted time to first token at this clock; ! over the limit"},
 			{colTPOT, "predicted time per output token at this clock; ! over the limit"},

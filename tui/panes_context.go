@@ -70,8 +70,7 @@ func prunedReason(s *control.Snapshot, p bandit.Pruned) string {
 	if i < 0 || best < 0 || math.IsNaN(s.Arms[i].UCB) || !(s.Arms[i].UCB < bestLCB) {
 		return p.Reason
 	}
-	return fmt.Sprintf("ucb %.3f < %.3f, the est−bonus of %d MHz: surely worse",
-		s.Arms[i].UCB, bestLCB, s.Arms[best].SMMHz)
+	return fmt.Sprintf("ucb %.3f < lcb %.3f @%d", s.Arms[i].UCB, bestLCB, s.Arms[best].SMMHz)
 }
 
 // renderPruned lists the pruned arms with why and when.
@@ -80,7 +79,7 @@ func renderPruned(s *control.Snapshot, w, h int, st *styles) []string {
 		return nil
 	}
 	lines := []string{st.Title.Render(fmt.Sprintf("pruned %d", len(s.Pruned))) +
-		st.Muted.Render("  clock · round pruned at · why")}
+		st.Muted.Render("  MHz · round pruned at · why")}
 	for i, p := range s.Pruned {
 		if len(lines) >= h {
 			break
@@ -89,9 +88,9 @@ func renderPruned(s *control.Snapshot, w, h int, st *styles) []string {
 			lines = append(lines, st.Muted.Render(fmt.Sprintf("… %d more", len(s.Pruned)-i)))
 			break
 		}
-		arm := fmt.Sprintf("%5d MHz", p.SMMHz)
+		arm := fmt.Sprintf("%5d", p.SMMHz)
 		if p.MemMHz != 0 {
-			arm = fmt.Sprintf("%5d/%d MHz", p.SMMHz, p.MemMHz)
+			arm = fmt.Sprintf("%5d/%d", p.SMMHz, p.MemMHz)
 		}
 		round := fmt.Sprintf(" r%-5d ", p.Round)
 		// A reason cut by the pane edge ends in "…", so a cut is not read

@@ -15,21 +15,21 @@ func summaryLine(t exporter.Totals, gpus int, giveBack error) string {
 	parts := []string{"gputune: ran " + fmtRunDuration(t.Duration), "energy " + fmtJoules(t.EnergyJ)}
 	switch {
 	case t.Counted == 0:
-		parts = append(parts, "saving vs default governor – (no default-governor baseline measured)")
+		parts = append(parts, "saved vs default governor – (no baseline measured)")
 	default:
-		saving := "est. saving vs default governor " + fmtJoules(t.SavedJ)
+		saving := "saved ~" + fmtJoules(t.SavedJ)
 		if base := t.EnergyJ + t.SavedJ; base > 0 {
 			saving += fmt.Sprintf(" (%.1f %%)", 100*t.SavedJ/base)
 		}
-		parts = append(parts, saving)
+		parts = append(parts, saving+" vs default governor")
 	}
 	switch {
 	case giveBack != nil:
 		parts = append(parts, "CLOCKS NOT ALL GIVEN BACK: run gputune reset")
 	case gpus == 1:
-		parts = append(parts, "clocks given back to the default governor")
+		parts = append(parts, "clocks given back")
 	default:
-		parts = append(parts, fmt.Sprintf("clocks of %d GPUs given back to the default governor", gpus))
+		parts = append(parts, fmt.Sprintf("clocks of %d GPUs given back", gpus))
 	}
 	return strings.Join(parts, " · ")
 }
