@@ -177,4 +177,33 @@ func TestDemoModelExportImport(t *testing.T) {
 	if code != 0 || !strings.Contains(stderr, "loaded saved model") {
 		t.Errorf("the demo did not load the imported model: exit %d\n%s", code, stderr)
 	}
+
+	// A saved model that does not restore at start (its policy state
+	// garbage, written behind import's back) is kept aside, never
+	// overwritten by the fresh model the run saves.
+	e["policy"] = "gputune"
+	e["policy_state"] = map[string]any{"format_version": 1, "theta": "garbage"}
+	bad := mustJSON(t, e)
+	if err := os.WriteFile(saved[0], bad, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if code, _, stderr = run(t, demoEnv(), demoArgs(dataDir, "30s")...); code != 0 {
+		t.Fatalf("demo over an unloadable model: exit %d\n%s", code, stderr)
+	}
+	aside, _ := filepath.Glob(saved[0] + ".bad-*")
+	if len(aside) != 1 {
+		t.Fatalf("the unloadable model was not kept aside (found %v):\n%s", aside, stderr)
+	}
+	if kept, _ := os.ReadFile(aside[0]); !bytes.Equal(kept, bad) {
+		t.Errorf("the model kept aside is not the file that failed to load")
+	}
+}
+
+func mustJSON(t *testing.T, v any) []byte {
+	t.Helper()
+	b, err := json.Marshal(v)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
 }
