@@ -45,7 +45,8 @@ type jsonArm struct {
 	// Held is the steady-state model's objective for holding this clock
 	// relative to the exploit clock's, as a fraction: +0.004 is 0.4 %
 	// worse. Negative means the model rates the clock better than the
-	// exploit clock, which a latency limit or the backlog floor rules out.
+	// exploit clock but too uncertain to choose yet (too little data near
+	// it).
 	Held       *float64 `json:"held"`
 	Pulls      int      `json:"pulls"`
 	LastReward *float64 `json:"last_reward"`
