@@ -11,7 +11,8 @@ import "github.com/gputune/gputune/bandit"
 // model knows nothing yet. How the policy explores inside the band is its
 // own business.
 type exploreBand struct {
-	left   int // decisions left
+	left   int // decisions left at the band's first width
+	grow   int // MHz each side gains per decision after those (0: then closes)
 	lo, hi int // MHz
 	buf    []bandit.Arm
 }
@@ -19,22 +20,29 @@ type exploreBand struct {
 // DefaultExploreSpanMHz is the band's half-width when a command names none.
 const DefaultExploreSpanMHz = 150
 
-// start opens a band of ±span MHz around center for n decisions.
-func (b *exploreBand) start(center, span, n int) {
+// start opens a band of ±span MHz around center for n decisions; with grow
+// > 0 it then widens by grow MHz a side per decision until it holds every
+// clock, so a fresh model learns outwards from the clock in effect and
+// never leaps to the far end of the range.
+func (b *exploreBand) start(center, span, n, grow int) {
 	if span <= 0 {
 		span = DefaultExploreSpanMHz
 	}
-	b.left, b.lo, b.hi = n, center-span, center+span
+	b.left, b.grow, b.lo, b.hi = n, max(grow, 0), center-span, center+span
 }
 
 // filter returns the arms of allowed inside the band and uses up one
 // decision; allowed itself when no band is open or none of its arms is
 // inside (a backlog floor above the band outranks it).
 func (b *exploreBand) filter(allowed []bandit.Arm) []bandit.Arm {
-	if b.left <= 0 {
+	switch {
+	case b.left > 0:
+		b.left--
+	case b.grow > 0:
+		b.lo, b.hi = b.lo-b.grow, b.hi+b.grow
+	default:
 		return allowed
 	}
-	b.left--
 	out := b.buf[:0]
 	for _, a := range allowed {
 		if a.SMMHz >= b.lo && a.SMMHz <= b.hi {
@@ -42,6 +50,9 @@ func (b *exploreBand) filter(allowed []bandit.Arm) []bandit.Arm {
 		}
 	}
 	b.buf = out
+	if len(out) == len(allowed) && b.left == 0 {
+		b.grow = 0 // it holds every clock: closed
+	}
 	if len(out) == 0 {
 		return allowed
 	}

@@ -71,7 +71,7 @@ func (m Model) keySentence(b key.Binding) string {
 	case k.Explore.Help().Key:
 		return fmt.Sprintf("explore for %d decisions among the clocks within ±%d MHz of the clock now, never further", m.opts.ExploreRounds, m.opts.ExploreSpanMHz)
 	case k.Reset.Help().Key:
-		return "forget what the model learned (asks y/n) and learn again from the clock now, within the same distance as x, not from the lowest clock"
+		return fmt.Sprintf("forget what the model learned (asks y/n) and learn again outwards from the clock now: within ±%d MHz at first, then gradually wider, never leaping to the lowest clock", m.opts.ExploreSpanMHz)
 	case k.NextGPU.Help().Key:
 		return "show the next GPU; keys act on the GPU shown"
 	case k.PrevGPU.Help().Key:
