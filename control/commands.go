@@ -63,16 +63,42 @@ func (l *Loop) apply(ctx context.Context, c Command) string {
 			return "policy " + l.policy + " does not explore"
 		}
 		l.d.Policy.ForceExplore(n)
-		return fmt.Sprintf("exploring for %d rounds", n)
+		l.band.start(l.bandCenter(), c.SpanMHz, n, 0)
+		return fmt.Sprintf("exploring for %d decisions within %d–%d MHz", n, max(l.band.lo, l.arms[0].SMMHz), min(l.band.hi, l.maxArm.SMMHz))
 	case CmdResetModel:
 		if l.d.Policy == nil {
 			return "policy " + l.policy + " has no model"
 		}
 		l.d.Policy.Reset()
 		l.st.round = 0
-		return "model reset (the reward baseline is kept)"
+		// A fresh model knows nothing: it relearns from the clock in
+		// effect outwards rather than from wherever its first guess lands.
+		n := c.Rounds
+		if n <= 0 {
+			n = relearnDecisions
+		}
+		grow := l.relearnGrowMHz()
+		l.band.start(l.bandCenter(), c.SpanMHz, n, grow)
+		return fmt.Sprintf("model reset (the reward baseline is kept): relearning within %d–%d MHz for %d decisions, then %d MHz wider a side per decision",
+			max(l.band.lo, l.arms[0].SMMHz), min(l.band.hi, l.maxArm.SMMHz), n, grow)
 	}
 	return fmt.Sprintf("unknown command %q", c.Kind)
+}
+
+// relearnDecisions is how long a reset model stays near the clock in
+// effect: long enough for its fits to see a few clocks around it.
+const relearnDecisions = 60
+
+// relearnGrowMHz is how fast the band widens after a reset: a quarter of a
+// clock step a side per decision (at least 1 MHz), about 10 MHz a second
+// at the default period, so reaching the far end of an H100's range takes
+// most of a minute rather than one decision.
+func (l *Loop) relearnGrowMHz() int {
+	step := 15
+	if len(l.arms) > 1 {
+		step = l.arms[1].SMMHz - l.arms[0].SMMHz
+	}
+	return max(1, step/4)
 }
 
 // pinArm checks a requested clock against the supported list and the

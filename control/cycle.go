@@ -175,6 +175,11 @@ func (l *Loop) observe(ctx context.Context, now time.Time) (scrape.Window, bool)
 			return scrape.Window{}, false
 		}
 	}
+	if err != nil && ctx.Err() != nil {
+		// The run is stopping (--duration, a signal): a fetch cut short
+		// by that is no metrics error.
+		return scrape.Window{}, false
+	}
 	if err != nil {
 		l.st.failures++
 		// Back off exponentially up to 5 s so a dead server is not hammered.
@@ -325,7 +330,7 @@ func (l *Loop) decide(ctxNorm []float64, snap *Snapshot) bandit.Arm {
 		l.st.mode = ModeExploit
 		return l.static
 	}
-	allowed := l.backlog.allowed(l.arms, &l.allowedBuf)
+	allowed := l.band.filter(l.backlog.allowed(l.arms, &l.allowedBuf))
 	dec, scores := l.d.Policy.Decide(ctxNorm, allowed, l.scores[:0])
 	l.scores = scores
 	snap.Alpha = dec.Alpha

@@ -15,9 +15,9 @@ type JSONLine struct {
 	GPUUUID     string             `json:"gpu_uuid"`
 	Mode        Mode               `json:"mode"`
 	Actuation   Actuation          `json:"actuation"`
-	FreqMHz     int                `json:"freq_mhz"`
-	SMClockMHz  int                `json:"sm_clock_mhz"`
-	MemClockMHz int                `json:"mem_clock_mhz"`
+	FreqMHz     int                `json:"freq_mhz"` // commanded; 0: the default governor
+	SMClockMHz  *int               `json:"sm_clock_mhz"`
+	MemClockMHz *int               `json:"mem_clock_mhz"`
 	PowerW      *float64           `json:"power_w"`
 	EnergyJ     *float64           `json:"energy_j"`
 	Tokens      *float64           `json:"tokens"`
@@ -37,11 +37,16 @@ type JSONLine struct {
 }
 
 type jsonArm struct {
-	SMMHz      int      `json:"sm_mhz"`
-	MemMHz     int      `json:"mem_mhz"`
-	Pred       *float64 `json:"pred"`
-	Bonus      *float64 `json:"bonus"`
-	UCB        *float64 `json:"ucb"`
+	SMMHz  int      `json:"sm_mhz"`
+	MemMHz int      `json:"mem_mhz"`
+	Pred   *float64 `json:"pred"`
+	Bonus  *float64 `json:"bonus"`
+	UCB    *float64 `json:"ucb"`
+	// Held is the steady-state model's objective for holding this clock
+	// relative to the exploit clock's, as a fraction: +0.004 is 0.4 %
+	// worse. Negative means the model rates the clock better than the
+	// exploit clock but too uncertain to choose yet (too little data near
+	// it).
 	Held       *float64 `json:"held"`
 	Pulls      int      `json:"pulls"`
 	LastReward *float64 `json:"last_reward"`
@@ -53,6 +58,15 @@ type jsonPruned struct {
 	MemMHz int    `json:"mem_mhz"`
 	Reason string `json:"reason"`
 	Round  int    `json:"round"`
+}
+
+// measured is a measured clock, nil when none was read (0 MHz is never a
+// reading).
+func measured(mhz int) *int {
+	if mhz <= 0 {
+		return nil
+	}
+	return &mhz
 }
 
 func num(v float64) *float64 {
@@ -67,7 +81,7 @@ func ToJSONLine(s Snapshot) JSONLine {
 	j := JSONLine{
 		Time: s.Time.UTC(), Round: s.Round, GPU: s.GPU, GPUUUID: s.GPUUUID,
 		Mode: s.Mode, Actuation: s.Actuation, FreqMHz: s.FreqMHz,
-		SMClockMHz: s.SMClockMHz, MemClockMHz: s.MemClockMHz,
+		SMClockMHz: measured(s.SMClockMHz), MemClockMHz: measured(s.MemClockMHz),
 		PowerW: num(s.PowerW), EnergyJ: num(s.EnergyJ), Tokens: num(s.Tokens),
 		TTFTP90S: num(s.TTFTP90S), TPOTP90S: num(s.TPOTP90S), SLOOK: s.SLOOK,
 		Reward:       num(s.Reward),

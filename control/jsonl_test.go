@@ -42,3 +42,24 @@ func TestMarshalJSONLine(t *testing.T) {
 		t.Errorf("an unmeasured power is %v, want null", back["power_w"])
 	}
 }
+
+// A clock not measured yet (the first line, a cut-short last one) is null,
+// never 0 MHz.
+func TestJSONLineUnmeasuredClocksAreNull(t *testing.T) {
+	for _, tt := range []struct {
+		sm, mem int
+		want    string
+	}{
+		{0, 0, `"sm_clock_mhz":null,"mem_clock_mhz":null`},
+		{1410, 0, `"sm_clock_mhz":1410,"mem_clock_mhz":null`},
+		{1410, 2619, `"sm_clock_mhz":1410,"mem_clock_mhz":2619`},
+	} {
+		line, err := MarshalJSONLine(Snapshot{SMClockMHz: tt.sm, MemClockMHz: tt.mem})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !bytes.Contains(line, []byte(tt.want)) {
+			t.Errorf("sm %d, mem %d: want %s in %s", tt.sm, tt.mem, tt.want, line)
+		}
+	}
+}

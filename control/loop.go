@@ -55,6 +55,7 @@ type Loop struct {
 	// allowedBuf holds the arms the backlog guard allows (never aliases arms).
 	allowedBuf []bandit.Arm
 	backlog    backlog
+	band       exploreBand
 	maxArm     bandit.Arm
 	idleArm    bandit.Arm
 	scores     []bandit.ArmScore

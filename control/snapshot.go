@@ -117,5 +117,11 @@ type Command struct {
 	Kind    CommandKind
 	MHz     int            // CmdPin
 	SLOMode bandit.SLOMode // CmdSetSLOMode
-	Rounds  int            // CmdForceExplore
+	// Rounds is how many decisions CmdForceExplore explores for (and a
+	// CmdResetModel relearns near the clock in effect); 0: the default.
+	Rounds int
+	// SpanMHz bounds CmdForceExplore and the relearning after
+	// CmdResetModel to clocks within this many MHz of the clock in
+	// effect; 0: DefaultExploreSpanMHz.
+	SpanMHz int
 }

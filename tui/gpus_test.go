@@ -138,8 +138,8 @@ func TestCommandsReachSelectedGPU(t *testing.T) {
 		{"m reads the selected GPU's SLO mode", []tea.KeyMsg{shiftTab, keyRunes("m")},
 			[]sentTo{{3, control.Command{Kind: control.CmdSetSLOMode, SLOMode: bandit.SLOAware}}}},
 		{"x then switch then r y", []tea.KeyMsg{keyRunes("x"), tab, keyRunes("r"), keyRunes("y")}, []sentTo{
-			{0, control.Command{Kind: control.CmdForceExplore, Rounds: 20}},
-			{1, control.Command{Kind: control.CmdResetModel}},
+			{0, control.Command{Kind: control.CmdForceExplore, Rounds: 20, SpanMHz: 150}},
+			{1, control.Command{Kind: control.CmdResetModel, SpanMHz: 150}},
 		}},
 		{"digits in the pin prompt are the clock", []tea.KeyMsg{keyRunes("f"), keyRunes("1"), keyRunes("410"), enter},
 			[]sentTo{{0, control.Command{Kind: control.CmdPin, MHz: 1410}}}},
@@ -217,7 +217,7 @@ func TestSingleGPUHasNoSelector(t *testing.T) {
 func TestMultiGPUHelpListsSelector(t *testing.T) {
 	m, _ := multiModel(t, 120, 40, 4, 2, nil)
 	help := keys(t, m, keyRunes("?")).View()
-	for _, want := range []string{"tab", "next GPU", "shift+tab", "previous GPU", "1-9", "GPU by position"} {
+	for _, want := range []string{"tab", "next GPU", "shift+tab", "previous GPU", "1-9", "position in the strip"} {
 		if !strings.Contains(help, want) {
 			t.Errorf("help lacks %q:\n%s", want, help)
 		}

@@ -27,7 +27,7 @@ type KeyMap struct {
 func DefaultKeyMap(readOnly bool) KeyMap {
 	k := KeyMap{
 		Pause:   key.NewBinding(key.WithKeys("p", " "), key.WithHelp("p/space", "pause/resume")),
-		Up:      key.NewBinding(key.WithKeys("up", "k"), key.WithHelp("↑/k", "up")),
+		Up:      key.NewBinding(key.WithKeys("up", "k"), key.WithHelp("↑↓ k j", "move")),
 		Down:    key.NewBinding(key.WithKeys("down", "j"), key.WithHelp("↓/j", "down")),
 		Pin:     key.NewBinding(key.WithKeys("enter"), key.WithHelp("enter", "pin row")),
 		PinMHz:  key.NewBinding(key.WithKeys("f"), key.WithHelp("f", "pin MHz")),
@@ -67,6 +67,12 @@ func (k *KeyMap) writes() []*key.Binding {
 // so help and quit come first: `?` still leads to the rest.
 func (k KeyMap) ShortHelp() []key.Binding {
 	return []key.Binding{k.Help, k.Quit, k.NextGPU, k.Pause, k.Pin, k.PinMHz, k.Unpin, k.SLOMode, k.Explore}
+}
+
+// helpOrder is every key in the order the `?` screen lists them.
+func (k KeyMap) helpOrder() []key.Binding {
+	return []key.Binding{k.Up, k.Pin, k.PinMHz, k.Unpin, k.Pause, k.SLOMode, k.Explore, k.Reset,
+		k.NextGPU, k.PrevGPU, k.PickGPU, k.Help, k.Quit}
 }
 
 // FullHelp is the `?` screen, grouped into columns.

@@ -57,9 +57,9 @@ func TestKeysSendCommands(t *testing.T) {
 		{name: "m switches back to slo-aware", snap: edp, keys: []tea.KeyMsg{keyRunes("m")},
 			want: []control.Command{{Kind: control.CmdSetSLOMode, SLOMode: bandit.SLOAware}}},
 		{name: "x forces exploration", keys: []tea.KeyMsg{keyRunes("x")},
-			want: []control.Command{{Kind: control.CmdForceExplore, Rounds: 20}}},
+			want: []control.Command{{Kind: control.CmdForceExplore, Rounds: 20, SpanMHz: 150}}},
 		{name: "r then y resets", keys: []tea.KeyMsg{keyRunes("r"), keyRunes("y")},
-			want: []control.Command{{Kind: control.CmdResetModel}}, footer: "sent: reset model"},
+			want: []control.Command{{Kind: control.CmdResetModel, SpanMHz: 150}}, footer: "sent: reset model, relearn within ±150 MHz"},
 		{name: "r then n does not reset", keys: []tea.KeyMsg{keyRunes("r"), keyRunes("n")},
 			want: nil, footer: "reset cancelled"},
 		{name: "r then other key does not reset", keys: []tea.KeyMsg{keyRunes("r"), keyRunes("p")},
@@ -173,7 +173,7 @@ func TestReadOnlyHidesAndDisablesWrites(t *testing.T) {
 				t.Fatalf("no read-only message:\n%s", m.View())
 			}
 			help := keys(t, m, keyRunes("?")).View()
-			for _, hidden := range []string{"pause/resume", "pin row", "pin MHz", "unpin", "slo mode", "explore", "reset model"} {
+			for _, hidden := range []string{"pause: hold", "pin the clock under", "type a clock", "unpin:", "switch between slo-aware", "explore for", "forget what the model learned"} {
 				if strings.Contains(help, hidden) {
 					t.Errorf("read-only help shows %q", hidden)
 				}
@@ -290,7 +290,7 @@ func TestStateColumn(t *testing.T) {
 func TestRuneBurstIsSplit(t *testing.T) {
 	m, sent := testModel(t, 120, 40, 3, nil)
 	m = keys(t, m, keyRunes("f1500"), enter, keyRunes("ux"))
-	want := []control.Command{{Kind: control.CmdPin, MHz: 1500}, {Kind: control.CmdUnpin}, {Kind: control.CmdForceExplore, Rounds: 20}}
+	want := []control.Command{{Kind: control.CmdPin, MHz: 1500}, {Kind: control.CmdUnpin}, {Kind: control.CmdForceExplore, Rounds: 20, SpanMHz: 150}}
 	if !equalCommands(*sent, want) {
 		t.Fatalf("sent %+v, want %+v", *sent, want)
 	}

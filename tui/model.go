@@ -44,6 +44,9 @@ type Options struct {
 	ASCII bool
 	// ExploreRounds is how many decisions `x` forces to explore (default 20).
 	ExploreRounds int
+	// ExploreSpanMHz is how far from the clock in effect `x` (and the
+	// relearning after `r`) may go, in MHz (default 150).
+	ExploreSpanMHz int
 	// Input and Output default to the process's stdin and stdout.
 	Input  io.Reader
 	Output io.Writer
@@ -78,7 +81,10 @@ func (o Options) output() io.Writer {
 	return o.Output
 }
 
-const defaultExploreRounds = 20
+const (
+	defaultExploreRounds  = 20
+	defaultExploreSpanMHz = 150
+)
 
 // Run shows the TUI until the user quits, ctx is done or the snapshot feed
 // closes; all three return nil. Giving the clocks back is the caller's job.
@@ -159,6 +165,7 @@ type Model struct {
 	sel      int
 	mode     uiMode
 	showHelp bool
+	helpOff  int // first help line shown
 	input    []rune
 	// note is the TUI's own last message; it gives way when the loop's
 	// Message or Err changes, since that is the newer news.
@@ -170,6 +177,9 @@ type Model struct {
 func NewModel(opts Options) Model {
 	if opts.ExploreRounds <= 0 {
 		opts.ExploreRounds = defaultExploreRounds
+	}
+	if opts.ExploreSpanMHz <= 0 {
+		opts.ExploreSpanMHz = defaultExploreSpanMHz
 	}
 	feeds := opts.feeds()
 	if !slices.ContainsFunc(feeds, func(f GPUFeed) bool { return f.Send != nil }) {
@@ -439,9 +449,10 @@ func (m Model) handleKey(msg tea.KeyMsg) (tea.Model, tea.Cmd) {
 	case key.Matches(msg, k.PickGPU):
 		m.selectGPU(int(msg.Runes[0] - '1'))
 	case key.Matches(msg, k.Help):
-		m.showHelp = !m.showHelp
+		m.showHelp, m.helpOff = !m.showHelp, 0
 	case msg.Type == tea.KeyEsc:
 		m.showHelp = false
+	case m.showHelp && m.scrollHelp(msg):
 	case key.Matches(msg, k.Up):
 		m.moveCursor(-1)
 	case key.Matches(msg, k.Down):
@@ -471,8 +482,9 @@ func (m Model) handleKey(msg tea.KeyMsg) (tea.Model, tea.Cmd) {
 		}
 		m.send(control.Command{Kind: control.CmdSetSLOMode, SLOMode: next}, "slo mode "+string(next))
 	case key.Matches(msg, k.Explore):
-		n := m.opts.ExploreRounds
-		m.send(control.Command{Kind: control.CmdForceExplore, Rounds: n}, fmt.Sprintf("explore %d rounds", n))
+		n, span := m.opts.ExploreRounds, m.opts.ExploreSpanMHz
+		m.send(control.Command{Kind: control.CmdForceExplore, Rounds: n, SpanMHz: span},
+			fmt.Sprintf("explore %d decisions within ±%d MHz", n, span))
 	case key.Matches(msg, k.Reset):
 		m.mode = modeConfirmReset
 	default:
@@ -481,6 +493,29 @@ func (m Model) handleKey(msg tea.KeyMsg) (tea.Model, tea.Cmd) {
 		}
 	}
 	return m, nil
+}
+
+// scrollHelp scrolls the help screen and reports whether msg was a
+// scrolling key.
+func (m *Model) scrollHelp(msg tea.KeyMsg) bool {
+	page := max(1, m.lay.Body.H-2)
+	switch {
+	case key.Matches(msg, m.keys.Up):
+		m.helpOff--
+	case key.Matches(msg, m.keys.Down):
+		m.helpOff++
+	case msg.Type == tea.KeyPgUp:
+		m.helpOff -= page
+	case msg.Type == tea.KeyPgDown, msg.Type == tea.KeySpace:
+		m.helpOff += page
+	case msg.Type == tea.KeyHome:
+		m.helpOff = 0
+	default:
+		return false
+	}
+	total := len(m.helpLines(m.lay.Body.W))
+	m.helpOff = max(0, min(m.helpOff, total-max(1, m.lay.Body.H-1)))
+	return true
 }
 
 // isDisabledWrite reports whether msg is a write key turned off by read-only
@@ -530,7 +565,8 @@ func (m Model) confirmResetKey(msg tea.KeyMsg) (tea.Model, tea.Cmd) {
 	case "ctrl+c":
 		return m, tea.Quit
 	case "y", "Y":
-		m.send(control.Command{Kind: control.CmdResetModel}, "reset model")
+		m.send(control.Command{Kind: control.CmdResetModel, SpanMHz: m.opts.ExploreSpanMHz},
+			fmt.Sprintf("reset model, relearn within ±%d MHz", m.opts.ExploreSpanMHz))
 	default:
 		m.say("reset cancelled")
 	}

@@ -5,6 +5,7 @@ import (
 	"math"
 	"strconv"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/gputune/gputune/bandit"
 	"github.com/gputune/gputune/control"
@@ -29,33 +30,61 @@ type armCol struct {
 	value func(s *control.Snapshot, a *bandit.ArmScore) string
 }
 
+// The column headers; the `?` legend explains each (legendColumns).
+const (
+	colMHz    = "MHz"
+	colMem    = "memMHz"
+	colEst    = "est"
+	colBonus  = "+bonus"
+	colUCB    = "=ucb"
+	colCost   = "cost%"
+	colTTFT   = "TTFT ms"
+	colTPOT   = "TPOT ms"
+	colTries  = "tries"
+	colReward = "reward"
+	colState  = "state"
+)
+
 func armColumns(showMem bool) []armCol {
 	cols := []armCol{
-		{"core", 5, 0, func(_ *control.Snapshot, a *bandit.ArmScore) string { return strconv.Itoa(a.SMMHz) }},
+		{colMHz, 5, 0, func(_ *control.Snapshot, a *bandit.ArmScore) string { return strconv.Itoa(a.SMMHz) }},
 	}
 	if showMem {
-		cols = append(cols, armCol{"mem", 5, 4, func(_ *control.Snapshot, a *bandit.ArmScore) string { return strconv.Itoa(a.MemMHz) }})
+		cols = append(cols, armCol{colMem, 6, 4, func(_ *control.Snapshot, a *bandit.ArmScore) string { return strconv.Itoa(a.MemMHz) }})
 	}
 	return append(cols,
-		armCol{"pred", 7, 3, func(_ *control.Snapshot, a *bandit.ArmScore) string { return fmtNum(a.Pred, 7, 3) }},
-		armCol{"bonus", 6, 8, func(_ *control.Snapshot, a *bandit.ArmScore) string { return fmtNum(a.Bonus, 6, 3) }},
-		armCol{"ucb", 7, 1, func(_ *control.Snapshot, a *bandit.ArmScore) string { return fmtNum(a.UCB, 7, 3) }},
-		armCol{"held%", 6, 2, func(_ *control.Snapshot, a *bandit.ArmScore) string { return fmtHeld(a.Held) }},
-		armCol{"TTFTms ", 7, 5, func(s *control.Snapshot, a *bandit.ArmScore) string {
-			return fmtNum(a.PredTTFT*1e3, 6, 1) + mark(over(a.TTFTUpper, s.TTFTLimitS) || over(a.PredTTFT, s.TTFTLimitS))
+		armCol{colEst, 7, 3, func(_ *control.Snapshot, a *bandit.ArmScore) string { return fmtNum(a.Pred, 7, 3) }},
+		armCol{colBonus, 6, 8, func(_ *control.Snapshot, a *bandit.ArmScore) string { return fmtNum(a.Bonus, 6, 3) }},
+		armCol{colUCB, 7, 1, func(_ *control.Snapshot, a *bandit.ArmScore) string { return fmtNum(a.UCB, 7, 3) }},
+		armCol{colCost, 6, 2, func(_ *control.Snapshot, a *bandit.ArmScore) string { return fmtHeld(a.Held) }},
+		armCol{colTTFT, 7, 5, func(s *control.Snapshot, a *bandit.ArmScore) string {
+			return fmtLatency(a.PredTTFT) + mark(over(a.TTFTUpper, s.TTFTLimitS) || over(a.PredTTFT, s.TTFTLimitS))
 		}},
-		armCol{"TPOTms ", 7, 6, func(s *control.Snapshot, a *bandit.ArmScore) string {
-			return fmtNum(a.PredTPOT*1e3, 6, 1) + mark(over(a.TPOTUpper, s.TPOTLimitS) || over(a.PredTPOT, s.TPOTLimitS))
+		armCol{colTPOT, 7, 6, func(s *control.Snapshot, a *bandit.ArmScore) string {
+			return fmtLatency(a.PredTPOT) + mark(over(a.TPOTUpper, s.TPOTLimitS) || over(a.PredTPOT, s.TPOTLimitS))
 		}},
-		armCol{"pulls", 5, 7, func(_ *control.Snapshot, a *bandit.ArmScore) string { return strconv.Itoa(a.Pulls) }},
-		armCol{"last", 7, 9, func(_ *control.Snapshot, a *bandit.ArmScore) string {
+		armCol{colTries, 5, 7, func(_ *control.Snapshot, a *bandit.ArmScore) string { return strconv.Itoa(a.Pulls) }},
+		armCol{colReward, 7, 9, func(_ *control.Snapshot, a *bandit.ArmScore) string {
 			if a.Pulls == 0 {
-				return "-"
+				return none
 			}
 			return fmtNum(a.LastReward, 7, 3)
 		}},
-		armCol{"state", 6, 0, func(s *control.Snapshot, a *bandit.ArmScore) string { return armState(s, *a) }},
+		armCol{colState, 6, 0, func(s *control.Snapshot, a *bandit.ArmScore) string { return armState(s, *a) }},
 	)
+}
+
+// none marks a value that cannot be computed; the legend says why.
+const none = "–"
+
+// fmtLatency is a predicted latency in ms, or none where the model has no
+// usable estimate: no data yet (NaN) or a negative extrapolation of the
+// latency fit far from the clocks it has seen, which is no latency at all.
+func fmtLatency(s float64) string {
+	if math.IsNaN(s) || s < 0 {
+		return padLeft(none, 6)
+	}
+	return fmtNum(s*1e3, 6, 1)
 }
 
 // fitColumns drops columns, highest drop rank first, until the row fits w.
@@ -107,12 +136,16 @@ func (p armsPane) render(w, h int) []string {
 
 func (p armsPane) title(w int) string {
 	s := p.snap
-	parts := []string{p.st.Title.Render("arms")}
+	parts := []string{p.st.Title.Render("clocks")}
 	if n := len(s.Arms); n > 0 {
-		parts = append(parts, p.st.Muted.Render(fmt.Sprintf("%d/%d", p.cursor+1, n)))
-	}
-	if len(s.Pruned) > 0 {
-		parts = append(parts, p.st.Muted.Render(fmt.Sprintf("%d pruned", len(s.Pruned))))
+		counts := fmt.Sprintf("%d in all", n)
+		if len(s.Pruned) > 0 {
+			counts += fmt.Sprintf(" · %d pruned", len(s.Pruned))
+		}
+		if u := countState(s.Arms, bandit.StateUnsafe); u > 0 {
+			counts += fmt.Sprintf(" · %d unsafe", u)
+		}
+		parts = append(parts, p.st.Muted.Render(counts))
 	}
 	if s.TTFTLimitS > 0 || s.TPOTLimitS > 0 {
 		parts = append(parts, p.st.Muted.Render(fmt.Sprintf("limits TTFT %s ms, TPOT %s ms",
@@ -121,11 +154,21 @@ func (p armsPane) title(w int) string {
 	return joinFit(parts, "  ", w)
 }
 
+func countState(arms []bandit.ArmScore, st bandit.ArmState) int {
+	n := 0
+	for i := range arms {
+		if arms[i].State == st {
+			n++
+		}
+	}
+	return n
+}
+
 func armHeader(cols []armCol) string {
 	var b strings.Builder
 	b.WriteString("  ")
 	for i, c := range cols {
-		if c.head == "state" {
+		if c.head == colState {
 			b.WriteByte(' ')
 			b.WriteString(c.head)
 			continue
@@ -140,7 +183,7 @@ func cell(b *strings.Builder, v string, n int, first bool) {
 	if !first {
 		b.WriteByte(' ')
 	}
-	for i := len(v); i < n; i++ {
+	for i := utf8.RuneCountInString(v); i < n; i++ {
 		b.WriteByte(' ')
 	}
 	b.WriteString(v)
@@ -172,7 +215,7 @@ func (p armsPane) row(i int, cols []armCol, w int) string {
 		b.WriteString("  ")
 	}
 	for j, c := range cols {
-		if c.head == "state" {
+		if c.head == colState {
 			b.WriteByte(' ')
 			b.WriteString(state)
 			continue
@@ -213,10 +256,11 @@ func over(v, limit float64) bool {
 }
 
 // fmtNum formats v with prec decimals in at most width cells, falling back
-// to fewer digits, then to %g, for large values; NaN (not modelled) is "-".
+// to fewer digits, then to %g, for large values; NaN (not modelled) is
+// none.
 func fmtNum(v float64, width, prec int) string {
 	if math.IsNaN(v) {
-		return "-"
+		return none
 	}
 	if math.IsInf(v, 0) {
 		if v > 0 {
@@ -250,6 +294,9 @@ func fmtMS(s float64) string {
 // exploit arm in percent, signed ("-" where it has none), the number that
 // chooses the exploit arm once that model decides.
 func fmtHeld(v float64) string {
+	if math.IsNaN(v) {
+		return none
+	}
 	if v >= 0 {
 		return "+" + fmtNum(100*v, 5, 1)
 	}

@@ -1,7 +1,10 @@
 package tui
 
 import (
+	"fmt"
 	"strings"
+
+	"github.com/charmbracelet/x/ansi"
 )
 
 // footerLines are the message line (prompt, note, or the loop's message)
@@ -28,7 +31,7 @@ func (m Model) messageLine() string {
 		return st.Prompt.Render("pin clock (MHz): ") + st.Value.Render(string(m.input)+"_") +
 			st.Muted.Render("  enter to pin, esc to cancel")
 	case modeConfirmReset:
-		return st.Warn.Render("reset the model and forget everything learned? y/n")
+		return st.Warn.Render(fmt.Sprintf("reset the model and forget everything learned (relearns within ±%d MHz of the clock now)? y/n", m.opts.ExploreSpanMHz))
 	}
 	switch {
 	case m.note != "" && m.noteBad:
@@ -58,14 +61,74 @@ func (m Model) shortHelp(w int) string {
 	return joinFit(parts, m.st.Muted.Render(" • "), w)
 }
 
-// helpLines is the `?` screen.
+// helpLines is the `?` screen: every key with what it does in a sentence,
+// then a legend of the header, the columns, the states and the dash. It
+// may be longer than the screen; View shows it from m.helpOff and the
+// arrow keys scroll it.
 func (m Model) helpLines(w int) []string {
-	hp := m.help
-	hp.Width = w
-	lines := []string{m.st.Title.Render("keys") + m.st.Muted.Render("  (? or esc closes)"), ""}
-	lines = append(lines, strings.Split(hp.FullHelpView(m.keys.FullHelp()), "\n")...)
+	st := &m.st
+	lines := []string{}
+	section := func(title string) {
+		if len(lines) > 0 {
+			lines = append(lines, "")
+		}
+		lines = append(lines, st.Title.Render(title))
+	}
+	entry := func(key, text string, keyW int) {
+		for i, l := range wrap(text, max(10, w-keyW-3)) {
+			k := ""
+			if i == 0 {
+				k = key
+			}
+			lines = append(lines, "  "+st.Accent.Render(padRight(k, keyW))+" "+st.Value.Render(l))
+		}
+	}
+	section("keys")
+	for _, b := range m.keys.helpOrder() {
+		if !b.Enabled() {
+			continue
+		}
+		entry(b.Help().Key, m.keySentence(b), 9)
+	}
 	if m.opts.ReadOnly || m.gpus[m.sel].snap.Actuation == "readonly" {
-		lines = append(lines, "", m.st.Muted.Render("read-only: the keys that change the GPU or the model are off"))
+		lines = append(lines, st.Muted.Render("  read-only: the keys that change the GPU or the model are off"))
+	}
+	for _, sec := range legend() {
+		section(sec.title)
+		for _, e := range sec.entries {
+			entry(e[0], e[1], 9)
+		}
 	}
 	return lines
+}
+
+// helpView is the part of the help that fits h rows from m.helpOff, under
+// a title that says how to scroll and close it.
+func (m Model) helpView(w, h int) []string {
+	all := m.helpLines(w)
+	rows := max(1, h-1)
+	off := max(0, min(m.helpOff, len(all)-rows))
+	title := m.st.Title.Render("help") + m.st.Muted.Render("  ?/esc close")
+	if len(all) > rows {
+		title += m.st.Muted.Render(fmt.Sprintf(" · ↑↓/pgdn scroll · %d–%d of %d", off+1, min(off+rows, len(all)), len(all)))
+	}
+	return append([]string{title}, all[off:min(off+rows, len(all))]...)
+}
+
+// wrap breaks text into lines of at most w cells at spaces.
+func wrap(text string, w int) []string {
+	var out []string
+	line := ""
+	for _, word := range strings.Fields(text) {
+		switch {
+		case line == "":
+			line = word
+		case ansi.StringWidth(line)+1+ansi.StringWidth(word) <= w:
+			line += " " + word
+		default:
+			out = append(out, line)
+			line = word
+		}
+	}
+	return append(out, line)
 }

@@ -2,6 +2,7 @@ package tui
 
 import (
 	"fmt"
+	"math"
 	"strings"
 	"time"
 
@@ -49,7 +50,9 @@ func renderHeader(s *control.Snapshot, has bool, gpu string, w, h int, st *style
 	act, actKey := actuationLabel(s)
 	left := []string{st.Title.Render("gputune"), modeStyle.badge(mode)}
 	if has {
-		left = append(left, st.ActBadge[actKey].badge(act))
+		// The SLO mode stays on the first line at every width: `m`
+		// changes it, and the change must show.
+		left = append(left, st.ActBadge[actKey].badge(act), sloBadge(s, st))
 	}
 	if s.Demo {
 		left = append(left, st.Demo.badge("DEMO"))
@@ -72,27 +75,46 @@ func renderHeader(s *control.Snapshot, has bool, gpu string, w, h int, st *style
 	return append(lines, joinFit(headerFacts(s, st), st.Sep.Render(" · "), w))
 }
 
+// sloBadge is the SLO mode and whether the limits hold: "slo-aware ok",
+// "slo-aware VIOLATED" or "edp" (limits ignored).
+func sloBadge(s *control.Snapshot, st *styles) string {
+	mode := s.SLOMode
+	if mode == "" {
+		mode = "slo ?"
+	}
+	if mode == "edp" {
+		return st.Label.Render("edp") + st.Muted.Render(" (no SLO)")
+	}
+	if !s.SLOOK {
+		return st.Label.Render(mode) + " " + st.Bad.Render("VIOLATED")
+	}
+	return st.Label.Render(mode) + " " + st.Good.Render("ok")
+}
+
 // headerFacts are the second header line's items, most important first so
 // a narrow terminal drops the least useful.
 func headerFacts(s *control.Snapshot, st *styles) []string {
 	kv := func(k, v string) string { return st.Label.Render(k+" ") + st.Value.Render(v) }
-	clock := "default"
+	clock := "default governor"
 	if s.FreqMHz > 0 {
 		clock = fmt.Sprintf("%d MHz", s.FreqMHz)
 	}
+	meas := none
+	if s.SMClockMHz > 0 {
+		meas = fmt.Sprintf("%d MHz", s.SMClockMHz)
+	}
 	facts := []string{
-		kv("clock", clock) + st.Muted.Render(fmt.Sprintf(" (meas %d)", s.SMClockMHz)),
+		kv("clock", clock) + st.Muted.Render(" measured "+meas),
 		kv("power", fmt.Sprintf("%.1f W", s.PowerW)),
 		kv("round", fmt.Sprint(s.Round)),
 	}
-	slo := st.Good.Render("ok")
-	if !s.SLOOK {
-		slo = st.Bad.Render("VIOLATED")
+	alpha := none
+	if !math.IsNaN(s.Alpha) && !math.IsInf(s.Alpha, 0) {
+		alpha = fmt.Sprintf("%.2f", s.Alpha)
 	}
 	facts = append(facts,
-		kv("slo", s.SLOMode)+" "+slo,
 		kv("objective", s.Objective),
-		kv("policy", s.Policy)+st.Muted.Render(fmt.Sprintf(" α %.2f", s.Alpha)),
+		kv("policy", s.Policy)+st.Muted.Render(" α "+alpha),
 	)
 	if s.MemFreqMHz > 0 || s.MemClockMHz > 0 {
 		facts = append(facts, kv("mem", fmt.Sprintf("%d MHz", s.MemClockMHz)))
@@ -136,7 +158,7 @@ func (m Model) statusLine() string {
 	parts := []string{modeLabel(s, v.has)}
 	if v.has {
 		act, _ := actuationLabel(s)
-		parts = append(parts, act,
+		parts = append(parts, act, s.SLOMode,
 			fmt.Sprintf("%d MHz", s.SMClockMHz),
 			fmt.Sprintf("%.0f W", s.PowerW),
 			fmt.Sprintf("r%d", s.Round))

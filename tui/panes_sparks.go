@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math"
 	"strconv"
+	"strings"
 
 	"github.com/charmbracelet/x/ansi"
 
@@ -113,8 +114,8 @@ func (p sparkPane) line(ser sparkSeries, w int, buf []float64) string {
 			style = p.st.Bad
 		}
 		// NaN is "not measured this window" (e.g. EDP with no tokens
-		// out): say so with a dash rather than print NaN.
-		text := "-"
+		// out): say so with the dash the legend explains, never NaN.
+		text := none
 		if !math.IsNaN(v) && !math.IsInf(v, 0) {
 			text = ser.value(v)
 		}
@@ -134,5 +135,5 @@ func padLeft(s string, w int) string {
 	if n > w {
 		return ansi.Truncate(s, w, "")
 	}
-	return fmt.Sprintf("%*s", w-n+len(s), s)
+	return strings.Repeat(" ", w-n) + s
 }

@@ -104,7 +104,7 @@ func TestUnmeasuredLatestValueIsADash(t *testing.T) {
 		t.Fatalf("NaN printed:\n%s", v)
 	}
 	for _, l := range strings.Split(v, "\n") {
-		if strings.Contains(l, "EDP/tok") && !strings.Contains(l, " - ") && !strings.HasSuffix(strings.TrimRight(l, " "), "-") {
+		if strings.Contains(l, "EDP/tok") && !strings.Contains(l, " "+none) && !strings.HasSuffix(strings.TrimRight(l, " "), none) {
 			t.Fatalf("EDP/tok line has no dash for the unmeasured value: %q", l)
 		}
 	}

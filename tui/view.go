@@ -26,7 +26,7 @@ func (m Model) View() string {
 		c.place(l.Strip, []string{m.gpuStrip(l.Strip.W)})
 	}
 	if m.showHelp {
-		c.place(l.Body, m.helpLines(l.Body.W))
+		c.place(l.Body, m.helpView(l.Body.W, l.Body.H))
 	} else {
 		sp := sparkPane{hist: v.hist, snap: &v.snap, ascii: m.opts.ASCII, st: &m.st}
 		c.place(l.Sparks, sp.render(l.Sparks.W, l.Sparks.H, l.Kind != layoutCompact))

@@ -5,13 +5,13 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"io"
 	"os"
 	"slices"
 	"strings"
 	"time"
 
 	"github.com/gputune/gputune/internal/bench"
-	"github.com/gputune/gputune/internal/config"
 	"github.com/gputune/gputune/sim"
 )
 
@@ -27,11 +27,10 @@ type benchFlags struct {
 	suite                                       bool
 }
 
-func newBenchFlags(std IO) *benchFlags {
+func newBenchFlags() *benchFlags {
 	f := &benchFlags{fs: flag.NewFlagSet("gputune bench", flag.ContinueOnError)}
 	fs := f.fs
-	fs.SetOutput(std.Err)
-	fs.StringVar(&f.configPath, "config", "", "config file for the loop's settings (default ./tuner.toml when present)")
+	fs.StringVar(&f.configPath, "config", "", configFlagHelp)
 	fs.StringVar(&f.trace, "trace", "", "replay a trace in the Azure CSV format (TIMESTAMP,ContextTokens,GeneratedTokens); default: the embedded Azure conversation trace")
 	fs.StringVar(&f.workload, "workload", "", "instead of a trace: "+strings.Join(sim.WorkloadNames(), ", ")+" (synthetic ones need --duration)")
 	fs.StringVar(&f.profile, "gpu-profile", sim.DefaultProfile, "simulated GPU: "+strings.Join(sim.ProfileNames(), ", "))
@@ -50,9 +49,15 @@ func newBenchFlags(std IO) *benchFlags {
 	return f
 }
 
+func (f *benchFlags) help(w io.Writer) {
+	commandHelp("gputune bench [flags]", `Runs every policy (or --policies) on the calibrated simulator in virtual
+time and compares energy, latency and SLO attainment side by side. Holds no
+real GPU.`, f.fs)(w)
+}
+
 // scenario turns the flags into a validated scenario.
 func (f *benchFlags) scenario() (bench.Scenario, error) {
-	cfg, _, err := config.Load(f.configPath)
+	cfg, _, err := loadConfig(f.configPath)
 	if err != nil {
 		return bench.Scenario{}, err
 	}
@@ -136,15 +141,13 @@ func (f *benchFlags) policyList() []string {
 // side by side. It holds no real GPU at all: the only controller it builds is
 // the simulated GPU's.
 func runBench(ctx context.Context, args []string, std IO) error {
-	f := newBenchFlags(std)
-	if err := f.fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return errHelp
-		}
-		return fmt.Errorf("%w: %v", errUsage, err)
+	f := newBenchFlags()
+	pos, err := parseArgs(f.fs, args, std.Out, f.help)
+	if err != nil {
+		return err
 	}
-	if f.fs.NArg() > 0 {
-		return fmt.Errorf("%w: unexpected argument %q", errUsage, f.fs.Arg(0))
+	if len(pos) > 0 {
+		return usagef("bench takes no arguments, got %q (see gputune bench --help)", pos[0])
 	}
 	sc, err := f.scenario()
 	if err != nil {

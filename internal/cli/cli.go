@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"strings"
 
 	"github.com/gputune/gputune/internal/buildinfo"
 	"github.com/gputune/gputune/internal/config"
@@ -44,12 +45,18 @@ Usage:
   gputune --demo [flags]           the same against a simulated H100 and vLLM (no GPU, no root)
   gputune probe [flags]            what gputune sees on this machine (read-only)
   gputune reset [--gpu N,M|all]    give back clocks a gputune locked, clear stale state
-  gputune model show|export|import FILE
+  gputune model show|export|import [FILE]
+                                   look at, save or install a learned model
   gputune bench [flags]            compare policies on the simulator (virtual time)
   gputune version | --version      version, commit and Go release of this binary
+  gputune help [COMMAND]           this help, or a command's
 
-Run "gputune COMMAND --help" for a command's flags. Configuration: tuner.toml
-(every key documented); flags override the file, the file overrides defaults.
+Run "gputune help COMMAND" or "gputune COMMAND --help" for a command's flags.
+Flags may come before or after arguments.
+
+Configuration: --config FILE; without it /etc/gputune/tuner.toml when run as
+root, ./tuner.toml otherwise, each only if present (tuner.toml documents
+every key). Flags override the file, the file overrides the defaults.
 `
 
 // Main runs gputune with args (without the program name) and returns the
@@ -64,6 +71,8 @@ func Main(ctx context.Context, args []string, std IO) int {
 	}
 	var err error
 	switch cmd {
+	case "help":
+		return runHelp(args, std)
 	case "":
 		err = runTune(ctx, args, std)
 	case "probe":
@@ -77,11 +86,8 @@ func Main(ctx context.Context, args []string, std IO) int {
 	case "version":
 		fmt.Fprintln(std.Out, "gputune", buildinfo.Read())
 		return exitOK
-	case "help":
-		fmt.Fprint(std.Out, usage)
-		return exitOK
 	default:
-		fmt.Fprintf(std.Err, "gputune: unknown command %q\n\n%s", cmd, usage)
+		fmt.Fprintf(std.Err, "gputune: unknown command %q (see gputune --help)\n", cmd)
 		return exitUsage
 	}
 	return exitCode(err, std)
@@ -108,10 +114,44 @@ func exitCode(err error, std IO) int {
 		fmt.Fprintf(std.Err, "gputune: %v\n", err)
 		return exitClocksLocked
 	case errors.Is(err, errUsage), errors.Is(err, config.ErrInvalid):
-		fmt.Fprintf(std.Err, "gputune: %v\n", err)
+		fmt.Fprintf(std.Err, "gputune: %s\n", strings.TrimPrefix(err.Error(), errUsage.Error()+": "))
 		return usageStatus()
 	default:
 		fmt.Fprintf(std.Err, "gputune: %v\n", err)
 		return exitFailure
 	}
+}
+
+// runHelp is `gputune help [COMMAND [SUBCOMMAND]]`: the help a command
+// prints for --help, on stdout.
+func runHelp(args []string, std IO) int {
+	name := strings.Join(args, " ")
+	h, ok := helpFor(name)
+	if !ok {
+		fmt.Fprintf(std.Err, "gputune: no help for %q: the commands are probe, reset, model, bench, version (see gputune --help)\n", name)
+		return exitUsage
+	}
+	h(std.Out)
+	return exitOK
+}
+
+// helpFor finds a command's help by name ("" is the tuning command).
+func helpFor(name string) (func(io.Writer), bool) {
+	switch name {
+	case "", "gputune":
+		return newRunFlags("gputune").help, true
+	case "probe":
+		return newProbeFlags().help, true
+	case "reset":
+		return newResetFlags().help, true
+	case "model":
+		return modelHelp, true
+	case "model show", "model export", "model import":
+		return newModelFlags(strings.TrimPrefix(name, "model ")).help, true
+	case "bench":
+		return newBenchFlags().help, true
+	case "version":
+		return func(w io.Writer) { fmt.Fprintln(w, "Usage:\n  gputune version\n\nprints the version") }, true
+	}
+	return nil, false
 }

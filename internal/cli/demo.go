@@ -48,7 +48,7 @@ func startDemo(ctx context.Context, cfg config.Config, f *runFlags, group *resto
 	if len(cfg.Scrape.MetricsURLs) > 0 {
 		log.Warn("scrape.metrics_urls is not used by the demo: each simulated GPU has its own simulated server", "metrics_urls", cfg.Scrape.MetricsURLs)
 	}
-	for i := range cfg.Demo.SimGPUs {
+	for _, i := range f.demoGPUs(cfg) {
 		wl, err := simWorkload(cfg, cfg.Bandit.Seed+uint64(i), true)
 		if err != nil {
 			return out, nil, err

@@ -21,6 +21,9 @@ var errHelp = errors.New("help requested")
 type runFlags struct {
 	fs         *flag.FlagSet
 	configPath string
+	// configRead is the file the configuration came from ("" for the
+	// built-in defaults), logged at start.
+	configRead string
 	resetModel bool
 	duration   time.Duration
 	listen     string
@@ -36,16 +39,10 @@ type runFlags struct {
 	gpuMetricsURLs map[string]string
 }
 
-func newRunFlags(name string, out io.Writer) *runFlags {
+func newRunFlags(name string) *runFlags {
 	f := &runFlags{fs: flag.NewFlagSet(name, flag.ContinueOnError)}
 	fs := f.fs
-	fs.SetOutput(out)
-	fs.Usage = func() {
-		fmt.Fprint(out, usage)
-		fmt.Fprintln(out, "\nFlags of the tuning command (gputune [flags]):")
-		fs.PrintDefaults()
-	}
-	fs.StringVar(&f.configPath, "config", "", "config file (default ./tuner.toml when present, else built-in defaults)")
+	fs.StringVar(&f.configPath, "config", "", configFlagHelp)
 	fs.BoolVar(&f.noTUI, "no-tui", false, "headless: one JSON object per decision on stdout, logs on stderr")
 	fs.BoolVar(&f.demo, "demo", false, "run against the built-in simulator (simulated GPU and vLLM; no GPU or root needed)")
 	fs.BoolVar(&f.dryRun, "dry-run", false, "decide and report, never lock a clock")
@@ -88,26 +85,98 @@ func newRunFlags(name string, out io.Writer) *runFlags {
 	return f
 }
 
+// configFlagHelp is every command's --config description.
+const configFlagHelp = "config file (default /etc/gputune/tuner.toml as root, ./tuner.toml otherwise, each only if present)"
+
+// help is `gputune --help`: the overview, then the tuning command's flags.
+func (f *runFlags) help(w io.Writer) {
+	fmt.Fprint(w, usage)
+	fmt.Fprintln(w, "\nFlags of the tuning command (gputune [flags]):")
+	printFlags(w, f.fs)
+}
+
+// demoOnly are the flags that mean something only with --demo.
+var demoOnly = []string{"speed", "workload", "trace", "gpu-profile", "sim-params", "sim-gpus"}
+
+// realOnly are the flags that mean nothing to the demo, whose simulated
+// GPUs each bring their own simulated server.
+var realOnly = []string{"metrics-url", "gpu-metrics-url", "takeover"}
+
 // parse parses args and returns the effective, validated configuration.
-func (f *runFlags) parse(args []string) (config.Config, error) {
-	if err := f.fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return config.Config{}, errHelp
-		}
-		return config.Config{}, fmt.Errorf("%w: %v", errUsage, err)
+func (f *runFlags) parse(args []string, out io.Writer) (config.Config, error) {
+	pos, err := parseArgs(f.fs, args, out, f.help)
+	if err != nil {
+		return config.Config{}, err
 	}
-	if f.fs.NArg() > 0 {
-		return config.Config{}, fmt.Errorf("%w: unexpected argument %q", errUsage, f.fs.Arg(0))
+	if len(pos) > 0 {
+		return config.Config{}, usagef("unexpected argument %q (see gputune --help)", pos[0])
 	}
-	cfg, _, err := config.Load(f.configPath)
+	cfg, path, err := loadConfig(f.configPath)
 	if err != nil {
 		return cfg, err
 	}
+	f.configRead = path
 	f.apply(&cfg)
 	if f.duration < 0 {
-		return cfg, fmt.Errorf("%w: --duration must not be negative", errUsage)
+		return cfg, usagef("--duration must not be negative")
 	}
-	return cfg, cfg.Validate()
+	if err := cfg.Validate(); err != nil {
+		return cfg, err
+	}
+	if err := f.checkApplicable(cfg); err != nil {
+		return cfg, err
+	}
+	if f.listen != "" {
+		if err := checkListen(f.listen); err != nil {
+			return cfg, err
+		}
+	}
+	return cfg, nil
+}
+
+// checkApplicable refuses flags the chosen mode would silently ignore.
+func (f *runFlags) checkApplicable(cfg config.Config) error {
+	set := map[string]bool{}
+	f.fs.Visit(func(fl *flag.Flag) { set[fl.Name] = true })
+	if !cfg.Demo.Enabled {
+		for _, name := range demoOnly {
+			if set[name] {
+				return usagef("--%s applies only to the demo: add --demo, or drop --%s", name, name)
+			}
+		}
+		return nil
+	}
+	for _, name := range realOnly {
+		if set[name] {
+			return usagef("--%s does not apply to --demo (each simulated GPU has its own simulated server): drop --%s", name, name)
+		}
+	}
+	d, err := config.ParseDevices(cfg.GPU.Devices)
+	if err != nil {
+		return usagef("--gpu: %v", err)
+	}
+	for _, i := range d.Indices {
+		if i >= cfg.Demo.SimGPUs {
+			return usagef("--gpu %s: the demo simulates %d GPU(s), numbered 0 to %d; add --sim-gpus %d or pick another",
+				cfg.GPU.Devices, cfg.Demo.SimGPUs, cfg.Demo.SimGPUs-1, i+1)
+		}
+	}
+	return nil
+}
+
+// demoGPUs are the simulated GPUs the demo runs: those named with --gpu,
+// or every one of --sim-gpus.
+func (f *runFlags) demoGPUs(cfg config.Config) []int {
+	given := false
+	f.fs.Visit(func(fl *flag.Flag) { given = given || fl.Name == "gpu" })
+	if d, err := config.ParseDevices(cfg.GPU.Devices); err == nil && given && !d.All {
+		return d.Indices
+	}
+	out := make([]int, cfg.Demo.SimGPUs)
+	for i := range out {
+		out[i] = i
+	}
+	return out
 }
 
 // apply overlays the flags the user set.

@@ -4,6 +4,8 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"net"
+	"strconv"
 
 	"github.com/gputune/gputune/internal/config"
 	"github.com/gputune/gputune/internal/exporter"
@@ -29,6 +31,13 @@ func serveMetrics(cfg config.Config, f *runFlags, loops []tuned, group *restore.
 	if err != nil {
 		return fmt.Errorf("%w: %w", errUsage, err)
 	}
+	follow(exp, loops, group)
+	group.Go("metrics-server", srv.Serve)
+	return nil
+}
+
+// follow feeds every loop's snapshots to exp until the session ends.
+func follow(exp *exporter.Exporter, loops []tuned, group *restore.Group) {
 	for _, t := range loops {
 		// A deep buffer: the saved-energy estimate wants every window.
 		sub := t.loop.Subscribe(64)
@@ -37,7 +46,22 @@ func serveMetrics(cfg config.Config, f *runFlags, loops []tuned, group *restore.
 			return nil
 		})
 	}
-	group.Go("metrics-server", srv.Serve)
+}
+
+// checkListen refuses a malformed --listen address before anything starts
+// (exit 2); a well-formed one that cannot be bound fails later, at bind.
+func checkListen(addr string) error {
+	_, port, err := net.SplitHostPort(addr)
+	if err == nil {
+		var n int
+		n, err = strconv.Atoi(port)
+		if err == nil && (n < 0 || n > 65535) {
+			err = fmt.Errorf("port %d is out of range", n)
+		}
+	}
+	if err != nil {
+		return usagef("--listen %q is not an address: give host:port, such as 127.0.0.1:9400 (%v)", addr, err)
+	}
 	return nil
 }
 

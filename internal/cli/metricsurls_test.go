@@ -83,8 +83,8 @@ func TestGPUMetricsURLFlag(t *testing.T) {
 			if tt.args[0] != "--config" {
 				t.Chdir(t.TempDir())
 			}
-			f := newRunFlags("gputune", io.Discard)
-			cfg, err := f.parse(tt.args)
+			f := newRunFlags("gputune")
+			cfg, err := f.parse(tt.args, io.Discard)
 			if tt.wantErr != "" {
 				if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
 					t.Fatalf("error %v, want one containing %q", err, tt.wantErr)

@@ -5,7 +5,9 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"io"
 	"io/fs"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"strings"
@@ -14,74 +16,210 @@ import (
 	"github.com/gputune/gputune/bandit"
 	"github.com/gputune/gputune/control"
 	"github.com/gputune/gputune/internal/config"
+	"github.com/gputune/gputune/internal/loopkit"
+	"github.com/gputune/gputune/nvgpu"
+	"github.com/gputune/gputune/sim"
 )
 
-const modelUsage = `usage:
-  gputune model show [FILE...]                       metadata of the given models, or of every saved model
-  gputune model export [--gpu N] [--policy P] FILE   copy GPU N's learned model to FILE
-  gputune model import [--gpu N] [--policy P] [--served-model NAME] FILE
-                                                     install FILE as GPU N's model (refused for another GPU or served model)`
+// modelHelp is `gputune model --help` and `gputune help model`.
+func modelHelp(w io.Writer) {
+	fmt.Fprint(w, `Usage:
+  gputune model show [FILE...]      metadata of the given models, or of every saved model
+  gputune model export FILE         copy a GPU's learned model to FILE
+  gputune model import FILE         install FILE as a GPU's model, after checking all of it
+
+A model is what gputune learned for one GPU model, served model and policy.
+With --demo these commands work on the demo's simulated GPUs and their
+models, kept apart from real GPUs' (<data-dir>/demo).
+
+Run "gputune help model show|export|import" for each one's flags.
+`)
+}
+
+// modelFlags are one model subcommand's flags: each lists only its own.
+type modelFlags struct {
+	fs                                  *flag.FlagSet
+	sub                                 string
+	configPath, dataDir, policy, served string
+	gpu                                 int
+	demo, force                         bool
+}
+
+func newModelFlags(sub string) *modelFlags {
+	f := &modelFlags{fs: flag.NewFlagSet("gputune model "+sub, flag.ContinueOnError), sub: sub}
+	fs := f.fs
+	fs.StringVar(&f.configPath, "config", "", configFlagHelp)
+	fs.StringVar(&f.dataDir, "data-dir", "", "folder of saved models (default: the config's log.data_dir, else /var/lib/gputune as root, ~/.local/state/gputune otherwise)")
+	fs.BoolVar(&f.demo, "demo", false, "the demo's simulated GPUs and their models (<data-dir>/demo); no GPU or root needed")
+	if sub == "show" {
+		return f
+	}
+	fs.IntVar(&f.gpu, "gpu", 0, "GPU index (with --demo: the simulated GPU's)")
+	fs.StringVar(&f.policy, "policy", bandit.PolicyGPUTune, "policy whose model to move: gputune or agft")
+	if sub == "import" {
+		fs.StringVar(&f.served, "served-model", "", "the model name this node's server runs (checked against the file; default: the file's)")
+		fs.BoolVar(&f.force, "force", false, "replace a model already saved for this GPU")
+	}
+	return f
+}
+
+func (f *modelFlags) help(w io.Writer) {
+	switch f.sub {
+	case "show":
+		commandHelp("gputune model show [flags] [FILE...]", `Prints the metadata of each FILE, or of every model saved under the data
+folder: GPU model, served model, policy, rounds learned, convergence.`, f.fs)(w)
+	case "export":
+		commandHelp("gputune model export [flags] FILE", `Copies the model gputune learned for GPU --gpu (policy --policy) to FILE,
+for another node of the same GPU model to import.`, f.fs)(w)
+	default:
+		commandHelp("gputune model import [flags] FILE", `Installs FILE as the model of GPU --gpu (policy --policy). The whole file is
+checked first, the policy state included, by restoring it into a policy for
+this GPU; a file for another GPU model, served model or policy is refused,
+and so is replacing an existing model without --force.`, f.fs)(w)
+	}
+}
 
 // runModel is `gputune model show|export|import`.
 func runModel(ctx context.Context, args []string, std IO) error {
 	if len(args) == 0 {
-		return fmt.Errorf("%w: model needs a subcommand\n%s", errUsage, modelUsage)
+		return usagef("model needs a subcommand: show, export or import (see gputune model --help)")
 	}
 	sub, args := args[0], args[1:]
-	set := flag.NewFlagSet("gputune model "+sub, flag.ContinueOnError)
-	set.SetOutput(std.Err)
-	cfg := loadQuiet()
-	dataDir := set.String("data-dir", cfg.DataDir(), "folder of saved models")
-	gpu := set.Int("gpu", 0, "GPU index")
-	policy := set.String("policy", bandit.PolicyGPUTune, "policy whose model to move: gputune or agft")
-	served := set.String("served-model", "", "import: the model name this node's server runs (checked against the file)")
-	if err := set.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return errHelp
-		}
-		return fmt.Errorf("%w: %v", errUsage, err)
-	}
 	switch sub {
-	case "show":
-		return modelShow(std, *dataDir, set.Args())
-	case "export", "import":
-		if set.NArg() != 1 {
-			return fmt.Errorf("%w: model %s needs exactly one FILE\n%s", errUsage, sub, modelUsage)
+	case "-h", "-help", "--help", "help":
+		modelHelp(std.Out)
+		return errHelp
+	case "show", "export", "import":
+	default:
+		return usagef("unknown model subcommand %q: want show, export or import (see gputune model --help)", sub)
+	}
+	f := newModelFlags(sub)
+	files, err := parseArgs(f.fs, args, std.Out, f.help)
+	if err != nil {
+		return err
+	}
+	cfg, path, err := loadConfig(f.configPath)
+	if err != nil {
+		return err
+	}
+	if f.dataDir != "" {
+		cfg.Log.DataDir = f.dataDir
+	}
+	if f.demo {
+		cfg = demoDirs(cfg)
+	}
+	if err := cfg.Validate(); err != nil {
+		return err
+	}
+	log := newLogger(cfg, std.Err, true)
+	log.Info("configuration", "file", configSource(path))
+	if sub == "show" {
+		return modelShow(std, cfg.DataDir(), files)
+	}
+	if len(files) != 1 {
+		return usagef("model %s needs exactly one FILE, got %d (see gputune model %s --help)", sub, len(files), sub)
+	}
+	if f.policy != bandit.PolicyGPUTune && f.policy != bandit.PolicyAGFT {
+		return usagef("--policy %q: want gputune or agft", f.policy)
+	}
+	if f.gpu < 0 {
+		return usagef("--gpu %d: must be a GPU index (0, 1, ...)", f.gpu)
+	}
+	facts, err := modelFacts(ctx, cfg, f, log)
+	if err != nil {
+		return err
+	}
+	local := control.ModelPath(cfg.DataDir(), config.SanitizeModelName(facts.Name), facts.UUID, f.policy)
+	if sub == "export" {
+		e, err := readModel(local)
+		if errors.Is(err, os.ErrNotExist) {
+			return fmt.Errorf("GPU %d has no saved %s model (looked for %s)", f.gpu, f.policy, local)
 		}
-		be := newBackend(newLogger(cfg, std.Err, true))
-		d, err := be.open(ctx, *gpu)
 		if err != nil {
 			return err
 		}
-		facts := d.dev.Facts()
-		_ = d.close()
-		local := control.ModelPath(*dataDir, config.SanitizeModelName(facts.Name), facts.UUID, *policy)
-		if sub == "export" {
-			return modelCopy(local, set.Arg(0), facts.Name, "")
+		if err := control.SaveModel(files[0], e); err != nil {
+			return err
 		}
-		return modelCopy(set.Arg(0), local, facts.Name, *served)
+		fmt.Fprintf(std.Out, "exported GPU %d's %s model (%s, %d rounds) to %s\n", f.gpu, f.policy, facts.Name, e.Meta.Rounds, files[0])
+		return nil
 	}
-	return fmt.Errorf("%w: unknown model subcommand %q\n%s", errUsage, sub, modelUsage)
+	e, err := readModel(files[0])
+	if err != nil {
+		return err
+	}
+	served := f.served
+	if served == "" {
+		served = e.ServedModel
+	}
+	if err := e.Check(facts.Name, served); err != nil {
+		return fmt.Errorf("%s: %w", files[0], err)
+	}
+	pcfg := cfg
+	pcfg.Control.Policy = f.policy
+	if err := checkRestores(pcfg, facts, e); err != nil {
+		return fmt.Errorf("%s is not a usable %s model for %s: %w", files[0], f.policy, facts.Name, err)
+	}
+	if _, err := os.Stat(local); err == nil && !f.force {
+		return fmt.Errorf("GPU %d already has a saved %s model at %s: add --force to replace it", f.gpu, f.policy, local)
+	}
+	if err := control.SaveModel(local, e); err != nil {
+		return err
+	}
+	fmt.Fprintf(std.Out, "imported %s as GPU %d's %s model (%s, %d rounds): wrote %s\n", files[0], f.gpu, f.policy, facts.Name, e.Meta.Rounds, local)
+	return nil
 }
 
-// modelCopy validates src as a model for gpuModel (and servedModel, when
-// given) and writes it atomically to dst.
-func modelCopy(src, dst, gpuModel, servedModel string) error {
-	data, err := os.ReadFile(src)
+// modelFacts identifies the GPU a model belongs to: a real one through
+// NVML (read-only), or with --demo the simulated one the demo would run.
+func modelFacts(ctx context.Context, cfg config.Config, f *modelFlags, log *slog.Logger) (nvgpu.Facts, error) {
+	if f.demo {
+		if f.gpu >= cfg.Demo.SimGPUs {
+			return nvgpu.Facts{}, usagef("--gpu %d: the demo simulates %d GPU(s) (demo.sim_gpus)", f.gpu, cfg.Demo.SimGPUs)
+		}
+		g, err := sim.NewGPU(cfg.Demo.GPUProfile, cfg.Demo.SimParams)
+		if err != nil {
+			return nvgpu.Facts{}, fmt.Errorf("%w: demo: %w", config.ErrInvalid, err)
+		}
+		return simGPUFacts(g.Facts(), f.gpu), nil
+	}
+	d, err := newBackend(log).open(ctx, f.gpu)
 	if err != nil {
-		return fmt.Errorf("reading model: %w", err)
+		return nvgpu.Facts{}, err
+	}
+	defer d.close()
+	return d.dev.Facts(), nil
+}
+
+// checkRestores proves a model usable the way a start would use it: its
+// normaliser fits this build's features and its policy state restores into
+// a fresh policy for this GPU's clocks.
+func checkRestores(cfg config.Config, facts nvgpu.Facts, e bandit.Envelope) error {
+	if n := len(e.Normaliser.Stats); n != control.NumFeatures-1 {
+		return fmt.Errorf("%w: model has %d features, this build uses %d", bandit.ErrState, n, control.NumFeatures-1)
+	}
+	arms, err := control.Arms(facts, cfg.GPU)
+	if err != nil {
+		return err
+	}
+	p, err := loopkit.NewPolicy(cfg, arms)
+	if err != nil {
+		return err
+	}
+	return e.Restore(p)
+}
+
+// readModel reads and decodes a model file.
+func readModel(path string) (bandit.Envelope, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return bandit.Envelope{}, fmt.Errorf("reading model: %w", err)
 	}
 	e, err := bandit.UnmarshalEnvelope(data)
 	if err != nil {
-		return fmt.Errorf("%s: %w", src, err)
+		return bandit.Envelope{}, fmt.Errorf("%s: %w", path, err)
 	}
-	if servedModel == "" {
-		servedModel = e.ServedModel
-	}
-	if err := e.Check(gpuModel, servedModel); err != nil {
-		return fmt.Errorf("%s: %w", src, err)
-	}
-	return control.SaveModel(dst, e)
+	return e, nil
 }
 
 func modelShow(std IO, dataDir string, files []string) error {

@@ -5,24 +5,52 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"io"
 
 	"github.com/gputune/gputune/internal/restore"
 )
 
+// resetFlags are `gputune reset`'s flags.
+type resetFlags struct {
+	fs                       *flag.FlagSet
+	configPath, gpus, runDir string
+}
+
+func newResetFlags() *resetFlags {
+	f := &resetFlags{fs: flag.NewFlagSet("gputune reset", flag.ContinueOnError)}
+	f.fs.StringVar(&f.configPath, "config", "", configFlagHelp)
+	f.fs.StringVar(&f.gpus, "gpu", "all", "GPUs to reset: indices such as 0,1, or all")
+	f.fs.StringVar(&f.runDir, "run-dir", "", "folder of the state files (default /run/gputune as root)")
+	return f
+}
+
+func (f *resetFlags) help(w io.Writer) {
+	commandHelp("gputune reset [--gpu N,M|all]", `Gives back the core and memory clocks a gputune locked (the GPU returns
+to its default governor) and clears stale state files. Needs root on a
+real GPU.`, f.fs)(w)
+}
+
 // runReset is `gputune reset [--gpu N,M|all]`: give back the core and memory
 // clocks a gputune locked and clear stale state files.
 func runReset(ctx context.Context, args []string, std IO) error {
-	fs := flag.NewFlagSet("gputune reset", flag.ContinueOnError)
-	fs.SetOutput(std.Err)
-	gpus := fs.String("gpu", "all", "GPUs to reset: indices such as 0,1, or all")
-	runDir := fs.String("run-dir", "", "folder of the state files (default /run/gputune as root)")
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return errHelp
-		}
-		return fmt.Errorf("%w: %v", errUsage, err)
+	f := newResetFlags()
+	pos, err := parseArgs(f.fs, args, std.Out, f.help)
+	if err != nil {
+		return err
 	}
-	log := newLogger(loadQuiet(), std.Err, true)
+	if len(pos) > 0 {
+		return usagef("reset takes no arguments, got %q (see gputune reset --help)", pos[0])
+	}
+	cfg, path, err := loadConfig(f.configPath)
+	if err != nil {
+		return err
+	}
+	if err := cfg.Validate(); err != nil {
+		return err
+	}
+	gpus, runDir := &f.gpus, &f.runDir
+	log := newLogger(cfg, std.Err, true)
+	log.Info("configuration", "file", configSource(path))
 	be := newBackend(log)
 	indices, err := be.indices(*gpus)
 	if err != nil {

@@ -20,11 +20,13 @@ type simGPU struct {
 func newSimGPU(live *sim.Live, index int) simGPU { return simGPU{Live: live, index: index} }
 
 // Facts is the simulator's facts with this GPU's index and UUID.
-func (g simGPU) Facts() nvgpu.Facts {
-	f := g.Live.Facts()
-	if g.index != 0 {
-		f.Index = g.index
-		f.UUID = fmt.Sprintf("%s-%d", f.UUID, g.index)
+func (g simGPU) Facts() nvgpu.Facts { return simGPUFacts(g.Live.Facts(), g.index) }
+
+// simGPUFacts gives simulated GPU index its own index and UUID.
+func simGPUFacts(f nvgpu.Facts, index int) nvgpu.Facts {
+	if index != 0 {
+		f.Index = index
+		f.UUID = fmt.Sprintf("%s-%d", f.UUID, index)
 	}
 	return f
 }

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"os"
 	"path/filepath"
 	"slices"
 	"time"
@@ -75,7 +76,14 @@ func buildLoop(s stackSpec) (*control.Loop, error) {
 		s.log.Warn(err.Error())
 	default:
 		if err := loop.Restore(e); err != nil {
-			s.log.Warn("saved model not used: starting fresh", "path", modelPath, "err", err)
+			// Kept aside, never overwritten: the fresh model saves to
+			// modelPath, and an imported model that fails here is the
+			// operator's to look at.
+			aside := fmt.Sprintf("%s.bad-%s", modelPath, time.Now().UTC().Format("20060102T150405Z"))
+			if rerr := os.Rename(modelPath, aside); rerr != nil {
+				return nil, fmt.Errorf("saved model %s does not load (%w) and could not be moved aside: %w", modelPath, err, rerr)
+			}
+			s.log.Warn("saved model not used: kept aside, starting fresh", "path", modelPath, "kept_as", aside, "err", err)
 		} else {
 			s.log.Info("loaded saved model", "path", modelPath, "rounds", e.Meta.Rounds, "converged", e.Meta.Converged)
 		}

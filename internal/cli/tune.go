@@ -15,6 +15,7 @@ import (
 
 	"github.com/gputune/gputune/control"
 	"github.com/gputune/gputune/internal/config"
+	"github.com/gputune/gputune/internal/exporter"
 	"github.com/gputune/gputune/internal/restore"
 	"github.com/gputune/gputune/internal/safefile"
 	"github.com/gputune/gputune/nvgpu"
@@ -23,19 +24,20 @@ import (
 
 // runTune is `gputune [flags]`: tune real GPUs, or simulated ones with --demo.
 func runTune(ctx context.Context, args []string, std IO) error {
-	f := newRunFlags("gputune", std.Err)
-	cfg, err := f.parse(args)
+	f := newRunFlags("gputune")
+	cfg, err := f.parse(args, std.Out)
 	if err != nil {
 		return err
 	}
 	if cfg.Demo.Enabled {
-		return runSession(ctx, cfg, f, std, nil)
+		return runSession(ctx, demoDirs(cfg), f, std, nil)
 	}
 	be := newBackend(nil)
 	// A run that may lock clocks runs as a worker under a supervisor that
 	// restores them whatever ends the worker (SIGKILL and OOM included).
 	if !cfg.Control.DryRun && !restore.IsWorker() {
 		log := newLogger(cfg, std.Err, true)
+		log.Info("configuration", "file", configSource(f.configRead))
 		// A worker stopped (SIGSTOP) for ten watchdog periods is killed
 		// and its clocks reset: its own watchdog cannot run while stopped.
 		code := restore.Supervise(ctx, restore.Options{Opener: backendWithLog(be, log).opener(), RunDir: cfg.GPU.RunDir, Log: log,
@@ -46,6 +48,14 @@ func runTune(ctx context.Context, args []string, std IO) error {
 		return nil
 	}
 	return runSession(ctx, cfg, f, std, &be)
+}
+
+// demoDirs keeps the demo's models and decision logs in a folder of their
+// own under the data folder, apart from real GPUs': a simulated H100 must
+// never warm-start a real one, nor its logs mix with theirs.
+func demoDirs(cfg config.Config) config.Config {
+	cfg.Log.DataDir = filepath.Join(cfg.DataDir(), "demo")
+	return cfg
 }
 
 func backendWithLog(b backend, log *slog.Logger) backend { b.log = log; return b }
@@ -89,6 +99,13 @@ func runSession(ctx context.Context, cfg config.Config, f *runFlags, std IO, be 
 	defer cancel(nil)
 	group, gctx := restore.NewGroup(ctx, log)
 	defer group.Guard("main", &err)
+	if !restore.IsWorker() {
+		log.Info("configuration", "file", configSource(f.configRead), "data_dir", cfg.DataDir(), "log_dir", cfg.LogDir())
+	}
+	// totals sums what the run did, for the summary the TUI leaves on the
+	// terminal when it quits.
+	totals := exporter.New(exporter.Options{})
+	showedTUI := false
 
 	var loops []tuned
 	var clock control.Clock = control.WallClock{}
@@ -119,6 +136,9 @@ func runSession(ctx context.Context, cfg config.Config, f *runFlags, std IO, be 
 		if len(loops) > 0 {
 			log.Info("stopped: every clock given back", "gpus", len(loops), "why", stopReason(ctx, err))
 		}
+		if showedTUI {
+			fmt.Fprintln(std.Out, summaryLine(totals.Totals(), len(loops), giveBack))
+		}
 	}()
 
 	if be == nil {
@@ -133,6 +153,9 @@ func runSession(ctx context.Context, cfg config.Config, f *runFlags, std IO, be 
 		if err := serveMetrics(cfg, f, loops, group, log); err != nil {
 			return err
 		}
+	}
+	if !headless {
+		follow(totals, loops, group)
 	}
 
 	for _, t := range loops {
@@ -177,6 +200,7 @@ func runSession(ctx context.Context, cfg config.Config, f *runFlags, std IO, be 
 	}
 
 	if !headless && len(loops) > 0 {
+		showedTUI = true
 		terr := tui.Run(gctx, tui.Options{
 			GPUs:     tuiFeeds(loops),
 			ReadOnly: cfg.Control.DryRun,

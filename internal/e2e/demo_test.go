@@ -153,9 +153,9 @@ func TestDemoAcceptance(t *testing.T) {
 	checkExploitNearBestStatic(t, decodeLines(t, stdout))
 
 	// The same stream goes to the per-GPU-model decision log.
-	logs, _ := filepath.Glob(filepath.Join(dataDir, "logs", "*", "decisions-*.jsonl"))
+	logs, _ := filepath.Glob(filepath.Join(dataDir, "demo", "logs", "*", "decisions-*.jsonl"))
 	if len(logs) != 1 {
-		t.Fatalf("want one decision log under %s/logs/<gpu-model>/, found %v", dataDir, logs)
+		t.Fatalf("want one decision log under %s/demo/logs/<gpu-model>/, found %v", dataDir, logs)
 	}
 	logged, err := os.ReadFile(logs[0])
 	if err != nil {
@@ -553,7 +553,7 @@ func TestDecisionLogRotates(t *testing.T) {
 	if len(stdout) <= 2<<20 {
 		t.Fatalf("stdout holds only %d bytes; the test needs more than two 1 MB files' worth", len(stdout))
 	}
-	logs, _ := filepath.Glob(filepath.Join(dir, "logs", "*", "decisions-*.jsonl"))
+	logs, _ := filepath.Glob(filepath.Join(dir, "demo", "logs", "*", "decisions-*.jsonl"))
 	slices.Sort(logs)
 	if len(logs) != 2 {
 		t.Fatalf("want the 2 newest decision logs kept, found %v", logs)

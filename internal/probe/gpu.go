@@ -76,6 +76,8 @@ func probeGPU(ctx context.Context, r nvgpu.Reader, readerErr error, lock string,
 	euid, status, statusErr := privilege()
 	rep.CanSetClocks, rep.CanSetClocksWhy = setClockPrivilege(euid, status, statusErr)
 	if r == nil {
+		// Privilege alone sets no clock: without a GPU the answer is no.
+		rep.CanSetClocks, rep.CanSetClocksWhy = "no", "no GPU found; privilege: "+rep.CanSetClocksWhy
 		rep.Error = "no GPU"
 		if readerErr != nil {
 			rep.Error = "no GPU: " + readerErr.Error()

@@ -164,6 +164,9 @@ func TestProbeFailures(t *testing.T) {
 				t.Fatalf("gpu ok %v metrics ok %v reachable %v; gpu %+v metrics %+v",
 					rep.GPU.OK(), rep.Metrics.OK(), rep.Metrics.Reachable, rep.GPU, rep.Metrics)
 			}
+			if tc.opt.Reader == nil && rep.GPU.CanSetClocks != "no" {
+				t.Errorf("no GPU, yet can set clocks = %q", rep.GPU.CanSetClocks)
+			}
 			wantOK := tc.gpuOK && tc.metOK
 			if rep.OK() != wantOK {
 				t.Errorf("OK() = %v, want %v", rep.OK(), wantOK)
