@@ -58,6 +58,11 @@ func TestTUIExplainsItselfInTmux(t *testing.T) {
 				}
 			}
 			p.keys("Escape")
+			// Wait for the overlay to close before q: an escape byte and a
+			// q read together are alt+q, which quits nothing.
+			p.waitFor("the help overlay to close", func(s string) bool {
+				return !strings.Contains(tmuxHeaderLines(s, 3), "?/esc close")
+			})
 
 			p.keys("q")
 			screen = p.waitText("EXIT=")
