@@ -155,6 +155,15 @@ func drive(ctx context.Context, sc Scenario, base *sim.Sim, cfg config.Config,
 			break
 		}
 	}
+	if sc.SaveModel != "" && cfg.Control.Policy == PolicyGPUTune {
+		e, ok, err := loop.Envelope()
+		if err == nil && ok {
+			err = control.SaveModel(sc.SaveModel, e)
+		}
+		if err != nil {
+			return nil, fmt.Errorf("--export-model: %w", err)
+		}
+	}
 	if err := loop.Close(ctx); err != nil {
 		return nil, fmt.Errorf("closing the loop: %w", err)
 	}

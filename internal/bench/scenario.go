@@ -44,6 +44,9 @@ type Scenario struct {
 	Warm *bandit.Envelope
 	// WarmFrom names Warm's file, for the record.
 	WarmFrom string
+	// SaveModel, when set, is where the gputune row's model is written at
+	// the end of its run (for a later warm start).
+	SaveModel string
 }
 
 // Validate reports what to fix, wrapped in ErrScenario.

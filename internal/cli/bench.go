@@ -21,6 +21,7 @@ type benchFlags struct {
 	fs                                          *flag.FlagSet
 	configPath, trace, workload, profile, param string
 	objective, oracle, out, policies, model     string
+	exportModel                                 string
 	duration                                    time.Duration
 	seed                                        uint64
 	seeds                                       int
@@ -45,6 +46,7 @@ func newBenchFlags(std IO) *benchFlags {
 	fs.Float64Var(&f.rateScale, "rate-scale", 1, "multiply the request rate (2: twice the requests per second)")
 	fs.StringVar(&f.objective, "objective", "", "edp (energy-delay product per token, default) or energy (joules per token)")
 	fs.StringVar(&f.oracle, "oracle", "", "experiments only: override horizon-oracle's fixed method, e.g. replan=3s,hold=10s,tail=20s,stride=4 (empty: those defaults)")
+	fs.StringVar(&f.exportModel, "export-model", "", "write the gputune policy's model to this file at the end of its run (for --import-model)")
 	fs.StringVar(&f.model, "import-model", "", "start the gputune policy from this saved model file (warm start), as `gputune model import` would")
 	fs.StringVar(&f.out, "out", "bench-out", "folder for results.json and the plots")
 	fs.BoolVar(&f.suite, "suite", false, "run the standard set: conversation trace, tight SLOs, 3x rate, bursty, ramp, phases, Poisson, A100; each under every parameter set")
@@ -89,7 +91,10 @@ func (f *benchFlags) scenario() (bench.Scenario, error) {
 		dur = bench.SuiteDefaultDuration
 	}
 	sc := bench.Scenario{Name: "custom", Duration: dur, GPUProfile: f.profile, Params: f.param, Seed: f.seed,
-		Config: cfg, Oracle: f.oracle}
+		Config: cfg, Oracle: f.oracle, SaveModel: f.exportModel}
+	if f.exportModel != "" && (f.suite || f.seeds > 1) {
+		return sc, fmt.Errorf("%w: --export-model saves one run's model: not with --suite or --seeds", errUsage)
+	}
 	if f.model != "" {
 		e, err := importModel(f.model, f.profile)
 		if err != nil {
