@@ -153,7 +153,7 @@ func newDecider(plan horizonPlan, workers int) *decider {
 
 // decide returns the cheapest candidate from s (ties: the higher clock).
 func (d *decider) decide(ctx context.Context, s *sim.Sim, cands []int) int {
-	d.costs = append(d.costs[:0], make([]float64, len(cands))...)
+	d.costs = slices.Grow(d.costs[:0], len(cands))[:len(cands)]
 	if len(d.scratch) == 1 {
 		for i, c := range cands {
 			d.costs[i] = d.plan.rollout(ctx, s, &d.scratch[0], c)

@@ -15,8 +15,8 @@ import (
 )
 
 // SuiteDefaultDuration is the trace prefix (and synthetic arrival time) the
-// suite runs by default: the horizon reference costs about 28 simulated
-// seconds per second of the run, and the whole set (8 workloads × 3
+// suite runs by default: the horizon reference simulates about 280 seconds
+// (28 rollouts of 30 s every 3 s) per second of the run, and the whole set (8 workloads × 3
 // parameter sets) must finish in under 8 minutes on 2 cores, so the suite
 // runs the first 10 minutes unless --duration says otherwise. The output
 // says so.
