@@ -254,7 +254,7 @@ func runHorizon(ctx context.Context, sc Scenario, base *sim.Sim, sb run, workers
 		}
 		now := s.Now()
 		if progress != nil {
-			progress(min(now.Seconds()/limit.Seconds(), 1))
+			progress(min(now.Seconds()/(limit-drainLimit).Seconds(), 1))
 		}
 		if s.Done() || now >= limit {
 			break
