@@ -229,9 +229,10 @@ func TestHorizonDecisionIsCheapestRollout(t *testing.T) {
 	before := base.Truth()
 	for _, workers := range []int{1, 2} {
 		d := newDecider(plan, workers)
-		got := d.decide(ctx, &base, cands)
+		got := d.decide(ctx, &base, cands, 990)
 		var scratch sim.Sim
-		cost := func(mhz int) float64 { return plan.rollout(ctx, &base, &scratch, mhz) }
+		inf := func() float64 { return math.Inf(1) }
+		cost := func(mhz int) float64 { return plan.rollout(ctx, &base, &scratch, mhz, inf) }
 		gc := cost(got)
 		for _, c := range cands {
 			if cc := cost(c); cc < gc {
