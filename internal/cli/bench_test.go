@@ -28,7 +28,8 @@ func TestBenchBadFlagsExit2(t *testing.T) {
 		{"profile", []string{"--gpu-profile", "v100"}, "gpu-profile"},
 		{"rate scale", []string{"--rate-scale", "-1"}, "rate-scale"},
 		{"oracle", []string{"--oracle", "perfect"}, "oracle"},
-		{"full oracle needs a duration", []string{"--oracle", "full"}, "duration"},
+		{"oracle knob", []string{"--oracle", "hold=-1s"}, "oracle"},
+		{"missing model", []string{"--import-model", "/nonexistent/model.json"}, "import-model"},
 		{"seeds", []string{"--seeds", "0"}, "seeds"},
 		{"policies", []string{"--policies", "gputune,crystal-ball"}, "crystal-ball"},
 		{"missing trace", []string{"--trace", "/nonexistent/trace.csv"}, "trace"},
@@ -73,7 +74,12 @@ func TestBenchNeverOpensAGPU(t *testing.T) {
 	if st, err := os.Stat(log); err != nil || st.Size() != 0 {
 		t.Fatalf("the fake GPU's call log was touched (%v, %d bytes)", err, st.Size())
 	}
-	if !strings.Contains(stdout, "gputune") || !strings.Contains(stdout, "greedy-oracle") || !strings.Contains(stdout, "NOT a lower bound") {
+	for _, want := range []string{"default", "static-best", "power-cap-best", "agft", "gputune", "horizon-oracle", "not a proof of optimality"} {
+		if !strings.Contains(stdout, want) {
+			t.Errorf("table lacks %q", want)
+		}
+	}
+	if t.Failed() {
 		t.Errorf("table lacks policies or the oracle caveat:\n%s", stdout)
 	}
 	b, err := os.ReadFile(filepath.Join(out, "results.json"))
@@ -86,5 +92,38 @@ func TestBenchNeverOpensAGPU(t *testing.T) {
 	}
 	if doc["sim_params_hash"] == "" || doc["policies"] == nil {
 		t.Errorf("results.json lacks keys: %v", doc)
+	}
+}
+
+// A model exported by one bench run starts the gputune row of the next, and
+// results.json names it.
+func TestBenchExportThenImportModel(t *testing.T) {
+	dir := t.TempDir()
+	t.Chdir(dir)
+	model := filepath.Join(dir, "model.json")
+	code, _, stderr := runMain(t, "bench", "--duration", "1m", "--policies", "gputune", "--export-model", model, "--out", filepath.Join(dir, "a"))
+	if code != exitOK {
+		t.Fatalf("export: exit %d: %s", code, stderr)
+	}
+	out := filepath.Join(dir, "b")
+	code, _, stderr = runMain(t, "bench", "--duration", "1m", "--seed", "2", "--policies", "gputune", "--import-model", model, "--out", out)
+	if code != exitOK {
+		t.Fatalf("import: exit %d: %s", code, stderr)
+	}
+	b, err := os.ReadFile(filepath.Join(out, "results.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var doc struct {
+		Scenario struct {
+			ImportedModel string `json:"imported_model"`
+		} `json:"scenario"`
+	}
+	if err := json.Unmarshal(b, &doc); err != nil || doc.Scenario.ImportedModel != model {
+		t.Errorf("results.json names imported model %q (%v), want %q", doc.Scenario.ImportedModel, err, model)
+	}
+	code, _, stderr = runMain(t, "bench", "--duration", "1m", "--gpu-profile", "a100-sxm", "--policies", "gputune", "--import-model", model, "--out", out)
+	if code != exitUsage || !strings.Contains(stderr, "import-model") {
+		t.Errorf("an H100 model on the A100 profile: exit %d, %s", code, stderr)
 	}
 }

@@ -85,7 +85,7 @@ func buildLoop(s stackSpec) (*control.Loop, error) {
 			}
 			s.log.Warn("saved model not used: kept aside, starting fresh", "path", modelPath, "kept_as", aside, "err", err)
 		} else {
-			s.log.Info("loaded saved model", "path", modelPath, "rounds", e.Meta.Rounds, "converged", e.Meta.Converged)
+			s.log.Info("loaded saved model", "path", modelPath, "rounds", e.Meta.Rounds)
 		}
 	}
 	return loop, nil
