@@ -49,35 +49,77 @@ func (m physics) peakFLOPs(fMHz float64) float64 {
 	return m.prof.PeakFLOPPerCycle * fMHz * 1e6
 }
 
-// stepSeconds is how long w takes at f: a smooth roofline (the cube-root
-// of the sum of cubes of compute and memory time, because real kernels do
-// not overlap the two perfectly near the ridge: the probe's batch-256 GEMV
-// ran 29% slower than the plain max) plus a fixed per-step overhead.
-func (m physics) stepSeconds(w Work, fMHz float64, memMHz int) float64 {
-	if w.IsIdle() {
-		return 0
+// gemmEfficiency is the fraction of the tensor peak a GEMM of M tokens
+// reaches. Work without a token count is taken to be a large GEMM.
+func (m physics) gemmEfficiency(tokens int) float64 {
+	if tokens <= 0 {
+		return m.prof.GEMMEfficiency
 	}
-	tc := w.FLOPs / (m.prof.GEMMEfficiency * m.peakFLOPs(fMHz))
-	tm := w.Bytes / m.bandwidth(fMHz, memMHz)
-	return math.Cbrt(tc*tc*tc+tm*tm*tm) + m.prof.StepOverheadS
+	mt := float64(tokens)
+	return m.prof.GEMMEfficiency * mt / (mt + m.prof.GEMMHalfM)
 }
 
-// activity is what the power model needs to know about running w at f.
+// stepParts splits one step of w at f into the time of its main kernels
+// (GEMMs, attention and weight streaming, plus the fixed launch overhead),
+// the time of its small latency-bound kernels, and the host time during
+// which the GPU waits. The last two are zero unless w is a server step.
+//
+// Main time is a smooth roofline, the p-norm of compute and memory time,
+// because real kernels do not overlap the two perfectly near the ridge
+// (the probe's batch-256 GEMV ran 29% slower than the plain max). Compute runs at the shape's GEMM efficiency; the
+// weights stream at BW(f), the KV cache at KVReadEfficiency·BW(f).
+func (m physics) stepParts(w Work, fMHz float64, memMHz int) (main, small, host float64) {
+	if w.IsIdle() {
+		return 0, 0, 0
+	}
+	tc := w.FLOPs / (m.gemmEfficiency(w.Tokens) * m.peakFLOPs(fMHz))
+	bw := m.bandwidth(fMHz, memMHz)
+	kv := min(w.KVReadBytes, w.Bytes)
+	tm := (w.Bytes-kv)/bw + kv/(m.prof.KVReadEfficiency*bw)
+	main = smoothMax(tc, tm, m.prof.RooflineP) + m.prof.StepOverheadS
+	if w.ServerStep {
+		small = m.set.SmallKernelS * float64(m.prof.MaxCoreMHz) / fMHz
+		host = m.set.HostStepS
+	}
+	return main, small, host
+}
+
+// smoothMax is (a^p + b^p)^(1/p), with a fast path for the cube.
+func smoothMax(a, b, p float64) float64 {
+	if p == 3 {
+		return math.Cbrt(a*a*a + b*b*b)
+	}
+	if a < b {
+		a, b = b, a
+	}
+	if a == 0 {
+		return 0
+	}
+	return a * math.Pow(1+math.Pow(b/a, p), 1/p)
+}
+
+// stepSeconds is how long w takes at f.
+func (m physics) stepSeconds(w Work, fMHz float64, memMHz int) float64 {
+	a, b, c := m.stepParts(w, fMHz, memMHz)
+	return a + b + c
+}
+
+// activity is what the power model needs to know about the main kernels of
+// w at f.
 type activity struct {
 	tensorUtil float64 // FLOP/s over the tensor peak at f
 	traffic    float64 // HBM B/s
 	flopRate   float64 // FLOP/s
 }
 
-func (m physics) activityOf(w Work, fMHz float64, memMHz int) activity {
-	if w.IsIdle() {
+func (m physics) activityOf(w Work, mainS, fMHz float64) activity {
+	if w.IsIdle() || mainS <= 0 {
 		return activity{}
 	}
-	t := m.stepSeconds(w, fMHz, memMHz)
 	return activity{
-		tensorUtil: w.FLOPs / t / m.peakFLOPs(fMHz),
-		traffic:    w.Bytes / t,
-		flopRate:   w.FLOPs / t,
+		tensorUtil: w.FLOPs / mainS / m.peakFLOPs(fMHz),
+		traffic:    w.Bytes / mainS,
+		flopRate:   w.FLOPs / mainS,
 	}
 }
 
@@ -100,9 +142,20 @@ func (m physics) leak(fMHz, tempC float64) float64 {
 	return c.Leak * (tempC - c.TRef) * m.prof.voltage(fMHz) / m.prof.VMax
 }
 
-// powerFor is power for work w at clock f.
+// powerFor is the mean power over one step of w at clock f: the main
+// kernels at their activity; the small kernels and the host time at the
+// idle power of clock f (latency-bound kernels keep the SMs mostly waiting
+// on launches and synchronisation, and during host time the GPU waits with
+// its clock held).
 func (m physics) powerFor(w Work, fMHz float64, memMHz int, tempC float64) (total, mem float64) {
-	return m.power(m.activityOf(w, fMHz, memMHz), fMHz, memMHz, tempC)
+	main, small, host := m.stepParts(w, fMHz, memMHz)
+	p, pm := m.power(m.activityOf(w, main, fMHz), fMHz, memMHz, tempC)
+	if small+host == 0 {
+		return p, pm
+	}
+	pi, pim := m.power(activity{}, fMHz, memMHz, tempC)
+	t := main + small + host
+	return (p*main + pi*(small+host)) / t, (pm*main + pim*(small+host)) / t
 }
 
 // capClock is the clock the power cap allows for w when the governor or a

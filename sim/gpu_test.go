@@ -221,7 +221,7 @@ func TestNVMLArtefacts(t *testing.T) {
 
 func TestTemperatureAndLeakage(t *testing.T) {
 	g := mustGPU(t, "h100-sxm", "nominal")
-	w := llamaDecode(32, 1024)
+	w := llamaDecode(128, 1024) // ~550 W: a heavy decode load
 	g.Advance(time.Second, w)
 	cool, tCool := g.PowerW(), g.TempC()
 	g.Advance(5*time.Minute, w)
