@@ -227,9 +227,13 @@ func (g *GPU) eval(w Work) (f float64, capped bool, stepS, power, memW float64) 
 			return c.f, c.capped, c.stepS, p, c.memW
 		}
 	}
-	f, capped = g.phys.capClock(w, target, mem, g.tempDie, g.limitW)
-	stepS = g.phys.stepSeconds(w, f, mem)
-	power, memW = g.phys.powerFor(w, f, mem, g.tempDie)
+	// Uncapped (the common case) needs one evaluation at the target.
+	f = target
+	stepS, power, memW = g.phys.stepAndPower(w, f, mem, g.tempDie)
+	if power > g.limitW {
+		f, capped = g.phys.capClock(w, target, mem, g.tempDie, g.limitW)
+		stepS, power, memW = g.phys.stepAndPower(w, f, mem, g.tempDie)
+	}
 	*c = evalCache{valid: true, work: w, target: target, mem: mem, tempC: g.tempDie, f: f, capped: capped,
 		stepS: stepS, powerNoT: power - g.phys.leak(f, g.tempDie), memW: memW}
 	return f, capped, stepS, power, memW
