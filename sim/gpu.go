@@ -96,7 +96,7 @@ func NewGPUSeeded(profile, params string, seed uint64) (GPU, error) {
 func newGPU(prof *Profile, set *ParamSet, seed uint64) GPU {
 	base := newRNG(seed ^ 0x9e3779b97f4a7c15)
 	g := GPU{
-		phys:       physics{prof: prof, set: set},
+		phys:       newPhysics(prof, set),
 		ctxHeld:    true,
 		limitW:     prof.PowerLimitW,
 		latency:    DefaultClockLatency,
@@ -234,7 +234,7 @@ func (g *GPU) eval(w Work) (f float64, capped bool, stepS, power, memW float64) 
 	f = target
 	stepS, power, memW = g.phys.stepAndPower(w, f, mem, g.tempDie)
 	if power > g.limitW {
-		f, capped = g.phys.capClock(w, target, mem, g.tempDie, g.limitW)
+		f, capped = g.phys.capClockAbove(w, target, power, mem, g.tempDie, g.limitW), true
 		stepS, power, memW = g.phys.stepAndPower(w, f, mem, g.tempDie)
 	}
 	share := 1.0

@@ -29,10 +29,24 @@ func bwShape(fMHz, kneeMHz float64) float64 {
 	return 1 / math.Sqrt(math.Sqrt(math.Sqrt(1+x4*x4)))
 }
 
-// physics binds a profile to a parameter set and a memory clock.
+// physics binds a profile to a parameter set.
 type physics struct {
 	prof *Profile
 	set  *ParamSet
+	// bwTop is bwShape at the maximum clock (0: not yet computed; a
+	// physics built as a literal computes it on each use).
+	bwTop float64
+}
+
+// newPhysics is physics with its constants precomputed.
+func newPhysics(prof *Profile, set *ParamSet) physics {
+	m := physics{prof: prof, set: set}
+	m.bwTop = m.bwAtMax()
+	return m
+}
+
+func (m physics) bwAtMax() float64 {
+	return bwShape(float64(m.prof.MaxCoreMHz), m.set.BWKneeFrac*float64(m.prof.MaxCoreMHz))
 }
 
 // bandwidth is the achievable HBM bandwidth (B/s) at SM clock f and memory
@@ -40,7 +54,11 @@ type physics struct {
 // set's knee, scaled with the memory clock.
 func (m physics) bandwidth(fMHz float64, memMHz int) float64 {
 	knee := m.set.BWKneeFrac * float64(m.prof.MaxCoreMHz)
-	rel := bwShape(fMHz, knee) / bwShape(float64(m.prof.MaxCoreMHz), knee)
+	top := m.bwTop
+	if top == 0 {
+		top = m.bwAtMax()
+	}
+	rel := bwShape(fMHz, knee) / top
 	return m.prof.AchievableBandwidth * rel * float64(memMHz) / float64(m.prof.DefaultMemMHz())
 }
 
@@ -183,15 +201,22 @@ func (m physics) stepAndPower(w Work, fMHz float64, memMHz int, tempC float64) (
 // highest clock (continuous, as the firmware dithers between steps) whose
 // power meets the cap. capped reports whether the cap bound.
 func (m physics) capClock(w Work, target float64, memMHz int, tempC, limitW float64) (f float64, capped bool) {
-	if p, _ := m.powerFor(w, target, memMHz, tempC); p <= limitW {
+	p, _ := m.powerFor(w, target, memMHz, tempC)
+	if p <= limitW {
 		return target, false
 	}
+	return m.capClockAbove(w, target, p, memMHz, tempC, limitW), true
+}
+
+// capClockAbove is capClock for a target whose power pTarget is known to
+// exceed limitW.
+func (m physics) capClockAbove(w Work, target, pTarget float64, memMHz int, tempC, limitW float64) float64 {
 	lo, hi := float64(m.prof.MinCoreMHz), target
 	pLo, _ := m.powerFor(w, lo, memMHz, tempC)
 	if pLo >= limitW {
-		return lo, true
+		return lo
 	}
-	pHi, _ := m.powerFor(w, hi, memMHz, tempC)
+	pHi := pTarget
 	// Power rises monotonically with f for fixed work, and nearly linearly
 	// in φ(f): regula falsi with the Illinois fix converges in a handful of
 	// evaluations to well under a MHz.
@@ -202,7 +227,7 @@ func (m physics) capClock(w Work, target float64, memMHz int, tempC, limitW floa
 		pm, _ := m.powerFor(w, mid, memMHz, tempC)
 		gm := pm - limitW
 		if math.Abs(gm) < 0.05 || hi-lo < 0.1 {
-			return mid, true
+			return mid
 		}
 		if gm > 0 {
 			hi, gHi = mid, gm
@@ -218,5 +243,5 @@ func (m physics) capClock(w Work, target float64, memMHz int, tempC, limitW floa
 			side = 1
 		}
 	}
-	return lo, true
+	return lo
 }
