@@ -28,23 +28,14 @@ const calibTolerance = 0.10
 //   - run 2's small-batch decode ran at 2.48–2.55 TB/s of busy-time
 //     bandwidth against run 1's 2.75–2.88 on another machine (the README's
 //     ~10% spread), so a run-1 fit overshoots run 2's batch 16 by 10.5%;
-//   - the M=512 chunk's clock dithered over 1305–1860 MHz (median 1500);
-//     the simulator holds the mean capped clock, ~1340 MHz;
-//   - run 1's 8192³ GEMM held a median 1365 MHz (dithering 1125–1500) at
-//     698 W, where run 2's machine held 1365–1380 MHz for chunk GEMMs of
-//     more power per clock; the simulator holds ~1500. It passed at 9.9%
-//     only while the simulated die ran ~8 °C too hot (extra leakage pulled
-//     the capped clock down); with the thermal constants measured on real
-//     H100s (2026-11-27, docs/real-h100/) the die is within 3 °C of the
-//     probe's and this row reads 10.2%.
+//   - run 2 has no GEMM row below M=512, so a run-2 fit of the GEMM shape
+//     extrapolates to run 1's batch-256 GEMV (M=256) and misses it by 18%.
 func knownOver(label, row, what string) (ceiling float64, ok bool) {
 	switch {
 	case label == "fit1-test2" && row == "decode_like_B16" && (what == "power" || what == "throughput"):
 		return 0.12, true
-	case row == "prefill_chunk_M512" && what == "clock":
-		return 0.12, true
-	case label == "frozen" && row == "gemm_8192_bf16" && what == "clock":
-		return 0.12, true
+	case label == "fit2-test1" && row == "decode_like_B256" && what == "throughput":
+		return 0.18, true
 	}
 	return 0, false
 }
@@ -100,7 +91,7 @@ func fitProfile(t *testing.T, mem memFit, runs ...probeRun) *Profile {
 	base := h100SXM()
 	set, _ := LookupParams("nominal")
 	prof := *base
-	var bwSum, bwN, effSum, effN float64
+	var bwSum, bwN float64
 	type eq struct {
 		x []float64
 		y float64
@@ -113,15 +104,6 @@ func fitProfile(t *testing.T, mem memFit, runs ...probeRun) *Profile {
 				// is the memory time (these rows are far below the ridge)
 				bwSum += row.work.Bytes / (row.util/row.stepsPerS - base.StepOverheadS)
 				bwN++
-			}
-			if row.loaded && row.work.FLOPs/row.work.Bytes > 1000 {
-				meanClk := 0.0
-				for _, s := range row.samples {
-					meanClk += s.smMHz
-				}
-				meanClk /= float64(len(row.samples))
-				effSum += row.stepsPerS * row.work.FLOPs / row.util / (base.PeakFLOPPerCycle * meanClk * 1e6)
-				effN++
 			}
 			flopRate := row.stepsPerS * row.work.FLOPs
 			traffic := row.stepsPerS * row.work.Bytes
@@ -158,14 +140,60 @@ func fitProfile(t *testing.T, mem memFit, runs ...probeRun) *Profile {
 		TRef: base.Power.TRef, MemIdle: mem.idle, MemPerByte: mem.perByte, MemPerFLOP: mem.perFLOP,
 	}
 	prof.AchievableBandwidth = bwSum / bwN
-	prof.GEMMEfficiency = effSum / effN
+	prof.GEMMEfficiency, prof.GEMMHalfM, prof.RooflineP = fitGEMMShape(&prof, set, runs...)
 	return &prof
+}
+
+// fitGEMMShape fits the GEMM efficiency η(M) = η_max·M/(M+M_half) to the
+// probe's compute-heavy rows (arithmetic intensity above 200 FLOP/B: the
+// batch-256 and batch-1024 GEMVs, the M=512/2048/8192 chunks and the 8192³
+// GEMM): the grid point that minimises the squared log error of the
+// simulated busy time per step at each row's mean measured clock.
+func fitGEMMShape(p *Profile, set *ParamSet, runs ...probeRun) (etaMax, halfM, roofP float64) {
+	type row struct {
+		w    Work
+		clk  float64
+		busy float64
+	}
+	var rows []row
+	for _, r := range runs {
+		for _, pr := range r.rows() {
+			if !pr.loaded || pr.stepsPerS == 0 || pr.work.FLOPs/pr.work.Bytes < 200 {
+				continue
+			}
+			clk := 0.0
+			for _, s := range pr.samples {
+				clk += s.smMHz
+			}
+			clk /= float64(len(pr.samples))
+			rows = append(rows, row{w: pr.work, clk: clk, busy: pr.util / pr.stepsPerS})
+		}
+	}
+	best := math.Inf(1)
+	for _, rp := range []float64{3, 4, 5, 6} {
+		for eta := 0.85; eta <= 1.0; eta += 0.0025 {
+			for h := 0.0; h <= 300; h += 2 {
+				q := *p
+				q.GEMMEfficiency, q.GEMMHalfM, q.RooflineP = eta, h, rp
+				m := physics{prof: &q, set: set}
+				var sse float64
+				for _, r := range rows {
+					e := math.Log(m.stepSeconds(r.w, r.clk, q.DefaultMemMHz()) / r.busy)
+					sse += e * e
+				}
+				if sse < best {
+					best, etaMax, halfM, roofP = sse, eta, h, rp
+				}
+			}
+		}
+	}
+	return etaMax, halfM, roofP
 }
 
 func describeFit(p *Profile) string {
 	c := p.Power
-	return fmt.Sprintf("Base=%.2f Clock=%.2f Tensor=%.1f Traffic=%.1f Leak=%.3f MemIdle=%.2f MemPerByte=%.4g MemPerFLOP=%.4g BW=%.4g eta=%.4f",
-		c.Base, c.Clock, c.Tensor, c.Traffic, c.Leak, c.MemIdle, c.MemPerByte, c.MemPerFLOP, p.AchievableBandwidth, p.GEMMEfficiency)
+	return fmt.Sprintf("Base=%.2f Clock=%.2f Tensor=%.1f Traffic=%.1f Leak=%.3f MemIdle=%.2f MemPerByte=%.4g MemPerFLOP=%.4g BW=%.4g eta=%.4f halfM=%.0f p=%.0f",
+		c.Base, c.Clock, c.Tensor, c.Traffic, c.Leak, c.MemIdle, c.MemPerByte, c.MemPerFLOP, p.AchievableBandwidth, p.GEMMEfficiency, p.GEMMHalfM, p.RooflineP)
 }
 
 // runAmbient infers a run's cooling-air temperature from its first idle
@@ -263,6 +291,7 @@ func TestCalibrationFrozen(t *testing.T) {
 		{fc.Base, zc.Base}, {fc.Clock, zc.Clock}, {fc.Tensor, zc.Tensor}, {fc.Traffic, zc.Traffic}, {fc.Leak, zc.Leak},
 		{fc.MemIdle, zc.MemIdle}, {fc.MemPerByte, zc.MemPerByte}, {fc.MemPerFLOP, zc.MemPerFLOP},
 		{fit.AchievableBandwidth, frozen.AchievableBandwidth}, {fit.GEMMEfficiency, frozen.GEMMEfficiency},
+		{fit.GEMMHalfM + 1, frozen.GEMMHalfM + 1}, {fit.RooflineP, frozen.RooflineP},
 	}
 	for i, p := range pairs {
 		if relErr(p[1], p[0]) > 0.01 {

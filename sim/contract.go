@@ -16,9 +16,19 @@ package sim
 type Work struct {
 	FLOPs float64 // dense math, in FLOP
 	Bytes float64 // HBM traffic (weights, KV reads and writes), in bytes
-	// Tokens is the number of tokens in the step (prefill + decode);
-	// zero Work means the GPU is idle (a CUDA context is still held).
+	// Tokens is the number of tokens in the step (prefill + decode): the M
+	// of the step's GEMMs, which sets their efficiency. Zero Work means the
+	// GPU is idle (a CUDA context is still held).
 	Tokens int
+	// KVReadBytes is the part of Bytes that attention reads from the paged
+	// KV cache; it streams at the profile's KV-read efficiency, not at the
+	// weights' bandwidth.
+	KVReadBytes float64
+	// ServerStep marks one step of a serving engine: the step also spends
+	// the parameter set's host (CPU) time, with the GPU idle, and its small
+	// latency-bound kernels (norms, RoPE, sampling), whose time scales as
+	// 1/f. A bare kernel loop (the probe's load) leaves it false.
+	ServerStep bool
 }
 
 // IsIdle reports whether w asks for nothing.

@@ -243,15 +243,52 @@ func (e *engine) batchWork() Work {
 		pairs += n * (c + (n+1)/2)
 		ctx += c + n
 	}
+	return stepWork(&e.model, tokens, pairs, ctx)
+}
+
+// stepWork is the Work of one server step of a model: tokens new tokens,
+// pairs (query, context) attention pairs, ctx context tokens whose KV is
+// read (the new tokens' included).
+func stepWork(m *ModelProfile, tokens, pairs, ctx float64) Work {
 	if tokens == 0 {
 		return Work{}
 	}
-	m := &e.model
 	return Work{
-		FLOPs:  tokens*m.DenseFLOPsPerToken + pairs*m.AttnFLOPsPerPair,
-		Bytes:  m.WeightBytes + (ctx+tokens)*m.KVBytesPerToken,
-		Tokens: int(tokens),
+		FLOPs:       tokens*m.DenseFLOPsPerToken + pairs*m.AttnFLOPsPerPair,
+		Bytes:       m.WeightBytes + (ctx+tokens)*m.KVBytesPerToken,
+		Tokens:      int(tokens),
+		KVReadBytes: ctx * m.KVBytesPerToken,
+		ServerStep:  true,
 	}
+}
+
+// DecodeStepWork is the Work of one decode step of the named model as the
+// simulated server runs it: batch sequences with contextTokens of context
+// each, one new token per sequence.
+func DecodeStepWork(model string, batch, contextTokens int) (Work, error) {
+	m, err := LookupModel(model)
+	if err != nil {
+		return Work{}, err
+	}
+	if batch < 1 || contextTokens < 0 {
+		return Work{}, fmt.Errorf("decode step: batch %d must be at least 1 and context %d not negative", batch, contextTokens)
+	}
+	b, c := float64(batch), float64(contextTokens)
+	return stepWork(&m, b, b*(c+1), b*(c+1)), nil
+}
+
+// PrefillStepWork is the Work of one prefill step of the named model as the
+// simulated server runs it: one chunk of tokens with no earlier context.
+func PrefillStepWork(model string, tokens int) (Work, error) {
+	m, err := LookupModel(model)
+	if err != nil {
+		return Work{}, err
+	}
+	if tokens < 1 {
+		return Work{}, fmt.Errorf("prefill step: %d tokens, need at least 1", tokens)
+	}
+	n := float64(tokens)
+	return stepWork(&m, n, n*(n+1)/2, n), nil
 }
 
 // decodeRun returns how many identical decode steps of duration d can run

@@ -115,7 +115,7 @@ func TestLatencySane(t *testing.T) {
 	tr := smallTrace(20, 2*time.Second, 1000, 200)
 	s := mustNew(t, Config{Workload: Workload{Name: WorkloadAzureConv, Trace: tr}})
 	m := s.engine.model
-	decode := Work{FLOPs: m.DenseFLOPsPerToken + 1100*m.AttnFLOPsPerPair, Bytes: m.WeightBytes + 1100*m.KVBytesPerToken, Tokens: 1}
+	decode := stepWork(&m, 1, 1100, 1100)
 	g := s.gpu
 	g.Advance(time.Second, decode) // at its boost clock under load
 	step := g.StepTime(decode).Seconds()
@@ -172,7 +172,9 @@ func TestDecodeCoalescingMatchesSingleSteps(t *testing.T) {
 	near("energy", one.EnergyJ, many.EnergyJ, 0.002)
 	near("busy time", one.BusyS, many.BusyS, 0.002)
 	near("TTFT p99", one.TTFT.Quantile(0.99), many.TTFT.Quantile(0.99), 0.02)
-	near("TPOT p50", one.TPOT.Quantile(0.5), many.TPOT.Quantile(0.5), 0.02)
+	// A quantile can move by one fine bucket (2%) when one step lands
+	// on the other side of a bucket edge.
+	near("TPOT p50", one.TPOT.Quantile(0.5), many.TPOT.Quantile(0.5), 0.0201)
 	near("TPOT mean", one.TPOT.Mean(), many.TPOT.Mean(), 0.002)
 }
 

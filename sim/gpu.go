@@ -96,7 +96,7 @@ func NewGPUSeeded(profile, params string, seed uint64) (GPU, error) {
 func newGPU(prof *Profile, set *ParamSet, seed uint64) GPU {
 	base := newRNG(seed ^ 0x9e3779b97f4a7c15)
 	g := GPU{
-		phys:       physics{prof: prof, set: set},
+		phys:       newPhysics(prof, set),
 		ctxHeld:    true,
 		limitW:     prof.PowerLimitW,
 		latency:    DefaultClockLatency,
@@ -211,6 +211,9 @@ type evalCache struct {
 	stepS    float64
 	powerNoT float64 // power less the temperature (leakage) term
 	memW     float64
+	// kernelShare is the share of the step during which kernels run (not
+	// host time): what NVML's utilisation counts as busy.
+	kernelShare float64
 }
 
 // capResolveC is how far the die may drift before a capped clock is solved
@@ -227,11 +230,22 @@ func (g *GPU) eval(w Work) (f float64, capped bool, stepS, power, memW float64) 
 			return c.f, c.capped, c.stepS, p, c.memW
 		}
 	}
-	f, capped = g.phys.capClock(w, target, mem, g.tempDie, g.limitW)
-	stepS = g.phys.stepSeconds(w, f, mem)
-	power, memW = g.phys.powerFor(w, f, mem, g.tempDie)
+	// Uncapped (the common case) needs one evaluation at the target.
+	f = target
+	stepS, power, memW = g.phys.stepAndPower(w, f, mem, g.tempDie)
+	if power > g.limitW {
+		f, capped = g.phys.capClockAbove(w, target, power, mem, g.tempDie, g.limitW), true
+		stepS, power, memW = g.phys.stepAndPower(w, f, mem, g.tempDie)
+	}
+	share := 1.0
+	if stepS > 0 {
+		share = 1 - g.phys.set.HostStepS/stepS
+		if !w.ServerStep {
+			share = 1
+		}
+	}
 	*c = evalCache{valid: true, work: w, target: target, mem: mem, tempC: g.tempDie, f: f, capped: capped,
-		stepS: stepS, powerNoT: power - g.phys.leak(f, g.tempDie), memW: memW}
+		stepS: stepS, powerNoT: power - g.phys.leak(f, g.tempDie), memW: memW, kernelShare: share}
 	return f, capped, stepS, power, memW
 }
 
@@ -287,7 +301,7 @@ func (g *GPU) integrate(dt time.Duration, w Work, busy bool) {
 	g.energyJ += e
 	g.slotEnergy[g.slot] += e
 	if busy {
-		g.slotBusy[g.slot] += sec
+		g.slotBusy[g.slot] += sec * g.last.kernelShare
 	}
 	th := &g.phys.prof.Thermal
 	g.powFast += (p - g.powFast) * (1 - math.Exp(-sec/th.TauDieS))

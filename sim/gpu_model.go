@@ -29,10 +29,24 @@ func bwShape(fMHz, kneeMHz float64) float64 {
 	return 1 / math.Sqrt(math.Sqrt(math.Sqrt(1+x4*x4)))
 }
 
-// physics binds a profile to a parameter set and a memory clock.
+// physics binds a profile to a parameter set.
 type physics struct {
 	prof *Profile
 	set  *ParamSet
+	// bwTop is bwShape at the maximum clock (0: not yet computed; a
+	// physics built as a literal computes it on each use).
+	bwTop float64
+}
+
+// newPhysics is physics with its constants precomputed.
+func newPhysics(prof *Profile, set *ParamSet) physics {
+	m := physics{prof: prof, set: set}
+	m.bwTop = m.bwAtMax()
+	return m
+}
+
+func (m physics) bwAtMax() float64 {
+	return bwShape(float64(m.prof.MaxCoreMHz), m.set.BWKneeFrac*float64(m.prof.MaxCoreMHz))
 }
 
 // bandwidth is the achievable HBM bandwidth (B/s) at SM clock f and memory
@@ -40,7 +54,11 @@ type physics struct {
 // set's knee, scaled with the memory clock.
 func (m physics) bandwidth(fMHz float64, memMHz int) float64 {
 	knee := m.set.BWKneeFrac * float64(m.prof.MaxCoreMHz)
-	rel := bwShape(fMHz, knee) / bwShape(float64(m.prof.MaxCoreMHz), knee)
+	top := m.bwTop
+	if top == 0 {
+		top = m.bwAtMax()
+	}
+	rel := bwShape(fMHz, knee) / top
 	return m.prof.AchievableBandwidth * rel * float64(memMHz) / float64(m.prof.DefaultMemMHz())
 }
 
@@ -49,35 +67,82 @@ func (m physics) peakFLOPs(fMHz float64) float64 {
 	return m.prof.PeakFLOPPerCycle * fMHz * 1e6
 }
 
-// stepSeconds is how long w takes at f: a smooth roofline (the cube-root
-// of the sum of cubes of compute and memory time, because real kernels do
-// not overlap the two perfectly near the ridge: the probe's batch-256 GEMV
-// ran 29% slower than the plain max) plus a fixed per-step overhead.
-func (m physics) stepSeconds(w Work, fMHz float64, memMHz int) float64 {
-	if w.IsIdle() {
-		return 0
+// gemmEfficiency is the fraction of the tensor peak a GEMM of M tokens
+// reaches. Work without a token count is taken to be a large GEMM.
+func (m physics) gemmEfficiency(tokens int) float64 {
+	if tokens <= 0 {
+		return m.prof.GEMMEfficiency
 	}
-	tc := w.FLOPs / (m.prof.GEMMEfficiency * m.peakFLOPs(fMHz))
-	tm := w.Bytes / m.bandwidth(fMHz, memMHz)
-	return math.Cbrt(tc*tc*tc+tm*tm*tm) + m.prof.StepOverheadS
+	mt := float64(tokens)
+	return m.prof.GEMMEfficiency * mt / (mt + m.prof.GEMMHalfM)
 }
 
-// activity is what the power model needs to know about running w at f.
+// stepParts splits one step of w at f into the time of its main kernels
+// (GEMMs, attention and weight streaming, plus the fixed launch overhead),
+// the time of its small latency-bound kernels, and the host time during
+// which the GPU waits. The last two are zero unless w is a server step.
+//
+// Main time is a smooth roofline, the p-norm of compute and memory time,
+// because real kernels do not overlap the two perfectly near the ridge
+// (the probe's batch-256 GEMV ran 29% slower than the plain max). Compute runs at the shape's GEMM efficiency; the
+// weights stream at BW(f), the KV cache at KVReadEfficiency·BW(f).
+func (m physics) stepParts(w Work, fMHz float64, memMHz int) (main, small, host float64) {
+	if w.IsIdle() {
+		return 0, 0, 0
+	}
+	tc := w.FLOPs / (m.gemmEfficiency(w.Tokens) * m.peakFLOPs(fMHz))
+	bw := m.bandwidth(fMHz, memMHz)
+	kv := min(w.KVReadBytes, w.Bytes)
+	tm := (w.Bytes-kv)/bw + kv/(m.prof.KVReadEfficiency*bw)
+	main = smoothMax(tc, tm, m.prof.RooflineP) + m.prof.StepOverheadS
+	if w.ServerStep {
+		small = m.set.SmallKernelS * float64(m.prof.MaxCoreMHz) / fMHz
+		host = m.set.HostStepS
+	}
+	return main, small, host
+}
+
+// smoothMax is (a^p + b^p)^(1/p), with a fast path for the cube.
+func smoothMax(a, b, p float64) float64 {
+	if p == 3 {
+		return math.Cbrt(a*a*a + b*b*b)
+	}
+	if a < b {
+		a, b = b, a
+	}
+	if a == 0 {
+		return 0
+	}
+	r := b / a
+	if p == 6 { // the H100 fit; Pow is several times slower
+		r2 := r * r
+		return a * math.Sqrt(math.Cbrt(1+r2*r2*r2))
+	}
+	return a * math.Pow(1+math.Pow(r, p), 1/p)
+}
+
+// stepSeconds is how long w takes at f.
+func (m physics) stepSeconds(w Work, fMHz float64, memMHz int) float64 {
+	a, b, c := m.stepParts(w, fMHz, memMHz)
+	return a + b + c
+}
+
+// activity is what the power model needs to know about the main kernels of
+// w at f.
 type activity struct {
 	tensorUtil float64 // FLOP/s over the tensor peak at f
 	traffic    float64 // HBM B/s
 	flopRate   float64 // FLOP/s
 }
 
-func (m physics) activityOf(w Work, fMHz float64, memMHz int) activity {
-	if w.IsIdle() {
+func (m physics) activityOf(w Work, mainS, fMHz float64) activity {
+	if w.IsIdle() || mainS <= 0 {
 		return activity{}
 	}
-	t := m.stepSeconds(w, fMHz, memMHz)
 	return activity{
-		tensorUtil: w.FLOPs / t / m.peakFLOPs(fMHz),
-		traffic:    w.Bytes / t,
-		flopRate:   w.FLOPs / t,
+		tensorUtil: w.FLOPs / mainS / m.peakFLOPs(fMHz),
+		traffic:    w.Bytes / mainS,
+		flopRate:   w.FLOPs / mainS,
 	}
 }
 
@@ -100,9 +165,35 @@ func (m physics) leak(fMHz, tempC float64) float64 {
 	return c.Leak * (tempC - c.TRef) * m.prof.voltage(fMHz) / m.prof.VMax
 }
 
-// powerFor is power for work w at clock f.
+// powerFor is the mean power over one step of w at clock f: the main
+// kernels at their activity; the small kernels and the host time at the
+// idle power of clock f (latency-bound kernels keep the SMs mostly waiting
+// on launches and synchronisation, and during host time the GPU waits with
+// its clock held).
 func (m physics) powerFor(w Work, fMHz float64, memMHz int, tempC float64) (total, mem float64) {
-	return m.power(m.activityOf(w, fMHz, memMHz), fMHz, memMHz, tempC)
+	_, total, mem = m.stepAndPower(w, fMHz, memMHz, tempC)
+	return total, mem
+}
+
+// stepAndPower is stepSeconds and powerFor together, sharing the work (it
+// is the per-step hot path: the terms of power are written out once here
+// rather than evaluated twice through power).
+func (m physics) stepAndPower(w Work, fMHz float64, memMHz int, tempC float64) (stepS, total, mem float64) {
+	main, small, host := m.stepParts(w, fMHz, memMHz)
+	c := &m.prof.Power
+	phi := m.prof.dynScale(fMHz)
+	idleMem := c.MemIdle * float64(memMHz) / float64(m.prof.DefaultMemMHz())
+	idle := c.Base + c.Clock*phi + idleMem + m.leak(fMHz, tempC)
+	if main == 0 {
+		return 0, idle, idleMem
+	}
+	a := m.activityOf(w, main, fMHz)
+	s := m.set.ClockShare
+	busyMem := c.MemPerByte*a.traffic + c.MemPerFLOP*a.flopRate
+	busy := c.Tensor*a.tensorUtil*phi + c.Traffic*a.traffic/m.prof.SpecBandwidth*(s*phi+1-s) + busyMem
+	t := main + small + host
+	// Small kernels and host time draw the idle power of clock f.
+	return t, idle + busy*main/t, idleMem + busyMem*main/t
 }
 
 // capClock is the clock the power cap allows for w when the governor or a
@@ -110,15 +201,22 @@ func (m physics) powerFor(w Work, fMHz float64, memMHz int, tempC float64) (tota
 // highest clock (continuous, as the firmware dithers between steps) whose
 // power meets the cap. capped reports whether the cap bound.
 func (m physics) capClock(w Work, target float64, memMHz int, tempC, limitW float64) (f float64, capped bool) {
-	if p, _ := m.powerFor(w, target, memMHz, tempC); p <= limitW {
+	p, _ := m.powerFor(w, target, memMHz, tempC)
+	if p <= limitW {
 		return target, false
 	}
+	return m.capClockAbove(w, target, p, memMHz, tempC, limitW), true
+}
+
+// capClockAbove is capClock for a target whose power pTarget is known to
+// exceed limitW.
+func (m physics) capClockAbove(w Work, target, pTarget float64, memMHz int, tempC, limitW float64) float64 {
 	lo, hi := float64(m.prof.MinCoreMHz), target
 	pLo, _ := m.powerFor(w, lo, memMHz, tempC)
 	if pLo >= limitW {
-		return lo, true
+		return lo
 	}
-	pHi, _ := m.powerFor(w, hi, memMHz, tempC)
+	pHi := pTarget
 	// Power rises monotonically with f for fixed work, and nearly linearly
 	// in φ(f): regula falsi with the Illinois fix converges in a handful of
 	// evaluations to well under a MHz.
@@ -129,7 +227,7 @@ func (m physics) capClock(w Work, target float64, memMHz int, tempC, limitW floa
 		pm, _ := m.powerFor(w, mid, memMHz, tempC)
 		gm := pm - limitW
 		if math.Abs(gm) < 0.05 || hi-lo < 0.1 {
-			return mid, true
+			return mid
 		}
 		if gm > 0 {
 			hi, gHi = mid, gm
@@ -145,5 +243,5 @@ func (m physics) capClock(w Work, target float64, memMHz int, tempC, limitW floa
 			side = 1
 		}
 	}
-	return lo, true
+	return lo
 }

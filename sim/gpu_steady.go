@@ -36,7 +36,7 @@ func SteadyState(profile, params string, w Work, lockMHz int) (SteadyPoint, erro
 		return SteadyPoint{}, fmt.Errorf("sim %s: SM clock %d MHz is not one of %d–%d MHz in %d MHz steps",
 			prof.Name, lockMHz, prof.MinCoreMHz, prof.MaxCoreMHz, prof.CoreStepMHz)
 	}
-	m := physics{prof: prof, set: set}
+	m := newPhysics(prof, set)
 	th := prof.Thermal
 	mem := prof.DefaultMemMHz()
 	var pt SteadyPoint
@@ -64,7 +64,7 @@ func PowerAt(profile, params string, w Work, mhz int, tempC float64) (float64, e
 	if err != nil {
 		return 0, err
 	}
-	m := physics{prof: prof, set: set}
+	m := newPhysics(prof, set)
 	p, _ := m.powerFor(w, float64(mhz), prof.DefaultMemMHz(), tempC)
 	return p, nil
 }

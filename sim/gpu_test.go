@@ -221,7 +221,7 @@ func TestNVMLArtefacts(t *testing.T) {
 
 func TestTemperatureAndLeakage(t *testing.T) {
 	g := mustGPU(t, "h100-sxm", "nominal")
-	w := llamaDecode(32, 1024)
+	w := llamaDecode(128, 1024) // ~550 W: a heavy decode load
 	g.Advance(time.Second, w)
 	cool, tCool := g.PowerW(), g.TempC()
 	g.Advance(5*time.Minute, w)
@@ -340,5 +340,32 @@ func TestPowerAtFollowsTemperature(t *testing.T) {
 	}
 	if _, err := PowerAt("no-such-gpu", DefaultParams, Work{}, 345, 40); err == nil {
 		t.Fatal("an unknown profile was accepted")
+	}
+}
+
+// NVML's utilisation counts the time kernels run: a server step's host
+// time leaves the GPU idle, a bare kernel loop keeps it busy.
+func TestUtilisationLeavesOutHostTime(t *testing.T) {
+	ctx := context.Background()
+	for _, c := range []struct {
+		name   string
+		server bool
+	}{{"server step", true}, {"kernel loop", false}} {
+		g := mustGPU(t, "h100-sxm", "nominal")
+		w := llamaDecode(1, 1024)
+		w.ServerStep = c.server
+		g.Advance(2*time.Second, w)
+		s, err := g.Sample(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := 1.0
+		if c.server {
+			want = 1 - g.Params().HostStepS/g.StepTime(w).Seconds()
+		}
+		t.Logf("%s: utilisation %.3f, want %.3f", c.name, s.UtilGPU, want)
+		if math.Abs(s.UtilGPU-want) > 0.01 || (c.server && s.UtilGPU > 0.95) {
+			t.Errorf("%s: utilisation %.3f, want %.3f", c.name, s.UtilGPU, want)
+		}
 	}
 }

@@ -29,10 +29,21 @@ type Profile struct {
 	// AchievableBandwidth is the HBM bandwidth a streaming kernel reaches at
 	// the maximum SM clock while it runs (busy time only).
 	AchievableBandwidth float64
-	// GEMMEfficiency is the fraction of peak tensor FLOP/s a large GEMM reaches.
+	// GEMMEfficiency is the fraction of peak tensor FLOP/s a large GEMM
+	// reaches; a GEMM of M tokens reaches GEMMEfficiency·M/(M+GEMMHalfM)
+	// (tile and wave quantisation: the probe's M=512 chunk reached ~72% of
+	// peak at its clock, M=8192 ~92%).
 	GEMMEfficiency float64
-	// StepOverheadS is fixed GPU-side time per engine step (kernel launch
-	// gaps, small kernels), in seconds.
+	GEMMHalfM      float64
+	// RooflineP is the exponent of the smooth roofline: step time is the
+	// p-norm of compute and memory time (3: a cube-root sum of cubes).
+	RooflineP float64
+	// KVReadEfficiency is paged attention's KV-cache read bandwidth as a
+	// fraction of AchievableBandwidth (scattered 16-token blocks, short
+	// rows per sequence).
+	KVReadEfficiency float64
+	// StepOverheadS is fixed GPU-side time per step of any kernel sequence
+	// (launch gaps), in seconds.
 	StepOverheadS float64
 
 	// Voltage/frequency curve: flat at VMin up to VKneeMHz, then linear up
@@ -156,12 +167,20 @@ func h100SXM() *Profile {
 		// of the step overhead: 2.88 TB/s (run 1), 2.67 (run 2); fit over
 		// runs 1+2 (calib_test.go).
 		AchievableBandwidth: 2.733e12,
-		GEMMEfficiency:      0.9287, // probe: 677–687 TFLOP/s at 1365–1380 MHz
-		StepOverheadS:       0.2e-3,
-		VMin:                0.67,
-		VMax:                1.0,
-		VKneeMHz:            900,
-		Power:               h100PowerFit(),
+		// Fit over the probe's GEMM and chunk rows (calib_test.go,
+		// TestFitGEMMShape): M=512 587 TFLOP/s at ~1500 MHz, M=2048 674
+		// and M=8192 684 at ~1380 MHz, batch 256 and 1024 GEMVs.
+		GEMMEfficiency: 0.965,
+		GEMMHalfM:      96,
+		RooflineP:      6,
+		// Paged-attention decode reaches ~70–85% of the H100's datasheet
+		// bandwidth (2.35–2.85 TB/s); 2.35 TB/s over BW_max 2.733.
+		KVReadEfficiency: 0.86,
+		StepOverheadS:    0.2e-3,
+		VMin:             0.67,
+		VMax:             1.0,
+		VKneeMHz:         900,
+		Power:            h100PowerFit(),
 		// Fitted to 700 W load steps on two H100 SXM machines, read-only
 		// (docs/real-h100/): 0.0531 and 0.0489 °C/W in all, a sink time
 		// constant of 20–25 s, a die constant of ~0.3 s, inlet ~32 °C.
@@ -196,7 +215,10 @@ func a100SXM() *Profile {
 		SpecBandwidth:    2.039e12,
 		// Same fraction of the datasheet bandwidth as the H100 probe reached.
 		AchievableBandwidth: 2.039e12 * 2.733 / 3.35,
-		GEMMEfficiency:      0.9287,
+		GEMMEfficiency:      0.965,
+		GEMMHalfM:           96,
+		RooflineP:           6,
+		KVReadEfficiency:    0.86,
 		StepOverheadS:       0.2e-3,
 		VMin:                0.70,
 		VMax:                1.0,
