@@ -69,11 +69,11 @@ func (p *twoClockPolicy) Reset()                        {}
 // difference in ln(power·batch), EDP per token up to a constant, is compared
 // with static runs at the two clocks over the same arrivals.
 //
-// Measured (4 seeds): −0.040 from the windows against −0.036 held. The
-// sixth session found that fitting the two clocks with a shared p²
-// coefficient gives −0.025 instead, a tilt towards the higher clock the
-// size of the bias on held-out seeds (docs/gputune-policy.md, "Sixth
-// session"); the tolerance here sits between the two. It fails where short
+// Measured (4 seeds, 2026-11-27 at 469e4a6): −0.040 from the windows
+// against −0.036 held. Fitting the two clocks with a shared p² coefficient
+// gives −0.025 instead, a tilt towards the higher clock the size of the bias
+// on held-out seeds (the experiment log of docs/gputune-policy.md); the
+// tolerance here sits between the two. It fails where short
 // holds stop saying what held clocks do: with the simulator's leakage four
 // times the measured H100's (an experiment, not a parameter change), the
 // heat sink's slow temperature makes the windows say −0.043 against −0.051
