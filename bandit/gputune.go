@@ -398,6 +398,11 @@ func (t *gputune) Decide(x []float64, allowed []Arm, scores []ArmScore) (Decisio
 	exploit := t.steadyExploit(scores)
 	if exploit >= 0 {
 		best = t.steadyExplore(scores, exploit)
+	} else if i, ok := t.coldStart(); ok {
+		// Every cold-start decision is exploration: no arm is the exploit
+		// arm until the steady-state model chooses one.
+		best, exploit = i, -1
+		t.unprune(scores, i)
 	} else {
 		exploit = t.settle(scores, greedy, sigma, includePruned)
 		best = t.localBest(scores, best, exploit, includePruned)

@@ -82,8 +82,12 @@ const (
 	// clock that both relations are fitted over.
 	steadyDegree = 6
 	// steadyMinWindows is how many fitted windows the model needs before it
-	// chooses the exploit clock.
-	steadyMinWindows = 100
+	// chooses the exploit clock; the cold-start design (coldstart.go) plays
+	// until then. With 30 the first minute was ~1 point better on the
+	// simulator but the model stuck far from the optimum when its data
+	// spanned too narrow a band (TestSteadyModelFindsHeldOptimum at demand
+	// 2500: 1,305 MHz against 990); with 100 it decided ~20 s later.
+	steadyMinWindows = 60
 	// steadyCover is the discounted count of fitted windows within
 	// steadyCoverSteps clock steps an arm needs before the model's value
 	// there is trusted: the fit is not extrapolated to clocks without data.
@@ -125,6 +129,14 @@ func (s Steady) usable() bool {
 		s.Batch >= steadyMinBatch && s.PrefillTokS >= 0 && s.GenTokS > 0 && s.PowerW > 0
 }
 
+// steadyHold is the exploration schedule: the arm being held and the
+// decisions it has left (see steadyExplore), and the next step of the
+// cold-start design (coldstart.go).
+type steadyHold struct {
+	hold, holdLeft int
+	design         int
+}
+
 type steadyModel struct {
 	k           int       // basis length: steadyDegree+1 powers, memory indicators
 	fmin, fmax  float64   // core clock range, for the normalised clock
@@ -140,15 +152,13 @@ type steadyModel struct {
 	uMax          float64 // largest ln batch fitted
 	windows       int     // windows fitted
 	fromSteps     bool    // rates come from step times (see update)
-	// hold is the arm being explored and holdLeft the decisions it has
-	// left (see steadyExplore).
-	hold, holdLeft int
-	cover          []float64 // per distinct core clock: discounted windows
-	z, phi         []float64
-	value          []float64 // per arm: predicted ln objective (+Inf: unknown)
-	se             []float64 // per arm: its standard error
-	coeffT         [steadyZ]float64
-	coeff          [steadyZ]float64
+	steadyHold
+	cover  []float64 // per distinct core clock: discounted windows
+	z, phi []float64
+	value  []float64 // per arm: predicted ln objective (+Inf: unknown)
+	se     []float64 // per arm: its standard error
+	coeffT [steadyZ]float64
+	coeff  [steadyZ]float64
 }
 
 func newSteadyModel(cfg Config, arms []Arm, mems []int, clocks int) *steadyModel {
@@ -201,7 +211,7 @@ func (s *steadyModel) reset() {
 	s.power.reset()
 	s.demandSum, s.preSum, s.meanW = 0, 0, 0
 	s.fromSteps = false
-	s.hold, s.holdLeft = -1, 0
+	s.hold, s.holdLeft, s.design = -1, 0, 0
 	s.uMax, s.windows = math.Inf(-1), 0
 	clear(s.cover)
 }
