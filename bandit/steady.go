@@ -153,6 +153,7 @@ type steadyModel struct {
 	windows       int     // windows fitted
 	fromSteps     bool    // rates come from step times (see update)
 	steadyHold
+	change changeDetector
 	cover  []float64 // per distinct core clock: discounted windows
 	z, phi []float64
 	value  []float64 // per arm: predicted ln objective (+Inf: unknown)
@@ -212,6 +213,7 @@ func (s *steadyModel) reset() {
 	s.demandSum, s.preSum, s.meanW = 0, 0, 0
 	s.fromSteps = false
 	s.hold, s.holdLeft, s.design = -1, 0, 0
+	s.change.reset()
 	s.uMax, s.windows = math.Inf(-1), 0
 	clear(s.cover)
 }
@@ -239,7 +241,13 @@ func (s *steadyModel) update(a Arm, i, sm int, o Steady) {
 		return
 	}
 	// Every window counts towards the means: demand does not depend on the
-	// clock.
+	// clock. A detected shift in the rate first shortens their memory
+	// (change.go).
+	if s.meanW > 0 {
+		if d, _ := s.means(); s.change.observe(math.Log(rate), math.Log(d)) {
+			s.shorten()
+		}
+	}
 	s.meanW = steadyMeanMemory*s.meanW + 1
 	s.demandSum = steadyMeanMemory*s.demandSum + rate
 	s.preSum = steadyMeanMemory*s.preSum + p
