@@ -54,6 +54,9 @@ type Steady struct {
 	StepS float64
 	// Capped is true when the GPU's power cap held the clock down.
 	Capped bool
+	// PowerLimitW is the GPU's enforced power limit (NVML); 0 when
+	// unknown.
+	PowerLimitW float64
 	// Switched is true when the clock changed during the window: part of it
 	// ran at the previous clock, and the model does not fit it.
 	Switched bool
@@ -154,10 +157,17 @@ type steadyModel struct {
 	fromSteps     bool    // rates come from step times (see update)
 	steadyHold
 	change changeDetector
-	cover  []float64 // per distinct core clock: discounted windows
+	capTrack
+	cover []float64 // per distinct core clock: discounted windows
+	steadyScratch
+}
+
+// steadyScratch is per-decision working memory.
+type steadyScratch struct {
 	z, phi []float64
 	value  []float64 // per arm: predicted ln objective (+Inf: unknown)
 	se     []float64 // per arm: its standard error
+	lnP    []float64 // per arm: predicted ln power when held (NaN: unknown)
 	coeffT [steadyZ]float64
 	coeff  [steadyZ]float64
 }
@@ -171,9 +181,9 @@ func newSteadyModel(cfg Config, arms []Arm, mems []int, clocks int) *steadyModel
 		power: newRidge(steadyZ*k, steadyRidge, steadyForgetting, cfg.RefactorEvery),
 		delay: 1,
 		cover: make([]float64, clocks),
-		z:     make([]float64, steadyZ), phi: make([]float64, steadyZ*k),
-		value: make([]float64, len(arms)), se: make([]float64, len(arms)),
 	}
+	s.z, s.phi = make([]float64, steadyZ), make([]float64, steadyZ*k)
+	s.value, s.se, s.lnP = make([]float64, len(arms)), make([]float64, len(arms)), make([]float64, len(arms))
 	for i, a := range arms {
 		s.fill(a, s.basis[i*k:(i+1)*k])
 	}
@@ -214,6 +224,7 @@ func (s *steadyModel) reset() {
 	s.fromSteps = false
 	s.hold, s.holdLeft, s.design = -1, 0, 0
 	s.change.reset()
+	s.capTrack = capTrack{}
 	s.uMax, s.windows = math.Inf(-1), 0
 	clear(s.cover)
 }
@@ -252,15 +263,12 @@ func (s *steadyModel) update(a Arm, i, sm int, o Steady) {
 	s.demandSum = steadyMeanMemory*s.demandSum + rate
 	s.preSum = steadyMeanMemory*s.preSum + p
 	// Under a power cap (or a slowdown) the clock in effect follows the
-	// load, not the lock: such a window is not one of a clock held, and is
-	// not fitted. A clock that the cap always holds down is therefore never
-	// covered, and the model never chooses it; it keeps choosing among the
-	// clocks it has uncapped windows near. (Until the fifth session it left
-	// the choice to the rewards once a tenth of recent windows were capped:
-	// suite mean gap to static-best 4.2 % against 3.5 % now, the 3x-rate
-	// and A100 rows 0.7–2.1 points worse, and the phases workload at 4.8 %
-	// saving against 17.0 %, because the rewards held the clock high enough
-	// for the cap to keep binding.)
+	// load, not the lock, and changes within the window: such a window is
+	// not one of a clock held, and is not fitted. What the cap does to a
+	// lock is predicted instead (powercap.go).
+	if o.PowerLimitW > 0 && finite(o.PowerLimitW) {
+		s.limitW = o.PowerLimitW
+	}
 	if o.Switched || o.Capped {
 		return
 	}
@@ -370,6 +378,7 @@ func (s *steadyModel) objective(i int) (value, se float64) {
 	varT := sT * sT * s.tput.variance(s.phi)
 	varP := sP * sP * s.power.variance(s.phi)
 	a := (powerSlope + s.delay) / tputSlope
+	s.lnP[i] = pw
 	return pw + s.delay*u, math.Sqrt(max(varP+a*a*varT, 0))
 }
 
@@ -420,7 +429,7 @@ func (t *gputune) steadyExploit(scores []ArmScore) int {
 	}
 	minSE := math.Inf(1)
 	for i := range t.arms {
-		s.value[i], s.se[i] = math.Inf(1), math.Inf(1)
+		s.value[i], s.se[i], s.lnP[i] = math.Inf(1), math.Inf(1), math.NaN()
 		if !t.safe[i] || !s.covered(t.smIdx[i]) {
 			continue
 		}
@@ -429,6 +438,7 @@ func (t *gputune) steadyExploit(scores []ArmScore) int {
 			minSE = min(minSE, s.se[i])
 		}
 	}
+	t.applyCap()
 	best := -1
 	for i, v := range s.value {
 		if finite(v) && s.se[i] <= steadySEFactor*minSE && (best < 0 || v < s.value[best]) {
