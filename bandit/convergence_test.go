@@ -59,7 +59,7 @@ func runSegments(t testing.TB, v policyVariant, seed uint64, segs []regime, best
 			chosen[r] = d.Arm.SMMHz
 			p.Update(env.step(d.Arm, x))
 		}
-		rr, conv := ConvergeRound(chosen, best[s], 15)
+		rr, conv := retrackRound(chosen, best[s], 15)
 		rounds, ok = append(rounds, rr), append(ok, conv)
 		var sum float64
 		for _, f := range chosen[segLen-100:] {
@@ -159,46 +159,5 @@ func TestConvergence(t *testing.T) {
 	}
 	if conv*3 < seeds {
 		t.Errorf("smooth-2%%: gputune converged in %d of %d seeds, want at least a third", conv, seeds)
-	}
-}
-
-func TestConvergeRound(t *testing.T) {
-	flat := func(n, f int) []int {
-		v := make([]int, n)
-		for i := range v {
-			v[i] = f
-		}
-		return v
-	}
-	mixed := append(flat(50, 900), flat(150, 1500)...)
-	noisy := flat(200, 1500)
-	for i := 0; i < 200; i += 10 {
-		noisy[i] = 600 // 10 % off: still converged from the start
-	}
-	tooNoisy := flat(200, 1500)
-	for i := 0; i < 200; i += 5 {
-		tooNoisy[i] = 600
-	}
-	tests := []struct {
-		name   string
-		chosen []int
-		round  int
-		ok     bool
-	}{
-		{"at once", flat(100, 1500), 0, true},
-		{"neighbour step counts", flat(100, 1515), 0, true},
-		{"two steps off never", flat(300, 1530), 0, false},
-		{"after a detour", mixed, 40, true},
-		{"10 % misses allowed", noisy, 0, true},
-		{"20 % misses not", tooNoisy, 0, false},
-		{"too short", flat(99, 1500), 0, false},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			r, ok := ConvergeRound(tt.chosen, 1500, 15)
-			if r != tt.round || ok != tt.ok {
-				t.Errorf("ConvergeRound = (%d, %v), want (%d, %v)", r, ok, tt.round, tt.ok)
-			}
-		})
 	}
 }

@@ -18,7 +18,7 @@ const (
 
 const (
 	// convergeWindow and convergeShare are the project's convergence
-	// definition (see ConvergeRound), applied online to the arms in effect.
+	// definition, applied online to the arms in effect.
 	convergeWindow = 100
 	convergeShare  = 0.9
 	// unconvergeShare gives hysteresis so the flag does not flip-flop (W6).

@@ -6,7 +6,6 @@ import (
 	"math"
 	"slices"
 	"strings"
-	"time"
 
 	"github.com/gputune/gputune/control"
 	"github.com/gputune/gputune/sim"
@@ -26,81 +25,109 @@ type Target struct {
 	Applicable bool `json:"applicable"`
 }
 
-// assemble turns runs into the report: metrics, static-best, regret,
-// savings, convergence and targets.
+// NamePowerCapBest is the power-cap-best policy's name in results.
+const NamePowerCapBest = "power-cap-best"
+
+// assemble turns runs into the report: metrics, static-best,
+// power-cap-best, savings, gaps and targets.
 func assemble(sc Scenario, runs map[string]run, obj control.Objective) *Report {
 	rep := &Report{Scenario: scenarioInfo(sc), OracleNote: OracleNote, runs: runs}
-	var statics []run
+	var statics, caps []run
 	for _, r := range runs {
-		if r.mhz > 0 {
+		switch {
+		case r.mhz > 0:
 			statics = append(statics, r)
+		case r.powerW > 0:
+			caps = append(caps, r)
 		}
 	}
 	slices.SortFunc(statics, func(a, b run) int { return cmp.Compare(a.mhz, b.mhz) })
+	slices.SortFunc(caps, func(a, b run) int { return cmp.Compare(a.powerW, b.powerW) })
 
 	var results []PolicyResult
-	add := func(name string) {
+	var ser []series // beside results
+	add := func(r run, name string) {
+		p := measure(r, obj)
+		if name != "" {
+			p.Name, p.Sweep = name, ""
+		}
+		results = append(results, p)
+		ser = append(ser, newSeries(r.windows))
+	}
+	addNamed := func(name string) {
 		if r, ok := runs[name]; ok {
-			results = append(results, measure(r, obj))
+			add(r, "")
 		}
 	}
-	add(PolicyDefault)
+	addNamed(PolicyDefault)
 	rep.StaticBestMHz = bestStatic(runs, obj)
 	if rep.StaticBestMHz > 0 {
-		p := measure(runs[staticName(rep.StaticBestMHz)], obj)
-		p.Name, p.Sweep = NameStaticBest, ""
-		results = append(results, p)
+		add(runs[staticName(rep.StaticBestMHz)], NameStaticBest)
 	}
-	add(PolicyAGFT)
-	add(PolicyGPUTune)
-	add(PolicyOracle)
-	for _, s := range statics {
-		p := measure(s, obj)
-		p.Sweep = s.sweep
-		results = append(results, p)
+	rep.PowerCapBestW = bestCap(runs, obj)
+	if rep.PowerCapBestW > 0 {
+		add(runs[capName(rep.PowerCapBestW)], NamePowerCapBest)
+	}
+	addNamed(PolicyAGFT)
+	addNamed(PolicyGPUTune)
+	addNamed(PolicyOracle)
+	for _, r := range append(statics, caps...) {
+		add(r, "")
 	}
 
-	find := func(name string) *PolicyResult {
+	find := func(name string) int {
 		for i := range results {
 			if results[i].Name == name {
-				return &results[i]
+				return i
 			}
 		}
-		return nil
+		return -1
 	}
 	def, best, orc := find(PolicyDefault), find(NameStaticBest), find(PolicyOracle)
-	eligible := []run{}
-	if def != nil {
-		for _, s := range statics {
-			if s.truth.SLOAttainment() >= def.SLOAttainment-0.01 {
-				eligible = append(eligible, s)
-			}
+	var staticSeries []series
+	for i := range results {
+		if results[i].MHz > 0 && results[i].Sweep != "" {
+			staticSeries = append(staticSeries, ser[i])
 		}
 	}
+	var last float64
+	for _, x := range ser {
+		last = max(last, x.end())
+	}
+	spans := phaseSpans(sc, last)
 	for i := range results {
 		p := &results[i]
-		p.Regret, p.GapClosed = math.NaN(), math.NaN()
-		p.EnergySavingVsDefault, p.ObjectiveSavingVsDefault = math.NaN(), math.NaN()
-		p.EnergySavingVsStaticBest, p.ObjectiveSavingVsStaticBest = math.NaN(), math.NaN()
-		if orc != nil {
-			p.Regret = p.Objective/orc.Objective - 1
+		p.SavingVsDefault, p.EnergySavingVsDefault = math.NaN(), math.NaN()
+		p.GapVsStaticBest, p.EnergySavingVsStaticBest, p.HeadroomCaptured = math.NaN(), math.NaN(), math.NaN()
+		p.GapAt60s, p.GapAt120s, p.GapAt300s = math.NaN(), math.NaN(), math.NaN()
+		p.TWithin1pctS, p.TWithin2pctS = math.NaN(), math.NaN()
+		if def >= 0 {
+			d := results[def]
+			p.EnergySavingVsDefault = 1 - p.EnergyJ/d.EnergyJ
+			p.SavingVsDefault = 1 - p.Objective/d.Objective
 		}
-		if def != nil {
-			p.EnergySavingVsDefault = 1 - p.EnergyJ/def.EnergyJ
-			p.ObjectiveSavingVsDefault = 1 - p.Objective/def.Objective
-			if orc != nil && def.Objective != orc.Objective {
-				p.GapClosed = (def.Objective - p.Objective) / (def.Objective - orc.Objective)
+		if best >= 0 {
+			b, bs := results[best], ser[best]
+			p.EnergySavingVsStaticBest = 1 - p.EnergyJ/b.EnergyJ
+			p.GapVsStaticBest = p.Objective/b.Objective - 1
+			if orc >= 0 && b.Objective > results[orc].Objective {
+				p.HeadroomCaptured = (b.Objective - p.Objective) / (b.Objective - results[orc].Objective)
 			}
+			p.GapAt60s = gapAt(obj, ser[i], bs, 60)
+			p.GapAt120s = gapAt(obj, ser[i], bs, 120)
+			p.GapAt300s = gapAt(obj, ser[i], bs, 300)
+			p.TWithin1pctS = tWithin(obj, ser[i], bs, 0.01)
+			p.TWithin2pctS = tWithin(obj, ser[i], bs, 0.02)
 		}
-		if best != nil {
-			p.EnergySavingVsStaticBest = 1 - p.EnergyJ/best.EnergyJ
-			p.ObjectiveSavingVsStaticBest = 1 - p.Objective/best.Objective
-		}
-		if p.Name == PolicyGPUTune || p.Name == PolicyAGFT {
-			p.Segments = convergence(obj, runs[p.Name], eligible)
-			if len(p.Segments) > 0 {
-				p.ConvergeRounds = p.Segments[0].Rounds
+		if len(spans) > 0 && len(staticSeries) > 0 {
+			end := ser[i].end()
+			var sp []phaseSpan
+			for _, s := range spans {
+				if s.to <= end {
+					sp = append(sp, s)
+				}
 			}
+			p.RecoveryS = recovery(obj, ser[i], staticSeries, sp)
 		}
 	}
 	rep.Policies = results
@@ -113,8 +140,9 @@ func scenarioInfo(sc Scenario) ScenarioInfo {
 	info := ScenarioInfo{Name: sc.Name, Workload: wl.Name, GPUProfile: cmp.Or(sc.GPUProfile, sim.DefaultProfile),
 		Params: cmp.Or(sc.Params, sim.DefaultParams), Seed: sc.Seed, RateScale: cmp.Or(wl.RateScale, 1),
 		SLOTTFTS: sc.Config.SLO.TTFTLimitS, SLOTPOTS: sc.Config.SLO.TPOTLimitS,
-		Objective: sc.Config.Control.Objective, Oracle: sc.Oracle, PeriodS: sc.Config.Control.Period.Seconds(),
-		DurationS: sc.Duration.Seconds()}
+		Objective: sc.Config.Control.Objective, Oracle: horizonText(sc.Oracle), PeriodS: sc.Config.Control.Period.Seconds(),
+		ImportedModel: sc.WarmFrom,
+		DurationS:     sc.Duration.Seconds()}
 	if wl.Trace != nil {
 		info.Trace, info.Requests = wl.Trace.Name, wl.Trace.Len()
 		if info.DurationS == 0 {
@@ -140,16 +168,22 @@ func targets(sc Scenario, ps []PolicyResult) []Target {
 	b, okB := get(NameStaticBest)
 	a, okA := get(PolicyAGFT)
 	var ts []Target
-	t := Target{Name: "gputune closes >= 80% of the default -> greedy-oracle objective gap", Applicable: okG && okD && okO}
+	t := Target{Name: "horizon-oracle objective below static-best's at SLO attainment within 0.5 point", Applicable: okO && okB}
 	if t.Applicable {
-		t.Met = g.GapClosed >= 0.8
-		t.Detail = fmt.Sprintf("gap closed %.0f%% (default %.4g, gputune %.4g, greedy-oracle %.4g)", 100*g.GapClosed, d.Objective, g.Objective, o.Objective)
+		t.Met = o.Objective < b.Objective && math.Abs(o.SLOAttainment-b.SLOAttainment) <= 0.005
+		t.Detail = fmt.Sprintf("horizon-oracle %.4g at %.2f%% SLO, static-best (%d MHz) %.4g at %.2f%%", o.Objective, 100*o.SLOAttainment, b.MHz, b.Objective, 100*b.SLOAttainment)
 	}
 	ts = append(ts, t)
 	t = Target{Name: "gputune objective <= static-best's at equal or better SLO attainment", Applicable: okG && okB}
 	if t.Applicable {
 		t.Met = g.Objective <= b.Objective && g.SLOAttainment >= b.SLOAttainment
 		t.Detail = fmt.Sprintf("gputune %.4g at %.2f%% SLO, static-best (%d MHz) %.4g at %.2f%%", g.Objective, 100*g.SLOAttainment, b.MHz, b.Objective, 100*b.SLOAttainment)
+	}
+	ts = append(ts, t)
+	t = Target{Name: "gputune objective below agft's", Applicable: okG && okA}
+	if t.Applicable {
+		t.Met = g.Objective < a.Objective
+		t.Detail = fmt.Sprintf("gputune %.4g, agft %.4g", g.Objective, a.Objective)
 	}
 	ts = append(ts, t)
 	t = Target{Name: "gputune SLO attainment within 1 point of default's (tight-SLO scenario)", Applicable: okG && okD}
@@ -161,22 +195,7 @@ func targets(sc Scenario, ps []PolicyResult) []Target {
 		}
 	}
 	ts = append(ts, t)
-	t = Target{Name: "gputune converges in <= 60 rounds and in fewer than agft", Applicable: okG && okA}
-	if t.Applicable {
-		gr, ar := roundsText(g.ConvergeRounds), roundsText(a.ConvergeRounds)
-		t.Met = g.ConvergeRounds != nil && *g.ConvergeRounds <= 60 &&
-			(a.ConvergeRounds == nil || *g.ConvergeRounds < *a.ConvergeRounds)
-		t.Detail = fmt.Sprintf("gputune %s, agft %s (first %s segment)", gr, ar, time.Duration(SegmentLength)*time.Second)
-	}
-	ts = append(ts, t)
 	return ts
-}
-
-func roundsText(r *int) string {
-	if r == nil {
-		return "did not converge"
-	}
-	return fmt.Sprintf("%d rounds", *r)
 }
 
 // arrivalRate bins the scenario's arrivals (trace replays only).

@@ -18,16 +18,16 @@ import (
 
 // Policy groups that --policies selects from.
 const (
-	PolicyDefault = "default"
-	PolicyStatic  = "static" // the sweep and static-best
-	PolicyAGFT    = "agft"
-	PolicyGPUTune = "gputune"
-	PolicyOracle  = "greedy-oracle"
+	PolicyDefault  = "default"
+	PolicyStatic   = "static"    // the clock sweep and static-best
+	PolicyPowerCap = "power-cap" // the power-limit sweep and power-cap-best
+	PolicyAGFT     = "agft"
+	PolicyGPUTune  = "gputune"
 )
 
 // AllPolicies is every policy group, in table order.
 func AllPolicies() []string {
-	return []string{PolicyDefault, PolicyStatic, PolicyAGFT, PolicyGPUTune, PolicyOracle}
+	return []string{PolicyDefault, PolicyStatic, PolicyPowerCap, PolicyAGFT, PolicyGPUTune, PolicyOracle}
 }
 
 // Static sweep: a coarse grid every staticCoarseSteps clock steps (the
@@ -36,6 +36,10 @@ const (
 	staticCoarseSteps = 6
 	staticRefineSteps = 3
 )
+
+// Power-limit sweep: every capCoarseW from the highest allowed limit down
+// to the lowest, then capCoarseW/2 either side of the best.
+const capCoarseW = 50.0
 
 // Options set how a benchmark runs, not what it measures.
 type Options struct {
@@ -47,8 +51,8 @@ type Options struct {
 	Progress func(frac float64)
 
 	// reuse holds runs that do not depend on the seed (the default
-	// governor, statics and the oracle on a trace replay), shared across a
-	// suite's seeds; nil: run everything.
+	// governor, statics, power caps and the oracle on a trace replay),
+	// shared across a suite's seeds; nil: run everything.
 	reuse *runCache
 }
 
@@ -86,6 +90,7 @@ type Report struct {
 	SimParamsHash string         `json:"sim_params_hash"`
 	OracleNote    string         `json:"oracle_note"`
 	StaticBestMHz int            `json:"static_best_mhz,omitempty"`
+	PowerCapBestW float64        `json:"power_cap_best_w,omitempty"`
 	Policies      []PolicyResult `json:"policies"`
 	Targets       []Target       `json:"targets,omitempty"`
 	WallS         float64        `json:"wall_s"`
@@ -109,7 +114,9 @@ type ScenarioInfo struct {
 	SLOTPOTS   float64 `json:"slo_tpot_s"`
 	Objective  string  `json:"objective"`
 	Oracle     string  `json:"oracle"`
-	PeriodS    float64 `json:"period_s"`
+	// ImportedModel is the model file the gputune policy started from.
+	ImportedModel string  `json:"imported_model,omitempty"`
+	PeriodS       float64 `json:"period_s"`
 }
 
 // RatePoint is the request arrival rate over one bin, for plots.
@@ -156,31 +163,46 @@ func Run(ctx context.Context, sc Scenario, opt Options) (*Report, error) {
 			want[p] = true
 		}
 	}
-	if want[PolicyStatic] {
-		// static-best is judged against the default governor's attainment.
+
+	if want[PolicyStatic] || want[PolicyPowerCap] || want[PolicyOracle] {
+		// The sweeps are judged against the default governor's attainment.
 		want[PolicyDefault] = true
+	}
+	if want[PolicyOracle] {
+		// Its rollouts end on static-best's clock and its λ is static-best's.
+		want[PolicyStatic] = true
 	}
 
 	ex := newExecutor(ctx, opt)
-	if sc.Workload.Trace == nil {
-		opt.reuse = nil // synthetic arrivals change with the seed
+	if !seedFree(sc) {
+		opt.reuse = nil // these arrivals change with the seed
 	}
 	ex.reuse = opt.reuse
-	clocks := base.GPU().Facts().CoreClocksMHz
-	// Longest first: the oracle and the learners take longest.
 	if want[PolicyOracle] {
-		ex.submit(PolicyOracle, func(p func(float64)) (run, error) { return runOracle(ctx, sc, &base, p) })
+		ex.expect(1)
 	}
+	// Longest first: the learners take longest.
 	for _, name := range []string{PolicyGPUTune, PolicyAGFT, PolicyDefault} {
 		if want[name] {
 			ex.submit(name, func(p func(float64)) (run, error) { return runLoop(ctx, sc, &base, name, p) })
 		}
 	}
+	clocks := base.GPU().Facts().CoreClocksMHz
 	staticRun := func(mhz int, sweep string) func(func(float64)) (run, error) {
 		return func(p func(float64)) (run, error) {
-			r, err := runLoop(ctx, sc, &base, "static:"+strconv.Itoa(mhz), p)
-			r.mhz = mhz
-			r.sweep = sweep
+			r, err := runLoop(ctx, sc, &base, staticName(mhz), p)
+			r.mhz, r.sweep = mhz, sweep
+			return r, err
+		}
+	}
+	capRun := func(w float64, sweep string) func(func(float64)) (run, error) {
+		return func(p func(float64)) (run, error) {
+			b := base.Clone()
+			if err := b.GPU().SetPowerLimitW(w); err != nil {
+				return run{}, err
+			}
+			r, err := runLoop(ctx, sc, &b, PolicyDefault, p)
+			r.name, r.powerW, r.sweep = capName(w), w, sweep
 			return r, err
 		}
 	}
@@ -189,9 +211,20 @@ func Run(ctx context.Context, sc Scenario, opt Options) (*Report, error) {
 		for _, c := range coarseGrid(clocks) {
 			coarse[c] = true
 		}
-		ex.expect(len(coarse) + 2*staticRefineSteps)
+		ex.expect(2 * staticRefineSteps)
 		for _, c := range slices.Sorted(maps.Keys(coarse)) {
 			ex.submit(staticName(c), staticRun(c, "coarse"))
+		}
+	}
+	facts := base.GPU().Facts()
+	coarseCaps := map[float64]bool{}
+	if want[PolicyPowerCap] {
+		for _, w := range capGrid(facts.PowerMinW, facts.PowerMaxW) {
+			coarseCaps[w] = true
+		}
+		ex.expect(2)
+		for _, w := range slices.Sorted(maps.Keys(coarseCaps)) {
+			ex.submit(capName(w), capRun(w, "coarse"))
 		}
 	}
 	runs, err := ex.wait()
@@ -200,12 +233,31 @@ func Run(ctx context.Context, sc Scenario, opt Options) (*Report, error) {
 	}
 	obj := control.Objective(sc.Config.Control.Objective)
 	if want[PolicyStatic] {
-		best := bestStatic(runs, obj)
-		for _, c := range refineAround(clocks, best) {
+		for _, c := range refineAround(clocks, bestStatic(runs, obj)) {
 			if !coarse[c] {
 				ex.submit(staticName(c), staticRun(c, "refine"))
 			}
 		}
+	}
+	if want[PolicyPowerCap] {
+		if best := bestCap(runs, obj); best > 0 {
+			for _, w := range []float64{best - capCoarseW/2, best + capCoarseW/2} {
+				if w >= facts.PowerMinW && w <= facts.PowerMaxW && !coarseCaps[w] {
+					ex.submit(capName(w), capRun(w, "refine"))
+				}
+			}
+		}
+	}
+	if runs, err = ex.wait(); err != nil {
+		return nil, err
+	}
+	if want[PolicyOracle] {
+		sb, ok := runs[staticName(bestStatic(runs, obj))]
+		if !ok {
+			sb = runs[PolicyDefault] // no static clock kept the SLOs: the tail is the highest clock
+		}
+		workers := opt.Workers
+		ex.submit(PolicyOracle, func(p func(float64)) (run, error) { return runHorizon(ctx, sc, &base, sb, workers, p) })
 		if runs, err = ex.wait(); err != nil {
 			return nil, err
 		}
@@ -215,6 +267,40 @@ func Run(ctx context.Context, sc Scenario, opt Options) (*Report, error) {
 	rep.rate = arrivalRate(sc, 30)
 	rep.WallS = time.Since(start).Seconds()
 	return rep, nil
+}
+
+// capGrid is the power-limit sweep's first pass: every capCoarseW from hi
+// down, and lo.
+func capGrid(lo, hi float64) []float64 {
+	var out []float64
+	for w := hi; w > lo; w -= capCoarseW {
+		out = append(out, w)
+	}
+	return append(out, lo)
+}
+
+func capName(w float64) string { return "power-cap:" + strconv.FormatFloat(w, 'f', -1, 64) }
+
+// bestCap is the power limit with the best objective among those whose SLO
+// attainment is within 1 point of the default governor's; 0 when none is.
+func bestCap(runs map[string]run, obj control.Objective) float64 {
+	def, ok := runs[PolicyDefault]
+	if !ok {
+		return 0
+	}
+	floor := def.truth.SLOAttainment() - 0.01
+	best, bestObj := 0.0, math.Inf(1)
+	for _, r := range runs {
+		if r.powerW == 0 || !(r.truth.SLOAttainment() >= floor) {
+			continue
+		}
+		t := r.truth
+		o := objective(obj, t.EnergyJ, e2eSum(t), t.OutputTokens)
+		if o < bestObj || (o == bestObj && r.powerW > best) {
+			best, bestObj = r.powerW, o
+		}
+	}
+	return best
 }
 
 // coarseGrid is the static sweep's first pass: every staticCoarseSteps-th

@@ -25,31 +25,46 @@ func (r *Report) WriteTable(w io.Writer) error {
 	fmt.Fprintf(&b, ", %.0f s, %s/%s, seed %d, rate x%g, SLO TTFT %gs TPOT %gs, objective %s, sim params %s\n",
 		s.DurationS, s.GPUProfile, s.Params, s.Seed, s.RateScale, s.SLOTTFTS, s.SLOTPOTS, s.Objective, r.SimParamsHash)
 	tw := tabwriter.NewWriter(&b, 0, 0, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(tw, "policy\tclock MHz\tenergy kJ\tJ/tok\tEDP/tok\tTTFT mean\tTTFT p99\tTPOT mean\tTPOT p99\tSLO %\ttok/s\tconverge\tregret\tvs default E\tvs default obj\tvs static-best obj\t")
+	fmt.Fprintln(tw, "policy\tclock MHz\tpower W\tJ/tok\tEDP/tok\tTTFT p99\tTPOT p99\tSLO %\ttok/s\tE saving vs default\tsaving vs default\tgap vs static-best\theadroom captured\tgap@60s\tgap@120s\tgap@300s\tT1% s\tT2% s\t")
 	for _, p := range r.Policies {
 		if p.Sweep != "" {
 			continue
 		}
 		name := p.Name
-		if p.Name == NameStaticBest {
+		switch p.Name {
+		case NameStaticBest:
 			name = fmt.Sprintf("static-best (%d)", p.MHz)
+		case NamePowerCapBest:
+			name = fmt.Sprintf("power-cap-best (%g W)", p.PowerLimitW)
 		}
-		fmt.Fprintf(tw, "%s\t%.0f\t%.1f\t%.4f\t%.3g\t%s\t%s\t%s\t%s\t%.2f\t%.0f\t%s\t%s\t%s\t%s\t%s\t\n",
-			name, p.MeanClockMHz, p.EnergyJ/1000, p.EnergyPerTokenJ, p.EDPPerToken,
-			ms(p.TTFTMeanS), ms(p.TTFTP99S), ms(p.TPOTMeanS), ms(p.TPOTP99S), 100*p.SLOAttainment, p.ThroughputTokS,
-			converge(p), pct(p.Regret), pct(p.EnergySavingVsDefault), pct(p.ObjectiveSavingVsDefault), pct(p.ObjectiveSavingVsStaticBest))
+		fmt.Fprintf(tw, "%s\t%.0f\t%.0f\t%.4f\t%.4g\t%s\t%s\t%.2f\t%.0f\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t\n",
+			name, p.MeanClockMHz, p.MeanPowerW, p.EnergyPerTokenJ, p.EDPPerToken,
+			ms(p.TTFTP99S), ms(p.TPOTP99S), 100*p.SLOAttainment, p.ThroughputTokS,
+			pct(p.EnergySavingVsDefault), pct(p.SavingVsDefault), pct(p.GapVsStaticBest), frac(p.HeadroomCaptured),
+			pct(p.GapAt60s), pct(p.GapAt120s), pct(p.GapAt300s), secs(p.TWithin1pctS), secs(p.TWithin2pctS))
 	}
 	if err := tw.Flush(); err != nil {
 		return err
 	}
-	var sweep []string
 	for _, p := range r.Policies {
-		if p.Sweep != "" {
+		if p.Sweep == "" && len(p.RecoveryS) > 0 {
+			fmt.Fprintf(&b, "recovery after each load change, %s: %s\n", p.Name, secsList(p.RecoveryS))
+		}
+	}
+	var sweep, caps []string
+	for _, p := range r.Policies {
+		switch {
+		case p.Sweep != "" && p.MHz > 0:
 			sweep = append(sweep, fmt.Sprintf("%d:%.3g/%.1f%%", p.MHz, p.Objective, 100*p.SLOAttainment))
+		case p.Sweep != "":
+			caps = append(caps, fmt.Sprintf("%g:%.3g/%.1f%%", p.PowerLimitW, p.Objective, 100*p.SLOAttainment))
 		}
 	}
 	if len(sweep) > 0 {
 		fmt.Fprintf(&b, "static sweep (MHz:objective/SLO%%): %s\n", strings.Join(sweep, " "))
+	}
+	if len(caps) > 0 {
+		fmt.Fprintf(&b, "power-limit sweep (W:objective/SLO%%): %s\n", strings.Join(caps, " "))
 	}
 	fmt.Fprintf(&b, "note: %s\n", OracleNote)
 	fmt.Fprintln(&b, "note: all numbers come from the simulator (sim params hash above), not from a real GPU")
@@ -82,14 +97,27 @@ func pct(f float64) string {
 	return fmt.Sprintf("%+.1f%%", 100*f)
 }
 
-func converge(p PolicyResult) string {
-	switch {
-	case p.Name != PolicyGPUTune && p.Name != PolicyAGFT:
+// frac prints a fraction as a percentage without a sign.
+func frac(f float64) string {
+	if math.IsNaN(f) || math.IsInf(f, 0) {
 		return "-"
-	case p.ConvergeRounds == nil:
-		return "no"
 	}
-	return strconv.Itoa(*p.ConvergeRounds)
+	return fmt.Sprintf("%.0f%%", 100*f)
+}
+
+func secs(s float64) string {
+	if math.IsNaN(s) {
+		return "never"
+	}
+	return fmt.Sprintf("%.0f", s)
+}
+
+func secsList(xs []float64) string {
+	parts := make([]string, len(xs))
+	for i, x := range xs {
+		parts[i] = secs(x)
+	}
+	return strings.Join(parts, " ") + " s"
 }
 
 // WriteJSON writes results.json into dir.

@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 
+	"github.com/gputune/gputune/control"
 	"gonum.org/v1/plot"
 	"gonum.org/v1/plot/plotter"
 	"gonum.org/v1/plot/plotutil"
@@ -22,7 +23,7 @@ const plotBinS = 30.0
 // mainPolicies are the policies drawn over time, in panel order.
 func (r *Report) mainPolicies() []string {
 	var names []string
-	for _, n := range []string{PolicyDefault, NameStaticBest, PolicyAGFT, PolicyGPUTune, PolicyOracle} {
+	for _, n := range mainRows() {
 		if _, ok := r.Policy(n); ok {
 			names = append(names, n)
 		}
@@ -31,15 +32,22 @@ func (r *Report) mainPolicies() []string {
 }
 
 func (r *Report) windowsOf(name string) []Window {
-	if name == NameStaticBest {
+	switch name {
+	case NameStaticBest:
 		return r.runs[staticName(r.StaticBestMHz)].windows
+	case NamePowerCapBest:
+		return r.runs[capName(r.PowerCapBestW)].windows
 	}
 	return r.runs[name].windows
 }
 
+// PlotFiles are the files WritePlots writes.
+var PlotFiles = []string{"clock.png", "power.png", "gap.png", "bars.png"}
+
 // WritePlots writes clock.png (the clock over time per policy, under the
-// request rate), power.png (power over time) and bars.png (objective and
-// SLO attainment per policy) into dir.
+// request rate), power.png (power over time), gap.png (the cumulative gap to
+// static-best over time per policy) and bars.png (objective and SLO
+// attainment per policy) into dir.
 func (r *Report) WritePlots(dir string) error {
 	names := r.mainPolicies()
 	if len(names) == 0 {
@@ -51,7 +59,48 @@ func (r *Report) WritePlots(dir string) error {
 	if err := r.plotSeries(filepath.Join(dir, "power.png"), names, "power (W)", func(w Window) float64 { return w.PowerW }); err != nil {
 		return err
 	}
+	if err := r.plotGap(filepath.Join(dir, "gap.png"), names); err != nil {
+		return err
+	}
 	return r.plotBars(filepath.Join(dir, "bars.png"))
+}
+
+// plotGap draws each policy's objective from the start to t over
+// static-best's from the start to t, minus 1: how far behind the best
+// locked clock a user is after t, cold start included.
+func (r *Report) plotGap(path string, names []string) error {
+	if r.StaticBestMHz == 0 {
+		return nil
+	}
+	obj := control.Objective(r.Scenario.Objective)
+	ref := newSeries(r.windowsOf(NameStaticBest))
+	p := plot.New()
+	p.Title.Text = "cumulative gap to static-best: objective from the start to t over static-best's, minus 1 (lower is better)"
+	p.X.Label.Text = "minutes"
+	p.Y.Label.Text = "gap (%)"
+	for i, n := range names {
+		if n == NameStaticBest {
+			continue
+		}
+		ts, gaps := cumulativeGap(obj, newSeries(r.windowsOf(n)), ref, 10)
+		var xy plotter.XYs
+		for k := range ts {
+			xy = append(xy, plotter.XY{X: ts[k] / 60, Y: 100 * gaps[k]})
+		}
+		if len(xy) == 0 {
+			continue
+		}
+		l, err := plotter.NewLine(xy)
+		if err != nil {
+			return err
+		}
+		l.Color = plotutil.Color(i)
+		p.Add(l)
+		p.Legend.Add(n, l)
+	}
+	p.Add(plotter.NewGrid())
+	p.Legend.Top = true
+	return savePlots(path, [][]*plot.Plot{{p}}, 10*vg.Inch, 4*vg.Inch)
 }
 
 // binned averages f over plotBinS bins, weighted by window length.
@@ -98,11 +147,7 @@ func (r *Report) plotClock(path string, names []string) error {
 	plots[0] = []*plot.Plot{rate}
 	for i, n := range names {
 		p := plot.New()
-		label := n
-		if n == PolicyOracle {
-			label += " (greedy, not a bound)"
-		}
-		p.Y.Label.Text = label
+		p.Y.Label.Text = n
 		p.Y.Min, p.Y.Max = 0, 2100
 		if i == len(names)-1 {
 			p.X.Label.Text = "minutes"
@@ -130,11 +175,7 @@ func (r *Report) plotSeries(path string, names []string, ylabel string, f func(W
 		}
 		l.Color = plotutil.Color(i)
 		p.Add(l)
-		label := n
-		if n == PolicyOracle {
-			label += " (greedy)"
-		}
-		p.Legend.Add(label, l)
+		p.Legend.Add(n, l)
 	}
 	p.Legend.Top = true
 	return savePlots(path, [][]*plot.Plot{{p}}, 10*vg.Inch, 4*vg.Inch)

@@ -3,27 +3,25 @@ package bench
 import (
 	"math"
 
-	"github.com/gputune/gputune/bandit"
 	"github.com/gputune/gputune/control"
 	"github.com/gputune/gputune/sim"
 )
 
 // OracleNote is printed wherever the oracle's numbers appear.
-const OracleNote = "greedy-oracle picks the best clock for each 0.3 s window alone, from a cloned simulator state " +
-	"(coarse grid every 8 clock steps plus refinement at ±4, ±2, ±1 steps; --oracle full: every clock); " +
-	"it is greedy, NOT a lower bound: a policy may beat it"
+const OracleNote = "horizon-oracle re-plans every 3 s: it tries about 26 clocks (every 4th supported one and the neighbours " +
+	"of its last choice) on a cloned simulator that knows the trace's future arrivals, each held 10 s and then " +
+	"static-best's clock for 20 s, and locks the one with the least energy + λ·(request time in the server), " +
+	"λ = E/D of static-best; a near-bound from the simulator, not a proof of optimality"
 
-// SegmentLength is the length of the stationary segments convergence is
-// measured on: the run is cut into consecutive segments of this much virtual
-// time, and each segment's best static clock is the swept static clock with
-// the best objective over that segment among those eligible for static-best.
-const SegmentLength = 600 // seconds
-
-// PolicyResult is one policy's line in results.json.
+// PolicyResult is one policy's line in results.json. Every fraction is a
+// fraction (0.03 is 3 %); a positive gap is worse than static-best.
 type PolicyResult struct {
 	Name string `json:"name"`
 	MHz  int    `json:"mhz,omitempty"`
-	// Sweep says where a static clock came from: "coarse" or "refine".
+	// PowerLimitW is a power-cap run's board power limit.
+	PowerLimitW float64 `json:"power_limit_w,omitempty"`
+	// Sweep says where a static clock or power limit came from: "coarse"
+	// or "refine".
 	Sweep string `json:"sweep,omitempty"`
 
 	Objective       float64 `json:"objective"`
@@ -43,32 +41,33 @@ type PolicyResult struct {
 	MeanClockMHz    float64 `json:"mean_clock_mhz"`
 	MeanPowerW      float64 `json:"mean_power_w"`
 
-	// ConvergeRounds is the first stationary segment's convergence round
-	// (bandit.ConvergeRound); null for non-learning policies and when it did
-	// not converge. Segments lists every segment's.
-	ConvergeRounds *int           `json:"converge_rounds"`
-	Segments       []SegmentRound `json:"converge_segments,omitempty"`
+	// SavingVsDefault is 1 − objective/default's.
+	SavingVsDefault       float64 `json:"saving_vs_default"`
+	EnergySavingVsDefault float64 `json:"energy_saving_vs_default"`
+	// GapVsStaticBest is objective/static-best's − 1.
+	GapVsStaticBest          float64 `json:"gap_vs_static_best"`
+	EnergySavingVsStaticBest float64 `json:"energy_saving_vs_static_best"`
+	// HeadroomCaptured is (static-best − this)/(static-best − horizon-oracle)
+	// on the objective; null when static-best is not above the oracle.
+	HeadroomCaptured float64 `json:"headroom_captured"`
+	// GapAt60s… are the objective over the run's first 60/120/300 s over
+	// static-best's over the same span, minus 1; null when a run is shorter.
+	GapAt60s  float64 `json:"gap_at_60s"`
+	GapAt120s float64 `json:"gap_at_120s"`
+	GapAt300s float64 `json:"gap_at_300s"`
+	// TWithin1pctS and TWithin2pctS are the time after which the rolling
+	// 120 s objective stays within 1 % / 2 % of static-best's over the same
+	// windows; null when it never does.
+	TWithin1pctS float64 `json:"t_within_1pct_s"`
+	TWithin2pctS float64 `json:"t_within_2pct_s"`
+	// RecoveryS is, per load change of the workload (phases), the seconds
+	// until the rolling 60 s objective is within 2 % of the best static
+	// clock for the new phase; null for a change never recovered from.
+	// Empty for workloads without changes.
+	RecoveryS []float64 `json:"recovery_s"`
 
-	// Regret is the objective's excess over greedy-oracle's, relative
-	// (negative: better than the greedy oracle).
-	Regret float64 `json:"regret_vs_oracle"`
-	// GapClosed is (default − this) / (default − greedy-oracle) on the
-	// objective.
-	GapClosed                   float64 `json:"gap_closed"`
-	EnergySavingVsDefault       float64 `json:"energy_saving_vs_default"`
-	ObjectiveSavingVsDefault    float64 `json:"objective_saving_vs_default"`
-	EnergySavingVsStaticBest    float64 `json:"energy_saving_vs_static_best"`
-	ObjectiveSavingVsStaticBest float64 `json:"objective_saving_vs_static_best"`
-	ClockChanges                int     `json:"clock_changes"`
-	DecisionWindows             int     `json:"decision_windows"`
-}
-
-// SegmentRound is convergence on one stationary segment.
-type SegmentRound struct {
-	StartS  float64 `json:"start_s"`
-	BestMHz int     `json:"best_static_mhz"`
-	Rounds  *int    `json:"rounds"`
-	Windows int     `json:"windows"`
+	ClockChanges    int `json:"clock_changes"`
+	DecisionWindows int `json:"decision_windows"`
 }
 
 // objective is the run's objective, as control defines it for a window:
@@ -98,7 +97,7 @@ func measure(r run, obj control.Objective) PolicyResult {
 	t := r.truth
 	dur := t.Elapsed.Seconds()
 	p := PolicyResult{
-		Name: r.name, MHz: r.mhz,
+		Name: r.name, MHz: r.mhz, PowerLimitW: r.powerW, Sweep: r.sweep,
 		EnergyJ: t.EnergyJ, OutputTokens: t.OutputTokens, Requests: t.Finished, DurationS: dur,
 		EnergyPerTokenJ: t.JoulesPerOutputToken(),
 		EDPPerToken:     objective(control.ObjEDP, t.EnergyJ, e2eSum(t), t.OutputTokens),
@@ -138,50 +137,4 @@ func measure(r run, obj control.Objective) PolicyResult {
 // warm-up, idle or an emergency).
 func isDecision(mode string) bool {
 	return mode == string(control.ModeExplore) || mode == string(control.ModeExploit) || mode == "oracle"
-}
-
-// segmentObjective is a run's objective over [from, to) seconds.
-func segmentObjective(obj control.Objective, ws []Window, from, to float64) float64 {
-	var e, n, d float64
-	for _, w := range ws {
-		if w.EndS <= from || w.EndS > to {
-			continue
-		}
-		e, n, d = e+w.EnergyJ, n+w.Tokens, d+w.DelayS
-	}
-	return objective(obj, e, d, n)
-}
-
-// convergence measures a learning run on each stationary segment against
-// the best swept static clock for that segment.
-func convergence(obj control.Objective, learner run, statics []run) []SegmentRound {
-	if len(learner.windows) == 0 || len(statics) == 0 {
-		return nil
-	}
-	end := learner.windows[len(learner.windows)-1].EndS
-	var out []SegmentRound
-	for from := 0.0; from < end; from += SegmentLength {
-		to := from + SegmentLength
-		best, bestObj := 0, math.Inf(1)
-		for _, s := range statics {
-			if o := segmentObjective(obj, s.windows, from, to); o < bestObj {
-				best, bestObj = s.mhz, o
-			}
-		}
-		if best == 0 {
-			continue
-		}
-		var chosen []int
-		for _, w := range learner.windows {
-			if w.EndS > from && w.EndS <= to && isDecision(w.Mode) {
-				chosen = append(chosen, w.CmdMHz)
-			}
-		}
-		seg := SegmentRound{StartS: from, BestMHz: best, Windows: len(chosen)}
-		if r, ok := bandit.ConvergeRound(chosen, best, learner.step); ok {
-			seg.Rounds = &r
-		}
-		out = append(out, seg)
-	}
-	return out
 }

@@ -34,8 +34,9 @@ type Window struct {
 // run is what one policy did over the whole scenario.
 type run struct {
 	name    string
-	mhz     int    // static clock, 0 otherwise
-	sweep   string // static: "coarse" or "refine"
+	mhz     int     // static clock, 0 otherwise
+	powerW  float64 // power-cap run's limit, 0 otherwise
+	sweep   string  // static: "coarse" or "refine"
 	truth   sim.Truth
 	windows []Window
 	step    int // the GPU's clock step, MHz
@@ -135,6 +136,11 @@ func drive(ctx context.Context, sc Scenario, base *sim.Sim, cfg config.Config,
 	if err != nil {
 		return nil, err
 	}
+	if sc.Warm != nil && cfg.Control.Policy == PolicyGPUTune {
+		if err := loop.Restore(*sc.Warm); err != nil {
+			return nil, fmt.Errorf("%w: --import-model: %w", ErrScenario, err)
+		}
+	}
 	period := cfg.Control.Period.Duration
 	limit := runLimit(sc, base)
 	var counter sim.CounterFeed
@@ -147,6 +153,15 @@ func drive(ctx context.Context, sc Scenario, base *sim.Sim, cfg config.Config,
 		dev.with(func(s *sim.Sim) { cycle(snap, s) })
 		if done || now >= limit {
 			break
+		}
+	}
+	if sc.SaveModel != "" && cfg.Control.Policy == PolicyGPUTune {
+		e, ok, err := loop.Envelope()
+		if err == nil && ok {
+			err = control.SaveModel(sc.SaveModel, e)
+		}
+		if err != nil {
+			return nil, fmt.Errorf("--export-model: %w", err)
 		}
 	}
 	if err := loop.Close(ctx); err != nil {

@@ -1,8 +1,8 @@
 // Package bench is `gputune bench`: it runs the real control loop in virtual
 // time on the simulator, through an in-process metrics source, for several
 // policies on the same workload, parameter set and seed, and reports
-// energy, latency, SLO attainment, convergence, regret against a greedy
-// oracle and savings, as a table, results.json and plots. It never touches a
+// energy, latency, SLO attainment, savings, the gap to the best static clock
+// over time and the headroom a receding-horizon reference shows, as a table, results.json and plots. It never touches a
 // real GPU: the only controller it holds is the simulated GPU's.
 package bench
 
@@ -11,18 +11,13 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/gputune/gputune/bandit"
 	"github.com/gputune/gputune/internal/config"
 	"github.com/gputune/gputune/sim"
 )
 
 // ErrScenario marks a scenario the user must fix (bad flag values).
 var ErrScenario = errors.New("invalid benchmark scenario")
-
-// Oracle modes.
-const (
-	OracleGreedy = "greedy" // coarse grid plus local refinement per window
-	OracleFull   = "full"   // every supported clock per window (short slices)
-)
 
 // Scenario is one workload on one simulated GPU and parameter set, judged by
 // one objective and one pair of SLO limits.
@@ -42,8 +37,16 @@ type Scenario struct {
 	// Config carries the loop's settings: SLO limits and percentile,
 	// objective, period, warm-up and the bandit options.
 	Config config.Config
-	// Oracle is OracleGreedy or OracleFull.
+	// Oracle overrides the horizon reference's method for experiments
+	// (ParseHorizon); empty: its fixed defaults.
 	Oracle string
+	// Warm, when set, is the saved model the gputune policy starts from.
+	Warm *bandit.Envelope
+	// WarmFrom names Warm's file, for the record.
+	WarmFrom string
+	// SaveModel, when set, is where the gputune row's model is written at
+	// the end of its run (for a later warm start).
+	SaveModel string
 }
 
 // Validate reports what to fix, wrapped in ErrScenario.
@@ -58,8 +61,11 @@ func (s Scenario) Validate() error {
 	if s.Duration < 0 {
 		errs = append(errs, errors.New("--duration must not be negative"))
 	}
-	if s.Oracle != OracleGreedy && s.Oracle != OracleFull {
-		errs = append(errs, fmt.Errorf("--oracle %q: want greedy or full", s.Oracle))
+	if _, err := ParseHorizon(s.Oracle); err != nil {
+		errs = append(errs, err)
+	}
+	if s.Warm != nil && s.Warm.Policy != bandit.PolicyGPUTune {
+		errs = append(errs, fmt.Errorf("--import-model: the file holds a %q model; the gputune row needs a %q one", s.Warm.Policy, bandit.PolicyGPUTune))
 	}
 	if s.Workload.RateScale < 0 || s.Workload.TimeScale < 0 {
 		errs = append(errs, errors.New("--rate-scale must be positive"))

@@ -12,6 +12,7 @@ import (
 
 	"github.com/gputune/gputune/bandit"
 	"github.com/gputune/gputune/control"
+	"github.com/gputune/gputune/internal/config"
 	"github.com/gputune/gputune/internal/loopkit"
 	"github.com/gputune/gputune/sim"
 )
@@ -210,4 +211,14 @@ func heldMeans(ctx context.Context, sc Scenario, base *sim.Sim, mhz int) (batch,
 		return 0, 0, fmt.Errorf("static %d MHz: no windows with power between minutes 1 and 10", mhz)
 	}
 	return batch / n, powerW / n, nil
+}
+
+// stationaryScenario is a stationary load for one seed (Poisson arrivals at 5.5 req/s, the conversation trace's mean, for
+// 10 minutes on the default config) and its simulator.
+func stationaryScenario(seed uint64) (Scenario, sim.Sim, error) {
+	sc := Scenario{Name: "poisson-stationary", Duration: 10 * time.Minute,
+		Workload: sim.Workload{Name: sim.WorkloadPoisson, Rate: 5.5, Seed: seed},
+		Seed:     seed, Config: config.Default()}
+	base, err := sim.New(sc.simConfig())
+	return sc, base, err
 }

@@ -10,6 +10,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/gputune/gputune/bandit"
 	"github.com/gputune/gputune/internal/bench"
 	"github.com/gputune/gputune/internal/config"
 	"github.com/gputune/gputune/sim"
@@ -19,7 +20,8 @@ import (
 type benchFlags struct {
 	fs                                          *flag.FlagSet
 	configPath, trace, workload, profile, param string
-	objective, oracle, out, policies            string
+	objective, oracle, out, policies, model     string
+	exportModel                                 string
 	duration                                    time.Duration
 	seed                                        uint64
 	seeds                                       int
@@ -43,9 +45,11 @@ func newBenchFlags(std IO) *benchFlags {
 	fs.Float64Var(&f.sloTPOT, "slo-tpot", 0, "time-per-output-token limit in seconds (default: the config's, 0.25)")
 	fs.Float64Var(&f.rateScale, "rate-scale", 1, "multiply the request rate (2: twice the requests per second)")
 	fs.StringVar(&f.objective, "objective", "", "edp (energy-delay product per token, default) or energy (joules per token)")
-	fs.StringVar(&f.oracle, "oracle", bench.OracleGreedy, "greedy (coarse grid plus refinement per window) or full (every clock per window; use a short --duration)")
+	fs.StringVar(&f.oracle, "oracle", "", "experiments only: override horizon-oracle's fixed method, e.g. replan=3s,hold=10s,tail=20s,stride=4 (empty: those defaults)")
+	fs.StringVar(&f.exportModel, "export-model", "", "write the gputune policy's model to this file at the end of its run (for --import-model)")
+	fs.StringVar(&f.model, "import-model", "", "start the gputune policy from this saved model file (warm start), as `gputune model import` would")
 	fs.StringVar(&f.out, "out", "bench-out", "folder for results.json and the plots")
-	fs.BoolVar(&f.suite, "suite", false, "run the standard set: conversation trace, tight SLOs, 3x rate, bursty, A100; each under every parameter set")
+	fs.BoolVar(&f.suite, "suite", false, "run the standard set: conversation trace, tight SLOs, 3x rate, bursty, ramp, phases, Poisson, A100; each under every parameter set")
 	fs.StringVar(&f.policies, "policies", "", "comma-separated subset of "+strings.Join(bench.AllPolicies(), ",")+" (default: all)")
 	return f
 }
@@ -76,8 +80,8 @@ func (f *benchFlags) scenario() (bench.Scenario, error) {
 	if f.seeds < 1 {
 		return bench.Scenario{}, fmt.Errorf("%w: --seeds must be at least 1, got %d", errUsage, f.seeds)
 	}
-	if f.oracle != bench.OracleGreedy && f.oracle != bench.OracleFull {
-		return bench.Scenario{}, fmt.Errorf("%w: --oracle %q: want greedy or full", errUsage, f.oracle)
+	if _, err := bench.ParseHorizon(f.oracle); err != nil {
+		return bench.Scenario{}, fmt.Errorf("%w: %w", errUsage, err)
 	}
 	if f.trace != "" && f.workload != "" && f.workload != sim.WorkloadAzureConv {
 		return bench.Scenario{}, fmt.Errorf("%w: give --trace or --workload, not both", errUsage)
@@ -86,11 +90,18 @@ func (f *benchFlags) scenario() (bench.Scenario, error) {
 	if f.suite && !set["duration"] {
 		dur = bench.SuiteDefaultDuration
 	}
-	if f.oracle == bench.OracleFull && dur == 0 {
-		return bench.Scenario{}, fmt.Errorf("%w: --oracle full tries every clock each window: give a short --duration (such as 5m)", errUsage)
-	}
 	sc := bench.Scenario{Name: "custom", Duration: dur, GPUProfile: f.profile, Params: f.param, Seed: f.seed,
-		Config: cfg, Oracle: f.oracle}
+		Config: cfg, Oracle: f.oracle, SaveModel: f.exportModel}
+	if f.exportModel != "" && (f.suite || f.seeds > 1) {
+		return sc, fmt.Errorf("%w: --export-model saves one run's model: not with --suite or --seeds", errUsage)
+	}
+	if f.model != "" {
+		e, err := importModel(f.model, f.profile)
+		if err != nil {
+			return sc, err
+		}
+		sc.Warm, sc.WarmFrom = &e, f.model
+	}
 	sc.Workload = sim.Workload{Name: f.workload, RateScale: f.rateScale}
 	switch {
 	case f.trace != "":
@@ -198,8 +209,32 @@ func runBench(ctx context.Context, args []string, std IO) error {
 	if err := rep.WritePlots(f.out); err != nil {
 		return err
 	}
-	fmt.Fprintf(std.Err, "wrote %s/results.json, clock.png, power.png, bars.png\n", f.out)
+	fmt.Fprintf(std.Err, "wrote %s/results.json, %s\n", f.out, strings.Join(bench.PlotFiles, ", "))
 	return nil
+}
+
+// importModel reads a saved model for the gputune row and checks that it
+// was learned on the simulated GPU's model.
+func importModel(path, profile string) (bandit.Envelope, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return bandit.Envelope{}, fmt.Errorf("%w: --import-model: %w", errUsage, err)
+	}
+	e, err := bandit.UnmarshalEnvelope(data)
+	if err != nil {
+		return e, fmt.Errorf("%w: --import-model %s: %w", errUsage, path, err)
+	}
+	g, err := sim.NewGPU(profile, "")
+	if err != nil {
+		return e, fmt.Errorf("%w: --gpu-profile: %w", errUsage, err)
+	}
+	if err := e.Check(g.Facts().Name, e.ServedModel); err != nil {
+		return e, fmt.Errorf("%w: --import-model %s: %w", errUsage, path, err)
+	}
+	if e.Policy != bandit.PolicyGPUTune {
+		return e, fmt.Errorf("%w: --import-model %s holds a %q model; the gputune row needs a %q one", errUsage, path, e.Policy, bandit.PolicyGPUTune)
+	}
+	return e, nil
 }
 
 func benchErr(err error) error {

@@ -105,11 +105,8 @@ func modelShow(std IO, dataDir string, files []string) error {
 			var e bandit.Envelope
 			if e, err = bandit.UnmarshalEnvelope(data); err == nil {
 				info, _ := os.Stat(path)
-				fmt.Fprintf(std.Out, "%s\n  gpu model:    %s\n  served model: %s\n  policy:       %s\n  phase:        %s\n  converged:    %v",
-					path, e.GPUModel, orDash(e.ServedModel), e.Policy, orDash(e.Meta.Phase), e.Meta.Converged)
-				if e.Meta.Converged {
-					fmt.Fprintf(std.Out, " (round %d)", e.Meta.ConvergedRound)
-				}
+				fmt.Fprintf(std.Out, "%s\n  gpu model:    %s\n  served model: %s\n  policy:       %s\n  phase:        %s",
+					path, e.GPUModel, orDash(e.ServedModel), e.Policy, orDash(e.Meta.Phase))
 				fmt.Fprintf(std.Out, "\n  rounds:       %d\n  baseline:     %d windows\n", e.Meta.Rounds, e.RewardBaseline.N)
 				if info != nil {
 					fmt.Fprintf(std.Out, "  saved:        %s\n", info.ModTime().Format(time.RFC3339))

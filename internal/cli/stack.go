@@ -77,7 +77,7 @@ func buildLoop(s stackSpec) (*control.Loop, error) {
 		if err := loop.Restore(e); err != nil {
 			s.log.Warn("saved model not used: starting fresh", "path", modelPath, "err", err)
 		} else {
-			s.log.Info("loaded saved model", "path", modelPath, "rounds", e.Meta.Rounds, "converged", e.Meta.Converged)
+			s.log.Info("loaded saved model", "path", modelPath, "rounds", e.Meta.Rounds)
 		}
 	}
 	return loop, nil
