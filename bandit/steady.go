@@ -53,7 +53,11 @@ type Steady struct {
 	// see it; 0 when the server does not export it.
 	StepS float64
 	// Capped is true when the GPU's power cap held the clock down.
-	Capped bool
+	// Waiting is the number of requests queued for admission at the
+	// window's end; a window with a queue served what the clock allowed,
+	// not the demand (see change.go).
+	Waiting float64
+	Capped  bool
 	// PowerLimitW is the GPU's enforced power limit (NVML); 0 when
 	// unknown.
 	PowerLimitW float64
@@ -254,7 +258,7 @@ func (s *steadyModel) update(a Arm, i, sm int, o Steady) {
 	// Every window counts towards the means: demand does not depend on the
 	// clock. A detected shift in the rate first shortens their memory
 	// (change.go).
-	if s.meanW > 0 {
+	if s.meanW > 0 && !(o.Waiting > 0) {
 		if d, _ := s.means(); s.change.observe(math.Log(rate), math.Log(d)) {
 			s.shorten()
 		}
