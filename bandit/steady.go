@@ -455,6 +455,8 @@ func (t *gputune) steadyExploit(scores []ArmScore) int {
 	for i, v := range s.value {
 		if finite(v) {
 			scores[i].Held = math.Expm1(v - s.value[best])
+			scores[i].HeldSE = s.se[i]
+			scores[i].HeldPowerW = math.Exp(s.lnP[i])
 		}
 	}
 	t.incumbent = best
