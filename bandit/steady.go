@@ -151,7 +151,9 @@ type steadyModel struct {
 	basis       []float64 // per arm: its basis row (len(arms)·k)
 	g           []float64 // basis scratch for a clock outside the table
 	tput, power *ridge
-	delay       float64 // 1 for EDP, 0 for energy
+	// varT and varP give each arm's prediction variance of the two fits.
+	varT, varP *heldVar
+	delay      float64 // 1 for EDP, 0 for energy
 	// Discounted sums of the rate (output tokens/s) and the prefill rate
 	// (over steadyPrefillScale), and their weight: see means.
 	demandSum     float64
@@ -187,6 +189,7 @@ func newSteadyModel(cfg Config, arms []Arm, mems []int, clocks int) *steadyModel
 		cover: make([]float64, clocks),
 	}
 	s.z, s.phi = make([]float64, steadyZ), make([]float64, steadyZ*k)
+	s.varT, s.varP = newHeldVar(len(arms), k), newHeldVar(len(arms), k)
 	s.value, s.se, s.lnP = make([]float64, len(arms)), make([]float64, len(arms)), make([]float64, len(arms))
 	for i, a := range arms {
 		s.fill(a, s.basis[i*k:(i+1)*k])
@@ -224,6 +227,9 @@ func (s *steadyModel) fill(a Arm, g []float64) {
 func (s *steadyModel) reset() {
 	s.tput.reset()
 	s.power.reset()
+	if s.varT != nil {
+		s.varT.stale, s.varP.stale = true, true
+	}
 	s.demandSum, s.preSum, s.meanW = 0, 0, 0
 	s.fromSteps = false
 	s.hold, s.holdLeft, s.design = -1, 0, 0
@@ -286,6 +292,8 @@ func (s *steadyModel) update(a Arm, i, sm int, o Steady) {
 	s.kron(s.z, g, s.phi)
 	s.tput.update(s.phi, math.Log(rate), 1)
 	s.power.update(s.phi, math.Log(o.PowerW), 1)
+	s.varT.afterUpdate(s.tput, s.basis)
+	s.varP.afterUpdate(s.power, s.basis)
 	s.uMax = max(s.uMax, u)
 	s.windows++
 	for i := range s.cover {
@@ -376,11 +384,10 @@ func (s *steadyModel) objective(i int) (value, se float64) {
 	// The delta method, the two fits taken as independent: an error e in
 	// ln τ moves ln B_ss by −e/(∂ln τ/∂u), and J with it.
 	s.setZ(v, p)
-	s.kron(s.z, s.basis[i*s.k:(i+1)*s.k], s.phi)
 	tputSlope := min(max(c[1]+2*c[2]*v, 0.05), 1.5)
 	sT, sP := s.tput.sigma(0.2, 2), s.power.sigma(0.1, 2)
-	varT := sT * sT * s.tput.variance(s.phi)
-	varP := sP * sP * s.power.variance(s.phi)
+	varT := sT * sT * s.varT.quad(i, s.z)
+	varP := sP * sP * s.varP.quad(i, s.z)
 	a := (powerSlope + s.delay) / tputSlope
 	s.lnP[i] = pw
 	return pw + s.delay*u, math.Sqrt(max(varP+a*a*varT, 0))
@@ -430,6 +437,12 @@ func (t *gputune) steadyExploit(scores []ArmScore) int {
 	s := t.steady
 	if !s.ready() {
 		return -1
+	}
+	if s.varT.stale {
+		s.varT.recompute(s.tput, s.basis)
+	}
+	if s.varP.stale {
+		s.varP.recompute(s.power, s.basis)
 	}
 	minSE := math.Inf(1)
 	for i := range t.arms {
