@@ -178,9 +178,6 @@ func Run(ctx context.Context, sc Scenario, opt Options) (*Report, error) {
 		opt.reuse = nil // these arrivals change with the seed
 	}
 	ex.reuse = opt.reuse
-	if want[PolicyOracle] {
-		ex.expect(1)
-	}
 	// Longest first: the learners take longest.
 	for _, name := range []string{PolicyGPUTune, PolicyAGFT, PolicyDefault} {
 		if want[name] {
@@ -211,7 +208,6 @@ func Run(ctx context.Context, sc Scenario, opt Options) (*Report, error) {
 		for _, c := range coarseGrid(clocks) {
 			coarse[c] = true
 		}
-		ex.expect(2 * staticRefineSteps)
 		for _, c := range slices.Sorted(maps.Keys(coarse)) {
 			ex.submit(staticName(c), staticRun(c, "coarse"))
 		}
@@ -222,11 +218,22 @@ func Run(ctx context.Context, sc Scenario, opt Options) (*Report, error) {
 		for _, w := range capGrid(facts.PowerMinW, facts.PowerMaxW) {
 			coarseCaps[w] = true
 		}
-		ex.expect(2)
 		for _, w := range slices.Sorted(maps.Keys(coarseCaps)) {
 			ex.submit(capName(w), capRun(w, "coarse"))
 		}
 	}
+	// Announce the later jobs, so that progress does not jump backwards.
+	later := 0.0
+	if want[PolicyStatic] {
+		later += 2 * staticRefineSteps
+	}
+	if want[PolicyPowerCap] {
+		later += 2
+	}
+	if want[PolicyOracle] {
+		later += oracleWeight
+	}
+	ex.expect(later)
 	runs, err := ex.wait()
 	if err != nil {
 		return nil, err
@@ -355,12 +362,16 @@ type executor struct {
 	wg      sync.WaitGroup
 	runs    map[string]run
 	errs    []error
-	frac    map[string]float64
-	total   int
+	frac    map[string]float64 // done fraction × weight, per job
+	total   float64            // Σ weight of the jobs submitted
 	notify  func(float64)
-	pending int
+	pending float64 // Σ weight of the jobs announced but not submitted
 	reuse   *runCache
 }
+
+// oracleWeight is horizon-oracle's share of the progress bar against one
+// loop run's 1: its rollouts cost about as much as 30 runs of the loop.
+const oracleWeight = 30
 
 func newExecutor(ctx context.Context, opt Options) *executor {
 	n := opt.Workers
@@ -372,18 +383,17 @@ func newExecutor(ctx context.Context, opt Options) *executor {
 
 // expect announces jobs that will be submitted later, so progress does not
 // jump backwards.
-func (e *executor) expect(n int) {
+func (e *executor) expect(n float64) {
 	e.mu.Lock()
 	e.pending += n
 	e.mu.Unlock()
 }
 
 func (e *executor) submit(name string, job func(progress func(float64)) (run, error)) {
+	w := weight(name)
 	e.mu.Lock()
-	e.total++
-	if e.pending > 0 {
-		e.pending--
-	}
+	e.total += w
+	e.pending = max(e.pending-w, 0)
 	e.frac[name] = 0
 	e.mu.Unlock()
 	e.wg.Add(1)
@@ -430,14 +440,21 @@ func (e *executor) progress(name string, f float64) {
 		return
 	}
 	e.mu.Lock()
-	e.frac[name] = f
+	e.frac[name] = f * weight(name)
 	var sum float64
 	for _, v := range e.frac {
 		sum += v
 	}
-	total := float64(e.total + e.pending)
+	total := e.total + e.pending
 	e.mu.Unlock()
 	e.notify(sum / total)
+}
+
+func weight(name string) float64 {
+	if name == PolicyOracle {
+		return oracleWeight
+	}
+	return 1
 }
 
 // wait waits for every job submitted so far and returns all runs so far.

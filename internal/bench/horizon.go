@@ -1,13 +1,16 @@
 package bench
 
 import (
+	"cmp"
 	"context"
 	"fmt"
+	"math"
 	"runtime"
 	"slices"
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/gputune/gputune/control"
@@ -101,25 +104,41 @@ type horizonPlan struct {
 // the requests it finished + Σ ages of those still in the server), less the
 // ages at the start (the same for every candidate). By Little's law the
 // delay term is the time integral of the requests in the server.
-func (p *horizonPlan) rollout(ctx context.Context, s, scratch *sim.Sim, mhz int) float64 {
+//
+// Both terms only grow as the rollout goes on, so a rollout whose cost so
+// far is already above bound() (the cheapest complete rollout so far) can
+// never be the cheapest: it stops there and returns +Inf. The choice is
+// the same as without stopping; it only costs less.
+func (p *horizonPlan) rollout(ctx context.Context, s, scratch *sim.Sim, mhz int, bound func() float64) float64 {
 	s.CloneInto(scratch)
 	c := scratch
 	t0 := c.Truth()
-	age0 := c.InServerAgeS()
-	if c.GPU().LockedMHz() != mhz {
-		_ = c.GPU().LockCoreClock(ctx, mhz)
+	e0, d0 := t0.EnergyJ, e2eSum(t0)-c.InServerAgeS()
+	cost := func() float64 {
+		t := c.Truth()
+		return t.EnergyJ - e0 + p.lambda*(e2eSum(t)+c.InServerAgeS()-d0)
 	}
-	c.Step(p.h.Hold)
-	if p.h.Tail > 0 {
-		if p.tailMHz != mhz {
-			_ = c.GPU().LockCoreClock(ctx, p.tailMHz)
+	play := func(mhz int, d time.Duration) bool {
+		if c.GPU().LockedMHz() != mhz {
+			_ = c.GPU().LockCoreClock(ctx, mhz)
 		}
-		c.Step(p.h.Tail)
+		for left := d; left > 0; left -= rolloutCheck {
+			c.Step(min(left, rolloutCheck))
+			if cost() > bound() {
+				return false
+			}
+		}
+		return true
 	}
-	t1 := c.Truth()
-	delay := e2eSum(t1) - e2eSum(t0) + c.InServerAgeS() - age0
-	return t1.EnergyJ - t0.EnergyJ + p.lambda*delay
+	if !play(mhz, p.h.Hold) || !play(p.tailMHz, p.h.Tail) {
+		return math.Inf(1)
+	}
+	return cost()
 }
+
+// rolloutCheck is how often a rollout compares its cost so far with the
+// cheapest complete one.
+const rolloutCheck = 2 * time.Second
 
 // candidates is every stride-th clock from the highest down, plus prev and
 // its neighbours, in ascending order without repeats.
@@ -145,27 +164,57 @@ type decider struct {
 	plan    horizonPlan
 	scratch []sim.Sim
 	costs   []float64
+	order   []int
+	best    atomic.Uint64 // float64 bits: the cheapest complete rollout so far
 }
 
 func newDecider(plan horizonPlan, workers int) *decider {
 	return &decider{plan: plan, scratch: make([]sim.Sim, max(workers, 1))}
 }
 
+// bound is the cheapest complete rollout so far (+Inf before the first).
+func (d *decider) bound() float64 { return math.Float64frombits(d.best.Load()) }
+
+// lower makes c the bound if it is cheaper.
+func (d *decider) lower(c float64) {
+	for {
+		old := d.best.Load()
+		if !(c < math.Float64frombits(old)) || d.best.CompareAndSwap(old, math.Float64bits(c)) {
+			return
+		}
+	}
+}
+
 // decide returns the cheapest candidate from s (ties: the higher clock).
-func (d *decider) decide(ctx context.Context, s *sim.Sim, cands []int) int {
-	d.costs = slices.Grow(d.costs[:0], len(cands))[:len(cands)]
+// Candidates nearest prev go first: the last choice is usually near the
+// best, so the bound is tight early and most rollouts stop short.
+func (d *decider) decide(ctx context.Context, s *sim.Sim, cands []int, prev int) int {
+	n := len(cands)
+	d.costs = slices.Grow(d.costs[:0], n)[:n]
+	d.order = slices.Grow(d.order[:0], n)[:n]
+	for i := range d.order {
+		d.order[i] = i
+	}
+	slices.SortStableFunc(d.order, func(a, b int) int { return cmp.Compare(abs(cands[a]-prev), abs(cands[b]-prev)) })
+	d.best.Store(math.Float64bits(math.Inf(1)))
+	eval := func(w, k int) {
+		i := d.order[k]
+		d.costs[i] = d.plan.rollout(ctx, s, &d.scratch[w], cands[i], d.bound)
+		d.lower(d.costs[i])
+	}
 	if len(d.scratch) == 1 {
-		for i, c := range cands {
-			d.costs[i] = d.plan.rollout(ctx, s, &d.scratch[0], c)
+		for k := range n {
+			eval(0, k)
 		}
 	} else {
+		var next atomic.Int64
 		var wg sync.WaitGroup
 		for w := range d.scratch {
 			wg.Add(1)
 			go func() {
 				defer wg.Done()
-				for i := w; i < len(cands); i += len(d.scratch) {
-					d.costs[i] = d.plan.rollout(ctx, s, &d.scratch[w], cands[i])
+				for k := int(next.Add(1) - 1); k < n; k = int(next.Add(1) - 1) {
+					eval(w, k)
 				}
 			}()
 		}
@@ -178,6 +227,13 @@ func (d *decider) decide(ctx context.Context, s *sim.Sim, cands []int) int {
 		}
 	}
 	return cands[best]
+}
+
+func abs(x int) int {
+	if x < 0 {
+		return -x
+	}
+	return x
 }
 
 // runHorizon is the receding-horizon reference: every Replan it tries each
@@ -237,7 +293,7 @@ func runHorizon(ctx context.Context, sc Scenario, base *sim.Sim, sb run, workers
 			lock(idleMHz)
 			nextPlan = s.Now() // plan as soon as work comes back
 		case s.Now() >= nextPlan:
-			chosen = d.decide(ctx, &s, candidates(clocks, h.Stride, chosen))
+			chosen = d.decide(ctx, &s, candidates(clocks, h.Stride, chosen), chosen)
 			nextPlan = s.Now() + h.Replan
 			fallthrough
 		default:
@@ -254,7 +310,7 @@ func runHorizon(ctx context.Context, sc Scenario, base *sim.Sim, sb run, workers
 		}
 		now := s.Now()
 		if progress != nil {
-			progress(min(now.Seconds()/limit.Seconds(), 1))
+			progress(min(now.Seconds()/(limit-drainLimit).Seconds(), 1))
 		}
 		if s.Done() || now >= limit {
 			break

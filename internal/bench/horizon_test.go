@@ -19,7 +19,7 @@ import (
 // ~30× slower under it.
 func TestHorizonBeatsStaticBest(t *testing.T) {
 	if testing.Short() {
-		t.Skip("runs the reference on 24 short scenarios (~30 s on 2 cores)")
+		t.Skip("runs the reference on 24 short scenarios (~30 CPU-seconds)")
 	}
 	tr, err := sim.AzureConvTrace()
 	if err != nil {

@@ -65,6 +65,10 @@ func (r *Report) WritePlots(dir string) error {
 	return r.plotBars(filepath.Join(dir, "bars.png"))
 }
 
+// gapPlotFromS is where the gap plot starts: over the first seconds a
+// handful of finished requests decide the ratio.
+const gapPlotFromS = 30.0
+
 // plotGap draws each policy's objective from the start to t over
 // static-best's from the start to t, minus 1: how far behind the best
 // locked clock a user is after t, cold start included.
@@ -85,7 +89,9 @@ func (r *Report) plotGap(path string, names []string) error {
 		ts, gaps := cumulativeGap(obj, newSeries(r.windowsOf(n)), ref, 10)
 		var xy plotter.XYs
 		for k := range ts {
-			xy = append(xy, plotter.XY{X: ts[k] / 60, Y: 100 * gaps[k]})
+			if ts[k] >= gapPlotFromS {
+				xy = append(xy, plotter.XY{X: ts[k] / 60, Y: 100 * gaps[k]})
+			}
 		}
 		if len(xy) == 0 {
 			continue
@@ -95,6 +101,9 @@ func (r *Report) plotGap(path string, names []string) error {
 			return err
 		}
 		l.Color = plotutil.Color(i)
+		if n == PolicyOracle {
+			l.Dashes = []vg.Length{vg.Points(4), vg.Points(2)}
+		}
 		p.Add(l)
 		p.Legend.Add(n, l)
 	}

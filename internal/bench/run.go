@@ -96,7 +96,7 @@ func runLoop(ctx context.Context, sc Scenario, base *sim.Sim, policy string, pro
 			tr.record(s, inEffectCmd, inEffectMode)
 			inEffectCmd, inEffectMode = snap.FreqMHz, string(snap.Mode)
 			if progress != nil {
-				progress(min(s.Now().Seconds()/limit.Seconds(), 1))
+				progress(min(s.Now().Seconds()/(limit-drainLimit).Seconds(), 1)) // the arrivals; the drain is short
 			}
 		})
 	if err != nil {

@@ -48,6 +48,6 @@ func BenchmarkHorizonDecision(b *testing.B) {
 	cands := candidates(s.GPU().Facts().CoreClocksMHz, DefaultHorizon().Stride, 990)
 	ctx := context.Background()
 	for b.Loop() {
-		d.decide(ctx, &s, cands)
+		d.decide(ctx, &s, cands, 990)
 	}
 }

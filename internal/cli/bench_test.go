@@ -94,3 +94,36 @@ func TestBenchNeverOpensAGPU(t *testing.T) {
 		t.Errorf("results.json lacks keys: %v", doc)
 	}
 }
+
+// A model exported by one bench run starts the gputune row of the next, and
+// results.json names it.
+func TestBenchExportThenImportModel(t *testing.T) {
+	dir := t.TempDir()
+	t.Chdir(dir)
+	model := filepath.Join(dir, "model.json")
+	code, _, stderr := runMain(t, "bench", "--duration", "1m", "--policies", "gputune", "--export-model", model, "--out", filepath.Join(dir, "a"))
+	if code != exitOK {
+		t.Fatalf("export: exit %d: %s", code, stderr)
+	}
+	out := filepath.Join(dir, "b")
+	code, _, stderr = runMain(t, "bench", "--duration", "1m", "--seed", "2", "--policies", "gputune", "--import-model", model, "--out", out)
+	if code != exitOK {
+		t.Fatalf("import: exit %d: %s", code, stderr)
+	}
+	b, err := os.ReadFile(filepath.Join(out, "results.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var doc struct {
+		Scenario struct {
+			ImportedModel string `json:"imported_model"`
+		} `json:"scenario"`
+	}
+	if err := json.Unmarshal(b, &doc); err != nil || doc.Scenario.ImportedModel != model {
+		t.Errorf("results.json names imported model %q (%v), want %q", doc.Scenario.ImportedModel, err, model)
+	}
+	code, _, stderr = runMain(t, "bench", "--duration", "1m", "--gpu-profile", "a100-sxm", "--policies", "gputune", "--import-model", model, "--out", out)
+	if code != exitUsage || !strings.Contains(stderr, "import-model") {
+		t.Errorf("an H100 model on the A100 profile: exit %d, %s", code, stderr)
+	}
+}
