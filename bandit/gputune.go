@@ -49,7 +49,17 @@ type gputune struct {
 	cfg   Config
 	arms  []Arm
 	index map[Arm]int
+	gputuneBasis
+	gputuneLearned
+	convergeTrack
+	gputuneScratch
+	pcg *rand.PCG
+	rng *rand.Rand
+}
 
+// gputuneBasis is fixed by the arm table: the models' basis rows and the
+// sparsity patterns the per-arm quadratic forms use.
+type gputuneBasis struct {
 	d, kf, km, k, kl int
 	fmin, fmax       float64
 	mems             []int
@@ -61,7 +71,14 @@ type gputune struct {
 	pat              []int     // per arm: index of its non-zero pattern in pats
 	pats             []nzPattern
 	sms              []int // distinct core clocks, ascending
+	// ls and lmem: per arm, the latency basis's s and the position of its
+	// memory indicator in it (-1: none), for latencyPoly.
+	ls   []float64
+	lmem []int
+}
 
+// gputuneLearned is what the policy has learnt and persists.
+type gputuneLearned struct {
 	reward, ttft, tpot *ridge
 	steady             *steadyModel
 
@@ -69,8 +86,6 @@ type gputune struct {
 	last     []float64
 	prunedAt []int // round pruned; -1 while not pruned
 	streak   []int
-	allowed  []bool
-	safe     []bool
 
 	round, forced int
 	// incumbent is the settled exploit arm (see settle.go); -1 for none.
@@ -80,22 +95,25 @@ type gputune struct {
 	sloState
 	// ttftSignal and tpotSignal: see LatencySignal.
 	ttftSignal, tpotSignal LatencySignal
+}
 
-	hist                []int // ring of sms indices of arms in effect
-	histPos, histN      int
-	smCount             []int
-	converged           bool
-	convergedRound      int
-	pcg                 *rand.PCG
-	rng                 *rand.Rand
+// convergeTrack is the online convergence flag over the arms in effect.
+type convergeTrack struct {
+	hist           []int // ring of sms indices of arms in effect
+	histPos, histN int
+	smCount        []int
+	converged      bool
+	convergedRound int
+}
+
+// gputuneScratch is per-decision working memory, so that Decide and Update
+// do not allocate.
+type gputuneScratch struct {
+	allowed, safe       []bool
 	xs, u, kq, tmp, phi []float64
 	ul, kql, tmpl, phil []float64
 	up, kqp             []float64 // TPOT's u and K
-	// ls and lmem: per arm, the latency basis's s and the position of its
-	// memory indicator in it (-1: none), for latencyPoly.
-	ls      []float64
-	lmem    []int
-	gs, gls []float64 // basis scratch for arms outside the set
+	gs, gls             []float64 // basis scratch for arms outside the set
 }
 
 func newGPUTune(cfg Config, arms []Arm, seed uint64) *gputune {
@@ -304,7 +322,7 @@ func (t *gputune) Decide(x []float64, allowed []Arm, scores []ArmScore) (Decisio
 		if !finite(pred) || !finite(bonus) {
 			pred, bonus = 0, 0
 		}
-		row := ArmScore{Arm: a, Pred: pred, Bonus: bonus, UCB: pred + bonus, Held: math.NaN(),
+		row := ArmScore{Arm: a, Pred: pred, Bonus: bonus, UCB: pred + bonus, Held: math.NaN(), HeldSE: math.NaN(), HeldPowerW: math.NaN(),
 			PredTTFT: math.NaN(), TTFTUpper: math.NaN(), PredTPOT: math.NaN(), TPOTUpper: math.NaN(),
 			Pulls: t.pulls[i], LastReward: t.last[i], State: StateOK}
 		ttftOK, tpotOK := true, true
@@ -380,6 +398,11 @@ func (t *gputune) Decide(x []float64, allowed []Arm, scores []ArmScore) (Decisio
 	exploit := t.steadyExploit(scores)
 	if exploit >= 0 {
 		best = t.steadyExplore(scores, exploit)
+	} else if i, ok := t.coldStart(); ok {
+		// Every cold-start decision is exploration: no arm is the exploit
+		// arm until the steady-state model chooses one.
+		best, exploit = i, -1
+		t.unprune(scores, i)
 	} else {
 		exploit = t.settle(scores, greedy, sigma, includePruned)
 		best = t.localBest(scores, best, exploit, includePruned)

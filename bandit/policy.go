@@ -36,7 +36,15 @@ type ArmScore struct {
 	// arm, as its objective relative to the exploit arm's (0.004: 0.4 %
 	// worse). NaN where that model does not choose the exploit arm (not
 	// ready yet, the agft policy) or has no uncapped data near the arm.
-	Held       float64  `json:"held"`
+	Held float64 `json:"held"`
+	// HeldSE is the standard error of the steady-state model's predicted ln
+	// objective for the arm (≈ a relative error of Held's objective): the
+	// model chooses only among arms within 2× the smallest. HeldPowerW is
+	// its predicted power when held, W (under a power limit, the power of
+	// the clock the lock would really get is what Held reflects). Both
+	// mean something only where Held is finite.
+	HeldSE     float64  `json:"held_se"`
+	HeldPowerW float64  `json:"held_power_w"`
 	PredTTFT   float64  `json:"pred_ttft_s"`
 	TTFTUpper  float64  `json:"ttft_upper_s"`
 	PredTPOT   float64  `json:"pred_tpot_s"`

@@ -30,6 +30,8 @@ type ridge struct {
 	// sumSq the discounted sum of squared one-step-ahead residuals.
 	n, sumY, sumSq float64
 	since          int
+	// denom is the last update's γ + φᵀPφ (see heldVar).
+	denom float64
 
 	u, work, a []float64
 	phiW       []float64 // √w·φ for a weighted update
@@ -116,6 +118,7 @@ func (r *ridge) update(phi []float64, y, w float64) {
 	// RLS: u = Pφ, P ← (P − uuᵀ/(γ + φᵀu))/γ, θ ← θ + P'φ·e.
 	r.projectNZ(phi)
 	denom := g + dot(phi, r.u)
+	r.denom = denom
 	r.since++
 	if !(denom > 1e-12) || !finite(denom) || r.since >= r.refactorEvery {
 		r.refactor()

@@ -53,7 +53,14 @@ type Steady struct {
 	// see it; 0 when the server does not export it.
 	StepS float64
 	// Capped is true when the GPU's power cap held the clock down.
-	Capped bool
+	// Waiting is the number of requests queued for admission at the
+	// window's end; a window with a queue served what the clock allowed,
+	// not the demand (see change.go).
+	Waiting float64
+	Capped  bool
+	// PowerLimitW is the GPU's enforced power limit (NVML); 0 when
+	// unknown.
+	PowerLimitW float64
 	// Switched is true when the clock changed during the window: part of it
 	// ran at the previous clock, and the model does not fit it.
 	Switched bool
@@ -82,8 +89,12 @@ const (
 	// clock that both relations are fitted over.
 	steadyDegree = 6
 	// steadyMinWindows is how many fitted windows the model needs before it
-	// chooses the exploit clock.
-	steadyMinWindows = 100
+	// chooses the exploit clock; the cold-start design (coldstart.go) plays
+	// until then. With 30 the first minute was ~1 point better on the
+	// simulator but the model stuck far from the optimum when its data
+	// spanned too narrow a band (TestSteadyModelFindsHeldOptimum at demand
+	// 2500: 1,305 MHz against 990); with 100 it decided ~20 s later.
+	steadyMinWindows = 60
 	// steadyCover is the discounted count of fitted windows within
 	// steadyCoverSteps clock steps an arm needs before the model's value
 	// there is trusted: the fit is not extrapolated to clocks without data.
@@ -125,6 +136,14 @@ func (s Steady) usable() bool {
 		s.Batch >= steadyMinBatch && s.PrefillTokS >= 0 && s.GenTokS > 0 && s.PowerW > 0
 }
 
+// steadyHold is the exploration schedule: the arm being held and the
+// decisions it has left (see steadyExplore), and the next step of the
+// cold-start design (coldstart.go).
+type steadyHold struct {
+	hold, holdLeft int
+	design         int
+}
+
 type steadyModel struct {
 	k           int       // basis length: steadyDegree+1 powers, memory indicators
 	fmin, fmax  float64   // core clock range, for the normalised clock
@@ -132,7 +151,9 @@ type steadyModel struct {
 	basis       []float64 // per arm: its basis row (len(arms)·k)
 	g           []float64 // basis scratch for a clock outside the table
 	tput, power *ridge
-	delay       float64 // 1 for EDP, 0 for energy
+	// varT and varP give each arm's prediction variance of the two fits.
+	varT, varP *heldVar
+	delay      float64 // 1 for EDP, 0 for energy
 	// Discounted sums of the rate (output tokens/s) and the prefill rate
 	// (over steadyPrefillScale), and their weight: see means.
 	demandSum     float64
@@ -140,15 +161,21 @@ type steadyModel struct {
 	uMax          float64 // largest ln batch fitted
 	windows       int     // windows fitted
 	fromSteps     bool    // rates come from step times (see update)
-	// hold is the arm being explored and holdLeft the decisions it has
-	// left (see steadyExplore).
-	hold, holdLeft int
-	cover          []float64 // per distinct core clock: discounted windows
-	z, phi         []float64
-	value          []float64 // per arm: predicted ln objective (+Inf: unknown)
-	se             []float64 // per arm: its standard error
-	coeffT         [steadyZ]float64
-	coeff          [steadyZ]float64
+	steadyHold
+	change changeDetector
+	capTrack
+	cover []float64 // per distinct core clock: discounted windows
+	steadyScratch
+}
+
+// steadyScratch is per-decision working memory.
+type steadyScratch struct {
+	z, phi []float64
+	value  []float64 // per arm: predicted ln objective (+Inf: unknown)
+	se     []float64 // per arm: its standard error
+	lnP    []float64 // per arm: predicted ln power when held (NaN: unknown)
+	coeffT [steadyZ]float64
+	coeff  [steadyZ]float64
 }
 
 func newSteadyModel(cfg Config, arms []Arm, mems []int, clocks int) *steadyModel {
@@ -160,9 +187,10 @@ func newSteadyModel(cfg Config, arms []Arm, mems []int, clocks int) *steadyModel
 		power: newRidge(steadyZ*k, steadyRidge, steadyForgetting, cfg.RefactorEvery),
 		delay: 1,
 		cover: make([]float64, clocks),
-		z:     make([]float64, steadyZ), phi: make([]float64, steadyZ*k),
-		value: make([]float64, len(arms)), se: make([]float64, len(arms)),
 	}
+	s.z, s.phi = make([]float64, steadyZ), make([]float64, steadyZ*k)
+	s.varT, s.varP = newHeldVar(len(arms), k), newHeldVar(len(arms), k)
+	s.value, s.se, s.lnP = make([]float64, len(arms)), make([]float64, len(arms)), make([]float64, len(arms))
 	for i, a := range arms {
 		s.fill(a, s.basis[i*k:(i+1)*k])
 	}
@@ -199,9 +227,14 @@ func (s *steadyModel) fill(a Arm, g []float64) {
 func (s *steadyModel) reset() {
 	s.tput.reset()
 	s.power.reset()
+	if s.varT != nil {
+		s.varT.stale, s.varP.stale = true, true
+	}
 	s.demandSum, s.preSum, s.meanW = 0, 0, 0
 	s.fromSteps = false
-	s.hold, s.holdLeft = -1, 0
+	s.hold, s.holdLeft, s.design = -1, 0, 0
+	s.change.reset()
+	s.capTrack = capTrack{}
 	s.uMax, s.windows = math.Inf(-1), 0
 	clear(s.cover)
 }
@@ -229,20 +262,23 @@ func (s *steadyModel) update(a Arm, i, sm int, o Steady) {
 		return
 	}
 	// Every window counts towards the means: demand does not depend on the
-	// clock.
+	// clock. A detected shift in the rate first shortens their memory
+	// (change.go).
+	if s.meanW > 0 && !(o.Waiting > 0) {
+		if d, _ := s.means(); s.change.observe(math.Log(rate), math.Log(d)) {
+			s.shorten()
+		}
+	}
 	s.meanW = steadyMeanMemory*s.meanW + 1
 	s.demandSum = steadyMeanMemory*s.demandSum + rate
 	s.preSum = steadyMeanMemory*s.preSum + p
 	// Under a power cap (or a slowdown) the clock in effect follows the
-	// load, not the lock: such a window is not one of a clock held, and is
-	// not fitted. A clock that the cap always holds down is therefore never
-	// covered, and the model never chooses it; it keeps choosing among the
-	// clocks it has uncapped windows near. (Until the fifth session it left
-	// the choice to the rewards once a tenth of recent windows were capped:
-	// suite mean gap to static-best 4.2 % against 3.5 % now, the 3x-rate
-	// and A100 rows 0.7–2.1 points worse, and the phases workload at 4.8 %
-	// saving against 17.0 %, because the rewards held the clock high enough
-	// for the cap to keep binding.)
+	// load, not the lock, and changes within the window: such a window is
+	// not one of a clock held, and is not fitted. What the cap does to a
+	// lock is predicted instead (powercap.go).
+	if o.PowerLimitW > 0 && finite(o.PowerLimitW) {
+		s.limitW = o.PowerLimitW
+	}
 	if o.Switched || o.Capped {
 		return
 	}
@@ -256,6 +292,8 @@ func (s *steadyModel) update(a Arm, i, sm int, o Steady) {
 	s.kron(s.z, g, s.phi)
 	s.tput.update(s.phi, math.Log(rate), 1)
 	s.power.update(s.phi, math.Log(o.PowerW), 1)
+	s.varT.afterUpdate(s.tput, s.basis)
+	s.varP.afterUpdate(s.power, s.basis)
 	s.uMax = max(s.uMax, u)
 	s.windows++
 	for i := range s.cover {
@@ -346,12 +384,12 @@ func (s *steadyModel) objective(i int) (value, se float64) {
 	// The delta method, the two fits taken as independent: an error e in
 	// ln τ moves ln B_ss by −e/(∂ln τ/∂u), and J with it.
 	s.setZ(v, p)
-	s.kron(s.z, s.basis[i*s.k:(i+1)*s.k], s.phi)
 	tputSlope := min(max(c[1]+2*c[2]*v, 0.05), 1.5)
 	sT, sP := s.tput.sigma(0.2, 2), s.power.sigma(0.1, 2)
-	varT := sT * sT * s.tput.variance(s.phi)
-	varP := sP * sP * s.power.variance(s.phi)
+	varT := sT * sT * s.varT.quad(i, s.z)
+	varP := sP * sP * s.varP.quad(i, s.z)
 	a := (powerSlope + s.delay) / tputSlope
+	s.lnP[i] = pw
 	return pw + s.delay*u, math.Sqrt(max(varP+a*a*varT, 0))
 }
 
@@ -400,9 +438,15 @@ func (t *gputune) steadyExploit(scores []ArmScore) int {
 	if !s.ready() {
 		return -1
 	}
+	if s.varT.stale {
+		s.varT.recompute(s.tput, s.basis)
+	}
+	if s.varP.stale {
+		s.varP.recompute(s.power, s.basis)
+	}
 	minSE := math.Inf(1)
 	for i := range t.arms {
-		s.value[i], s.se[i] = math.Inf(1), math.Inf(1)
+		s.value[i], s.se[i], s.lnP[i] = math.Inf(1), math.Inf(1), math.NaN()
 		if !t.safe[i] || !s.covered(t.smIdx[i]) {
 			continue
 		}
@@ -411,6 +455,7 @@ func (t *gputune) steadyExploit(scores []ArmScore) int {
 			minSE = min(minSE, s.se[i])
 		}
 	}
+	t.applyCap()
 	best := -1
 	for i, v := range s.value {
 		if finite(v) && s.se[i] <= steadySEFactor*minSE && (best < 0 || v < s.value[best]) {
@@ -423,6 +468,8 @@ func (t *gputune) steadyExploit(scores []ArmScore) int {
 	for i, v := range s.value {
 		if finite(v) {
 			scores[i].Held = math.Expm1(v - s.value[best])
+			scores[i].HeldSE = s.se[i]
+			scores[i].HeldPowerW = math.Exp(s.lnP[i])
 		}
 	}
 	t.incumbent = best

@@ -71,6 +71,7 @@ func (s *steadyModel) restore(st *steadyState) error {
 	s.uMax, s.windows, s.fromSteps = st.LnBatchMax, st.Windows, st.FromSteps
 	copy(s.cover, st.Cover)
 	s.hold, s.holdLeft = st.Hold, st.HoldLeft
+	s.varT.stale, s.varP.stale = true, true
 	if math.IsInf(s.uMax, 0) {
 		return errors.New("its largest batch is not finite")
 	}

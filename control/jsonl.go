@@ -48,6 +48,8 @@ type jsonArm struct {
 	// exploit clock but too uncertain to choose yet (too little data near
 	// it).
 	Held       *float64 `json:"held"`
+	HeldSE     *float64 `json:"held_se"`
+	HeldPowerW *float64 `json:"held_power_w"`
 	Pulls      int      `json:"pulls"`
 	LastReward *float64 `json:"last_reward"`
 	State      string   `json:"state"`
@@ -96,8 +98,14 @@ func ToJSONLine(s Snapshot) JSONLine {
 		j.Features[f.Name] = finiteOr(f.Raw, 0)
 	}
 	for i, a := range s.Arms {
+		// The held model's error and power mean something only where it
+		// values the arm (agft's rows leave them zero).
+		heldSE, heldP := num(a.HeldSE), num(a.HeldPowerW)
+		if math.IsNaN(a.Held) {
+			heldSE, heldP = nil, nil
+		}
 		j.Arms[i] = jsonArm{SMMHz: a.SMMHz, MemMHz: a.MemMHz, Pred: num(a.Pred), Bonus: num(a.Bonus),
-			UCB: num(a.UCB), Held: num(a.Held), Pulls: a.Pulls, LastReward: num(a.LastReward), State: string(a.State)}
+			UCB: num(a.UCB), Held: num(a.Held), HeldSE: heldSE, HeldPowerW: heldP, Pulls: a.Pulls, LastReward: num(a.LastReward), State: string(a.State)}
 	}
 	for i, p := range s.Pruned {
 		j.Pruned[i] = jsonPruned{SMMHz: p.SMMHz, MemMHz: p.MemMHz, Reason: p.Reason, Round: p.Round}

@@ -63,3 +63,35 @@ func TestJSONLineUnmeasuredClocksAreNull(t *testing.T) {
 		}
 	}
 }
+
+// Every documented per-arm key is present; the held model's keys are null
+// where it does not value the arm and numbers where it does.
+func TestJSONLineArmKeys(t *testing.T) {
+	s := Snapshot{Arms: []bandit.ArmScore{
+		{Arm: bandit.Arm{SMMHz: 990}, Held: 0, HeldSE: 0.01, HeldPowerW: 310},
+		{Arm: bandit.Arm{SMMHz: 1005}, Held: math.NaN()},
+	}}
+	line, err := MarshalJSONLine(s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var back struct {
+		Arms []map[string]any `json:"arms"`
+	}
+	if err := json.Unmarshal(line, &back); err != nil {
+		t.Fatal(err)
+	}
+	for _, k := range []string{"sm_mhz", "mem_mhz", "pred", "bonus", "ucb", "pulls", "last_reward", "state", "held", "held_se", "held_power_w"} {
+		for i, a := range back.Arms {
+			if _, ok := a[k]; !ok {
+				t.Errorf("arm %d has no %q key", i, k)
+			}
+		}
+	}
+	if back.Arms[0]["held_se"] != 0.01 || back.Arms[0]["held_power_w"] != 310.0 {
+		t.Errorf("valued arm: held_se %v, held_power_w %v; want 0.01 and 310", back.Arms[0]["held_se"], back.Arms[0]["held_power_w"])
+	}
+	if back.Arms[1]["held_se"] != nil || back.Arms[1]["held_power_w"] != nil {
+		t.Errorf("unvalued arm: held_se %v, held_power_w %v; want null", back.Arms[1]["held_se"], back.Arms[1]["held_power_w"])
+	}
+}

@@ -117,7 +117,7 @@ func (l *Loop) steadyPoint(win scrape.Window, powerW float64, switched bool, gs 
 		batch = (batch + l.st.prevRunning) / 2
 	}
 	st := bandit.Steady{Batch: batch, PrefillTokS: win.PromptTokPerS, GenTokS: win.GenTokPerS, PowerW: powerW,
-		Switched: switched, Capped: gs.EventReason&throttled != 0}
+		Switched: switched, Capped: gs.EventReason&throttled != 0, PowerLimitW: l.facts.PowerLimitW, Waiting: win.Waiting}
 	if win.ITLObs > 0 && win.ITLMean > 0 {
 		st.StepS = win.ITLMean
 	}

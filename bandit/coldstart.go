@@ -1,0 +1,73 @@
+package bandit
+
+import "math"
+
+// Cold start. Until the steady-state model has fitted its first
+// steadyMinWindows windows, gputune plays a small design of held clocks
+// around a prior centre instead of letting the per-window rewards explore
+// the whole range: a far clock explored for one window costs up to 3.5× the
+// optimum's EDP per token (345 MHz on the simulated H100), and the rewards'
+// global exploration made the first minute 15–19 % worse than the best
+// static clock (2026-12-07, docs/gputune-policy.md).
+//
+// The prior is what a deployment knows before measuring: the supported clock
+// table (NVML) and that LLM decode is memory-bound, so its EDP optimum lies
+// well inside the range, below the boost clock where power grows as f·V²
+// for little extra rate, and above the low clocks where the clock-bound part
+// of a step (kernels at low arithmetic intensity, launches, sampling)
+// dominates. Where inside is not known without measuring, so the centre is
+// the middle of the supported range and the design spans ±4 rungs of
+// coldStartRungMHz around it, each held steadyExploreHold decisions. The
+// steady-state model then chooses among the clocks it has data near, and its
+// local exploration walks the rest of the way.
+
+const (
+	// coldStartRungMHz is the spacing of the design's clocks.
+	coldStartRungMHz = 120
+	// coldStartBlindRounds: a server that has given no operating point
+	// after this many windows exports none the model can use, and the
+	// rewards decide as before.
+	coldStartBlindRounds = 20
+)
+
+// coldStartRungs is the design's order, in rungs from the centre: both
+// sides early, so that the first fitted windows bracket the centre.
+var coldStartRungs = [...]int{0, -1, 1, -2, 2, -3, 3, -4, 4}
+
+// coldStart returns the arm to play while the steady-state model is not
+// ready, and false when the design does not apply (the model is ready, the
+// server gives no operating points, or no arm is safe).
+func (t *gputune) coldStart() (int, bool) {
+	s := t.steady
+	if s.ready() || (s.meanW == 0 && t.round >= coldStartBlindRounds) {
+		return -1, false
+	}
+	if i, ok := t.continueHold(); ok {
+		return i, true
+	}
+	centre := (t.fmin + t.fmax) / 2
+	target := centre + float64(coldStartRungs[s.design%len(coldStartRungs)]*coldStartRungMHz)
+	s.design++
+	i := t.nearestSafe(target)
+	if i < 0 {
+		return -1, false
+	}
+	s.startHold(i)
+	return i, true
+}
+
+// nearestSafe is the safe arm whose core clock is nearest to f, the higher
+// one on a tie (a higher clock is the safer side for latency); -1 when no
+// arm is safe.
+func (t *gputune) nearestSafe(f float64) int {
+	best, bestD := -1, math.Inf(1)
+	for i, a := range t.arms {
+		if !t.safe[i] {
+			continue
+		}
+		if d := math.Abs(float64(a.SMMHz) - f); d <= bestD {
+			best, bestD = i, d
+		}
+	}
+	return best
+}
