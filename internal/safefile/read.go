@@ -24,7 +24,13 @@ var ErrTooLarge = errors.New("file too large")
 // blocking on a FIFO, and checks that it is a regular file. A missing file
 // gives an error matching fs.ErrNotExist.
 func Open(path string) (*os.File, error) {
-	f, err := os.OpenFile(path, os.O_RDONLY|syscall.O_NOFOLLOW|syscall.O_NONBLOCK, 0)
+	return openRegular(path, os.O_RDONLY, 0)
+}
+
+// openRegular opens path with flag, never following a final symlink nor
+// blocking on a FIFO, and keeps the file only if it is a regular one.
+func openRegular(path string, flag int, perm os.FileMode) (*os.File, error) {
+	f, err := os.OpenFile(path, flag|syscall.O_NOFOLLOW|syscall.O_NONBLOCK, perm)
 	if errors.Is(err, syscall.ELOOP) {
 		return nil, fmt.Errorf("%s: %w (a symbolic link; remove it)", path, ErrNotRegular)
 	}
@@ -87,16 +93,5 @@ func Read(path string, limit int64) ([]byte, error) {
 // OpenAppend opens (creating with perm) a log file for appending, without
 // following a final symlink, and checks that it is a regular file.
 func OpenAppend(path string, perm os.FileMode) (*os.File, error) {
-	f, err := os.OpenFile(path, os.O_WRONLY|os.O_APPEND|os.O_CREATE|syscall.O_NOFOLLOW|syscall.O_NONBLOCK, perm)
-	if errors.Is(err, syscall.ELOOP) {
-		return nil, fmt.Errorf("%s: %w (a symbolic link; remove it)", path, ErrNotRegular)
-	}
-	if err != nil {
-		return nil, err
-	}
-	if err := CheckRegular(f); err != nil {
-		f.Close()
-		return nil, err
-	}
-	return f, nil
+	return openRegular(path, os.O_WRONLY|os.O_APPEND|os.O_CREATE, perm)
 }
