@@ -90,7 +90,7 @@ func (l *Loop) Cycle(ctx context.Context) Snapshot {
 	snap.PowerW, snap.EnergyJ, snap.EnergyErrJ = powerW, energyJ, errJ
 	snap.Tokens = win.GenTokens
 	snap.SMClockMHz, snap.MemClockMHz = gs.SMClockMHz, gs.MemClockMHz
-	snap.TTFTP90S, snap.TPOTP90S = win.TTFTTail, l.tpotTail(win)
+	snap.TTFTTailS, snap.TPOTTailS = win.TTFTTail, l.tpotTail(win)
 	snap.Reward = math.NaN()
 	if valid {
 		snap.EDPPerToken = obj
@@ -393,8 +393,8 @@ func (l *Loop) baseSnapshot(now time.Time) Snapshot {
 		Objective:    string(l.cfg.Objective),
 		TTFTLimitS:   l.cfg.SLO.TTFTLimitS,
 		TPOTLimitS:   l.cfg.SLO.TPOTLimitS,
-		TTFTP90S:     math.NaN(),
-		TPOTP90S:     math.NaN(),
+		TTFTTailS:    math.NaN(),
+		TPOTTailS:    math.NaN(),
 		PowerW:       math.NaN(),
 		EnergyJ:      math.NaN(),
 		EDPPerToken:  math.NaN(),

@@ -49,3 +49,16 @@ func TestLoopConfigRejectsBadText(t *testing.T) {
 		})
 	}
 }
+
+// The learning kinds are passed to bandit.New by name: the two lists of
+// names must agree.
+func TestLearningKindsAreBanditPolicies(t *testing.T) {
+	for kind, name := range map[setting.PolicyKind]string{
+		setting.PolicyGPUTune: bandit.PolicyGPUTune,
+		setting.PolicyAGFT:    bandit.PolicyAGFT,
+	} {
+		if string(kind) != name || !kind.Learns() {
+			t.Errorf("kind %q: bandit names it %q, Learns() = %v", kind, name, kind.Learns())
+		}
+	}
+}

@@ -235,7 +235,7 @@ func TestDemoEmergencyOnTightTPOT(t *testing.T) {
 			t.Fatalf("emergency commanded %d MHz, want the highest, %d", d.FreqMHz, maxMHz)
 		}
 	}
-	if broken := lines[first].TPOTP90S; broken == nil || *broken <= limit {
+	if broken := lines[first].TPOTTailS; broken == nil || *broken <= limit {
 		t.Errorf("the first emergency line shows tpot_p90_s %v, not over the %g s limit", broken, limit)
 	}
 	if !slices.ContainsFunc(lines[first:], func(d decision) bool { return d.Mode != "emergency" }) {
