@@ -76,7 +76,7 @@ func (l *Loop) Cycle(ctx context.Context) Snapshot {
 	var raw, norm [NumFeatures]float64
 	rawFeatures(&raw, win)
 	_ = l.norm.Add(raw[:NumFeatures-1]) // refuses non-finite vectors whole
-	l.norm.Normalize(raw[:NumFeatures-1], norm[:0], true)
+	l.norm.NormalizeWithBias(raw[:NumFeatures-1], norm[:0])
 
 	obj, valid := objectiveValue(l.cfg.Objective, energyJ, win, dur, l.cfg.MinTokensPerWindow)
 	valid = valid && !win.Reset && gerr == nil
