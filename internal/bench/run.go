@@ -68,7 +68,7 @@ func (t *tracker) record(s *sim.Sim, cmd int, mode string) {
 // and reports the simulated time and whether every request has finished.
 // The demo's live simulation feeds its meter the same way (sim.Live).
 func advance(dev *simDevice, meter *nvgpu.Meter, period time.Duration, counter *sim.CounterFeed) (now time.Duration, done bool) {
-	dev.with(func(s *sim.Sim) {
+	dev.Do(func(s *sim.Sim) {
 		for left := period; left > 0; left -= sim.MeterPowerEvery {
 			s.Step(min(left, sim.MeterPowerEvery))
 			s.ObservePower(meter)
@@ -103,7 +103,7 @@ func runLoop(ctx context.Context, sc Scenario, base *sim.Sim, policy string, pro
 		return run{}, fmt.Errorf("%s: %w", policy, err)
 	}
 	r := run{name: policy, windows: tr.windows, step: clockStep(dev.Facts())}
-	dev.with(func(s *sim.Sim) { r.truth = s.Truth() })
+	dev.Do(func(s *sim.Sim) { r.truth = s.Truth() })
 	return r, nil
 }
 
@@ -139,7 +139,7 @@ func drive(ctx context.Context, sc Scenario, base *sim.Sim, cfg config.Config,
 		}
 		now, done := advance(dev, meter, period, &counter)
 		snap := loop.Cycle(ctx)
-		dev.with(func(s *sim.Sim) { cycle(snap, s) })
+		dev.Do(func(s *sim.Sim) { cycle(snap, s) })
 		if done || now >= limit {
 			break
 		}
