@@ -1,17 +1,14 @@
 package control
 
 import (
-	"go/parser"
-	"go/token"
-	"os"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/gputune/gputune/bandit"
 	"github.com/gputune/gputune/control/setting"
+	"github.com/gputune/gputune/internal/testkit"
 )
 
 // testConfig is the loop's configuration with tuner.toml's defaults (the
@@ -40,63 +37,20 @@ func testConfig() Config {
 // configuration: it reads control.Config, which the assembly fills. The
 // check follows control's own imports inside this module, transitively.
 func TestImportsNoApplicationConfig(t *testing.T) {
-	const module = "github.com/gputune/gputune/"
 	root, err := filepath.Abs("..")
 	if err != nil {
 		t.Fatal(err)
 	}
 	forbidden := []string{"internal/config", "internal/cli", "internal/bench", "internal/assembly", "sim"}
-	seen := map[string]string{"control": "control"} // package → how it was reached
-	queue := []string{"control"}
-	for len(queue) > 0 {
-		pkg := queue[0]
-		queue = queue[1:]
-		for _, imp := range packageImports(t, filepath.Join(root, pkg)) {
-			rel, ok := strings.CutPrefix(imp, module)
-			if !ok {
-				continue
+	deps := testkit.ModuleDeps(t, root, "control")
+	if _, ok := deps["bandit"]; !ok {
+		t.Fatalf("control's imports do not include bandit (%v): the check no longer reads them", deps)
+	}
+	for dep, chain := range deps {
+		for _, f := range forbidden {
+			if dep == f || strings.HasPrefix(dep, f+"/") {
+				t.Errorf("control imports %s (%s)", dep, chain)
 			}
-			if _, done := seen[rel]; done {
-				continue
-			}
-			seen[rel] = seen[pkg] + " → " + rel
-			for _, f := range forbidden {
-				if rel == f || strings.HasPrefix(rel, f+"/") {
-					t.Errorf("control imports %s (%s)", rel, seen[rel])
-				}
-			}
-			queue = append(queue, rel)
 		}
 	}
-}
-
-// packageImports lists the imports of the non-test Go files in dir.
-func packageImports(t *testing.T, dir string) []string {
-	t.Helper()
-	files, err := filepath.Glob(filepath.Join(dir, "*.go"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	var out []string
-	for _, f := range files {
-		if strings.HasSuffix(f, "_test.go") {
-			continue
-		}
-		src, err := os.ReadFile(f)
-		if err != nil {
-			t.Fatal(err)
-		}
-		af, err := parser.ParseFile(token.NewFileSet(), f, src, parser.ImportsOnly)
-		if err != nil {
-			t.Fatal(err)
-		}
-		for _, is := range af.Imports {
-			p, err := strconv.Unquote(is.Path.Value)
-			if err != nil {
-				t.Fatal(err)
-			}
-			out = append(out, p)
-		}
-	}
-	return out
 }
