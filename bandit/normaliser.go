@@ -68,9 +68,8 @@ func (n *Normaliser) Add(raw []float64) error {
 }
 
 // Normalize writes the clipped z-scores of raw into dst (grown if needed)
-// and returns it. When withBias is set it appends the constant 1 the
-// policies expect as their last feature. Non-finite inputs map to 0.
-func (n *Normaliser) Normalize(raw, dst []float64, withBias bool) []float64 {
+// and returns it. Non-finite inputs map to 0.
+func (n *Normaliser) Normalize(raw, dst []float64) []float64 {
 	dst = dst[:0]
 	for i, w := range n.Stats {
 		z := 0.0
@@ -83,10 +82,13 @@ func (n *Normaliser) Normalize(raw, dst []float64, withBias bool) []float64 {
 		}
 		dst = append(dst, z)
 	}
-	if withBias {
-		dst = append(dst, 1)
-	}
 	return dst
+}
+
+// NormalizeWithBias is Normalize followed by the constant 1 the policies
+// expect as their last feature.
+func (n *Normaliser) NormalizeWithBias(raw, dst []float64) []float64 {
+	return append(n.Normalize(raw, dst), 1)
 }
 
 func (n *Normaliser) validate() error {

@@ -243,7 +243,7 @@ func TestNormaliser(t *testing.T) {
 		t.Fatal(err)
 	}
 	_ = n.Add([]float64{5, 5})
-	if got := n.Normalize([]float64{5, 5}, nil, true); got[0] != 0 || got[2] != 1 {
+	if got := n.NormalizeWithBias([]float64{5, 5}, nil); got[0] != 0 || got[2] != 1 {
 		t.Errorf("fresh normaliser gives %v, want zeros and a bias", got)
 	}
 	n, _ = NewNormaliser(2, 3)
@@ -255,7 +255,7 @@ func TestNormaliser(t *testing.T) {
 	if err := n.Add([]float64{math.NaN(), 1}); err == nil || n.Stats[0].N != 5 {
 		t.Error("NaN vector accepted")
 	}
-	got := n.Normalize([]float64{3 + math.Sqrt(2.5), 1e9}, nil, false)
+	got := n.Normalize([]float64{3 + math.Sqrt(2.5), 1e9}, nil)
 	if math.Abs(got[0]-1) > 1e-6 || got[1] != 3 {
 		t.Errorf("Normalize = %v, want [1 3]", got)
 	}

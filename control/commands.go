@@ -60,14 +60,14 @@ func (l *Loop) apply(ctx context.Context, c Command) string {
 			n = 20
 		}
 		if l.d.Policy == nil {
-			return "policy " + l.policy + " does not explore"
+			return "policy " + string(l.policy) + " does not explore"
 		}
 		l.d.Policy.ForceExplore(n)
 		l.band.start(l.bandCenter(), c.SpanMHz, n, 0)
 		return fmt.Sprintf("exploring for %d decisions within %d–%d MHz", n, max(l.band.lo, l.arms[0].SMMHz), min(l.band.hi, l.maxArm.SMMHz))
 	case CmdResetModel:
 		if l.d.Policy == nil {
-			return "policy " + l.policy + " has no model"
+			return "policy " + string(l.policy) + " has no model"
 		}
 		l.d.Policy.Reset()
 		l.st.round = 0

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/gputune/gputune/bandit"
+	"github.com/gputune/gputune/control/setting"
 	"github.com/gputune/gputune/internal/restore"
 	"github.com/gputune/gputune/nvgpu"
 	"github.com/gputune/gputune/scrape"
@@ -51,7 +52,7 @@ func (l *Loop) Cycle(ctx context.Context) Snapshot {
 	sw := l.lastSwitch()
 	switched := !sw.IsZero() && !sw.Before(start)
 	if switched {
-		from = sw.Add(l.cfg.Control.SwitchSettle.Duration)
+		from = sw.Add(l.cfg.SwitchSettle)
 	}
 	dur := now.Sub(start)
 	var powerW float64
@@ -75,21 +76,21 @@ func (l *Loop) Cycle(ctx context.Context) Snapshot {
 	var raw, norm [NumFeatures]float64
 	rawFeatures(&raw, win)
 	_ = l.norm.Add(raw[:NumFeatures-1]) // refuses non-finite vectors whole
-	l.norm.Normalize(raw[:NumFeatures-1], norm[:0], true)
+	l.norm.NormalizeWithBias(raw[:NumFeatures-1], norm[:0])
 
-	obj, valid := objectiveValue(Objective(l.cfg.Control.Objective), energyJ, win, dur, l.cfg.Control.MinTokensPerWindow)
+	obj, valid := objectiveValue(l.cfg.Objective, energyJ, win, dur, l.cfg.MinTokensPerWindow)
 	valid = valid && !win.Reset && gerr == nil
 	charge := l.st.carry.charge(win)
 	shaped := obj
-	if valid && l.policy != bandit.PolicyAGFT && Objective(l.cfg.Control.Objective) == ObjEDP {
-		shaped = withCarryover(obj, DelayPerToken(win, dur, win.GenTokens), win.GenTokens, l.cfg.Control.BacklogCharge*charge)
+	if valid && l.policy != setting.PolicyAGFT && l.cfg.Objective == ObjEDP {
+		shaped = withCarryover(obj, DelayPerToken(win, dur, win.GenTokens), win.GenTokens, l.cfg.BacklogCharge*charge)
 	}
 	ttft, tpot := win.TTFTMean, l.tpotMean(win)
 
 	snap.PowerW, snap.EnergyJ, snap.EnergyErrJ = powerW, energyJ, errJ
 	snap.Tokens = win.GenTokens
 	snap.SMClockMHz, snap.MemClockMHz = gs.SMClockMHz, gs.MemClockMHz
-	snap.TTFTP90S, snap.TPOTP90S = win.TTFTTail, l.tpotTail(win)
+	snap.TTFTTailS, snap.TPOTTailS = win.TTFTTail, l.tpotTail(win)
 	snap.Reward = math.NaN()
 	if valid {
 		snap.EDPPerToken = obj
@@ -128,7 +129,7 @@ func (l *Loop) Cycle(ctx context.Context) Snapshot {
 
 	l.updateIdle(win)
 	l.updateEmergency(win, &snap)
-	if l.backlog.update(win.Waiting, inEffect, l.arms, l.cfg.Control.BacklogWindows) {
+	if l.backlog.update(win.Waiting, inEffect, l.arms, l.cfg.BacklogWindows) {
 		l.st.message = l.backlog.message()
 		l.log.Info(l.st.message)
 	}
@@ -151,7 +152,7 @@ func (l *Loop) observe(ctx context.Context, now time.Time) (scrape.Window, bool)
 	if now.Before(l.st.backoffUntil) {
 		return scrape.Window{}, false
 	}
-	fctx, cancel := context.WithTimeout(ctx, l.cfg.Scrape.Timeout.Duration)
+	fctx, cancel := context.WithTimeout(ctx, l.cfg.ScrapeTimeout)
 	sample, err := l.d.Source.Fetch(fctx)
 	cancel()
 	var win scrape.Window
@@ -183,11 +184,11 @@ func (l *Loop) observe(ctx context.Context, now time.Time) (scrape.Window, bool)
 	if err != nil {
 		l.st.failures++
 		// Back off exponentially up to 5 s so a dead server is not hammered.
-		backoff := min(l.cfg.Control.Period.Duration<<min(l.st.failures, 5), 5*time.Second)
+		backoff := min(l.cfg.Period<<min(l.st.failures, 5), 5*time.Second)
 		l.st.backoffUntil = now.Add(backoff)
 		l.st.metricsErr = fmt.Sprintf("metrics: %v (retrying in %s)", err, backoff.Round(time.Millisecond))
 		l.errs.set("metrics", err.Error())
-		if !l.st.lastGood.IsZero() && now.Sub(l.st.lastGood) < l.cfg.Scrape.StaleAfter.Duration {
+		if !l.st.lastGood.IsZero() && now.Sub(l.st.lastGood) < l.cfg.StaleAfter {
 			// A blip: keep the clock, skip this window.
 			return scrape.Window{}, false
 		}
@@ -203,7 +204,7 @@ func (l *Loop) observe(ctx context.Context, now time.Time) (scrape.Window, bool)
 // enterNoData gives the clocks back once metrics have been missing for
 // longer than scrape.stale_after: without metrics no decision is safe.
 func (l *Loop) enterNoData(ctx context.Context, now time.Time) {
-	if !l.st.lastGood.IsZero() && now.Sub(l.st.lastGood) < l.cfg.Scrape.StaleAfter.Duration {
+	if !l.st.lastGood.IsZero() && now.Sub(l.st.lastGood) < l.cfg.StaleAfter {
 		return
 	}
 	l.st.mode = ModeNoData
@@ -244,14 +245,14 @@ func (l *Loop) armInEffect(gs nvgpu.Sample) bandit.Arm {
 }
 
 func (l *Loop) tpotMean(w scrape.Window) float64 {
-	if l.cfg.SLO.TPOTSignal == "per-request" {
+	if l.cfg.SLO.TPOTSource == setting.TPOTPerRequest {
 		return w.TPOTMean
 	}
 	return w.ITLMean
 }
 
 func (l *Loop) tpotTail(w scrape.Window) float64 {
-	if l.cfg.SLO.TPOTSignal == "per-request" {
+	if l.cfg.SLO.TPOTSource == setting.TPOTPerRequest {
 		return w.TPOTTail
 	}
 	return w.ITLTail
@@ -290,7 +291,7 @@ func (l *Loop) updateEmergency(w scrape.Window, snap *Snapshot) {
 		l.st.clearCount = 0
 	case l.st.emergency:
 		l.st.clearCount++
-		if l.st.clearCount >= l.cfg.Control.EmergencyClearWindows {
+		if l.st.clearCount >= l.cfg.EmergencyClearWindows {
 			l.st.emergency = false
 			l.log.Info("latency back under limits: leaving emergency")
 		}
@@ -305,28 +306,28 @@ func (l *Loop) decide(ctxNorm []float64, snap *Snapshot) bandit.Arm {
 	// otherwise idle at the governor's boost clock (~120 W on an H100 with a
 	// CUDA context) until its first requests, and idle windows never count
 	// towards the baseline anyway.
-	case l.st.idleCount >= l.cfg.Control.IdleWindows:
+	case l.st.idleCount >= l.cfg.IdleWindows:
 		l.st.mode = ModeIdle
-		if l.policy == "default" {
+		if l.policy == setting.PolicyDefault {
 			return bandit.Arm{}
 		}
 		return l.idleArm
-	case !l.st.baseline.Ready() && l.policy != "default" && l.policy != "static":
+	case !l.st.baseline.Ready() && l.policy != setting.PolicyDefault && l.policy != setting.PolicyStatic:
 		l.st.mode = ModeWarmup
 		return bandit.Arm{}
 	case l.st.emergency:
 		l.st.mode = ModeEmergency
-		if l.policy == "default" {
+		if l.policy == setting.PolicyDefault {
 			return bandit.Arm{}
 		}
 		return l.maxArm
 	}
 	l.st.decisions++
 	switch l.policy {
-	case "default":
+	case setting.PolicyDefault:
 		l.st.mode = ModeExploit
 		return bandit.Arm{}
-	case "static":
+	case setting.PolicyStatic:
 		l.st.mode = ModeExploit
 		return l.static
 	}
@@ -388,12 +389,12 @@ func (l *Loop) baseSnapshot(now time.Time) Snapshot {
 		GPUUUID:      l.facts.UUID,
 		GPUName:      l.facts.Name,
 		Demo:         l.d.Demo || l.facts.Simulated,
-		Policy:       l.cfg.Control.Policy,
-		Objective:    l.cfg.Control.Objective,
+		Policy:       l.cfg.Policy.String(),
+		Objective:    string(l.cfg.Objective),
 		TTFTLimitS:   l.cfg.SLO.TTFTLimitS,
 		TPOTLimitS:   l.cfg.SLO.TPOTLimitS,
-		TTFTP90S:     math.NaN(),
-		TPOTP90S:     math.NaN(),
+		TTFTTailS:    math.NaN(),
+		TPOTTailS:    math.NaN(),
 		PowerW:       math.NaN(),
 		EnergyJ:      math.NaN(),
 		EDPPerToken:  math.NaN(),
@@ -403,7 +404,7 @@ func (l *Loop) baseSnapshot(now time.Time) Snapshot {
 		SupportedMHz: l.facts.CoreClocksMHz,
 		ClockMinMHz:  l.arms[0].SMMHz,
 		ClockMaxMHz:  l.maxArm.SMMHz,
-		CyclePeriod:  l.cfg.Control.Period.Duration,
+		CyclePeriod:  l.cfg.Period,
 	}
 }
 
@@ -472,7 +473,7 @@ func (l *Loop) tellLatencySignals(w scrape.Window) {
 		return
 	}
 	tpotSig := scrape.SigITL
-	if l.cfg.SLO.TPOTSignal == "per-request" {
+	if l.cfg.SLO.TPOTSource == setting.TPOTPerRequest {
 		tpotSig = scrape.SigTPOT
 	}
 	state := func(s scrape.Signal) bandit.LatencySignal {
@@ -505,7 +506,7 @@ func (l *Loop) noteServedModel(name string) {
 		if norm, err := bandit.NewNormaliser(NumFeatures-1, bandit.DefaultClip); err == nil {
 			l.norm = norm
 		}
-		l.st.baseline = bandit.RewardBaseline{Target: l.cfg.Control.WarmupWindows, Factor: 0.9}
+		l.st.baseline = bandit.RewardBaseline{Target: l.cfg.WarmupWindows, Factor: 0.9}
 		l.st.round = 0
 		l.st.mode = ModeWarmup
 		l.st.message = "served model changed to " + name + ": learning afresh"

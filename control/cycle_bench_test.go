@@ -10,7 +10,6 @@ import (
 	"time"
 
 	"github.com/gputune/gputune/bandit"
-	"github.com/gputune/gputune/internal/config"
 	"github.com/gputune/gputune/scrape"
 	"github.com/gputune/gputune/sim"
 )
@@ -79,8 +78,8 @@ func BenchmarkCycle(b *testing.B) {
 		b.Fatal(err)
 	}
 	g := newGPU()
-	cfg := config.Default()
-	arms, err := Arms(g.Facts(), cfg.GPU)
+	cfg := testConfig()
+	arms, err := Arms(g.Facts(), cfg.Clocks)
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -9,25 +9,27 @@ import (
 // JSONLine is the headless schema: one object per decision (README,
 // "Headless output"). Numbers that could not be measured are null.
 type JSONLine struct {
-	Time        time.Time          `json:"time"`
-	Round       int                `json:"round"`
-	GPU         int                `json:"gpu"`
-	GPUUUID     string             `json:"gpu_uuid"`
-	Mode        Mode               `json:"mode"`
-	Actuation   Actuation          `json:"actuation"`
-	FreqMHz     int                `json:"freq_mhz"` // commanded; 0: the default governor
-	SMClockMHz  *int               `json:"sm_clock_mhz"`
-	MemClockMHz *int               `json:"mem_clock_mhz"`
-	PowerW      *float64           `json:"power_w"`
-	EnergyJ     *float64           `json:"energy_j"`
-	Tokens      *float64           `json:"tokens"`
-	TTFTP90S    *float64           `json:"ttft_p90_s"`
-	TPOTP90S    *float64           `json:"tpot_p90_s"`
-	SLOOK       bool               `json:"slo_ok"`
-	Reward      *float64           `json:"reward"`
-	Features    map[string]float64 `json:"features"`
-	Arms        []jsonArm          `json:"arms"`
-	Pruned      []jsonPruned       `json:"pruned"`
+	Time        time.Time `json:"time"`
+	Round       int       `json:"round"`
+	GPU         int       `json:"gpu"`
+	GPUUUID     string    `json:"gpu_uuid"`
+	Mode        Mode      `json:"mode"`
+	Actuation   Actuation `json:"actuation"`
+	FreqMHz     int       `json:"freq_mhz"` // commanded; 0: the default governor
+	SMClockMHz  *int      `json:"sm_clock_mhz"`
+	MemClockMHz *int      `json:"mem_clock_mhz"`
+	PowerW      *float64  `json:"power_w"`
+	EnergyJ     *float64  `json:"energy_j"`
+	Tokens      *float64  `json:"tokens"`
+	// The configured percentile (slo.percentile), under the key the
+	// README documents.
+	TTFTTailS *float64           `json:"ttft_p90_s"`
+	TPOTTailS *float64           `json:"tpot_p90_s"`
+	SLOOK     bool               `json:"slo_ok"`
+	Reward    *float64           `json:"reward"`
+	Features  map[string]float64 `json:"features"`
+	Arms      []jsonArm          `json:"arms"`
+	Pruned    []jsonPruned       `json:"pruned"`
 	// CycleJitterS is how far this cycle started from its schedule.
 	CycleJitterS float64 `json:"cycle_jitter_s"`
 	Message      string  `json:"message,omitempty"`
@@ -85,7 +87,7 @@ func ToJSONLine(s Snapshot) JSONLine {
 		Mode: s.Mode, Actuation: s.Actuation, FreqMHz: s.FreqMHz,
 		SMClockMHz: measured(s.SMClockMHz), MemClockMHz: measured(s.MemClockMHz),
 		PowerW: num(s.PowerW), EnergyJ: num(s.EnergyJ), Tokens: num(s.Tokens),
-		TTFTP90S: num(s.TTFTP90S), TPOTP90S: num(s.TPOTP90S), SLOOK: s.SLOOK,
+		TTFTTailS: num(s.TTFTTailS), TPOTTailS: num(s.TPOTTailS), SLOOK: s.SLOOK,
 		Reward:       num(s.Reward),
 		Features:     make(map[string]float64, len(s.Features)),
 		Arms:         make([]jsonArm, len(s.Arms)),

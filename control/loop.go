@@ -11,7 +11,7 @@ import (
 	"time"
 
 	"github.com/gputune/gputune/bandit"
-	"github.com/gputune/gputune/internal/config"
+	"github.com/gputune/gputune/control/setting"
 	"github.com/gputune/gputune/nvgpu"
 	"github.com/gputune/gputune/scrape"
 )
@@ -20,14 +20,14 @@ import (
 // (--dry-run, no permission). Live, it is the restore.Claim, which records
 // every clock in the GPU's state file before locking it.
 type Deps struct {
-	Config     config.Config
+	Config     Config
 	Reader     nvgpu.Reader
 	Controller nvgpu.Controller
 	Source     scrape.Source
 	Windower   Windower
 	Meter      EnergyMeter
 	// Policy chooses clocks for the gputune and agft policies; nil for the
-	// default governor and static policies (Config.Control.Policy says).
+	// default governor and static policies (Config.Policy says).
 	Policy bandit.Policy
 	Logger *slog.Logger
 	Clock  Clock
@@ -44,11 +44,11 @@ type Deps struct {
 // Loop is gputune's decision loop and the only writer of clocks.
 type Loop struct {
 	d      Deps
-	cfg    config.Config
+	cfg    Config
 	log    *slog.Logger
 	errs   *conditions // logs the errors in force as they start, change and clear
 	facts  nvgpu.Facts
-	policy string
+	policy setting.PolicyKind
 	static bandit.Arm
 
 	arms []bandit.Arm // every arm the operator bounds allow
@@ -126,11 +126,8 @@ func New(d Deps) (*Loop, error) {
 		d.Clock = WallClock{}
 	}
 	cfg := d.Config
-	name, mhz, err := config.ParsePolicy(cfg.Control.Policy)
-	if err != nil {
-		return nil, fmt.Errorf("control: %w", err)
-	}
-	if (name == "gputune" || name == "agft") && d.Policy == nil {
+	name, mhz := cfg.Policy.Kind, cfg.Policy.MHz
+	if name.Learns() && d.Policy == nil {
 		return nil, fmt.Errorf("control: policy %s needs a bandit.Policy", name)
 	}
 	l := &Loop{
@@ -142,32 +139,33 @@ func New(d Deps) (*Loop, error) {
 		policy: name,
 		cmds:   make(chan Command, 16),
 	}
-	l.arms, err = Arms(l.facts, cfg.GPU)
+	var err error
+	l.arms, err = Arms(l.facts, cfg.Clocks)
 	if err != nil {
 		return nil, err
 	}
 	l.maxArm = l.arms[len(l.arms)-1]
 	l.idleArm = l.arms[0]
-	if idle := cfg.GPU.IdleClockMHz; idle > 0 {
+	if idle := cfg.Clocks.IdleMHz; idle > 0 {
 		// Within the allowed range the nearest supported clock is meant;
 		// outside it, the operator asked for what cannot be had.
 		if idle < l.arms[0].SMMHz || idle > l.maxArm.SMMHz {
 			return nil, fmt.Errorf("%w: gpu.idle_clock_mhz = %d: outside the clocks gputune may use on %s (%d..%d MHz)",
-				config.ErrInvalid, idle, l.facts.Name, l.arms[0].SMMHz, l.maxArm.SMMHz)
+				ErrInvalid, idle, l.facts.Name, l.arms[0].SMMHz, l.maxArm.SMMHz)
 		}
 		l.idleArm = bandit.Arm{SMMHz: nvgpu.Snap(l.facts.CoreClocksMHz, idle)}
 	}
-	if name == "static" {
+	if name == setting.PolicyStatic {
 		l.static = bandit.Arm{SMMHz: nvgpu.Snap(l.facts.CoreClocksMHz, mhz)}
 		if l.static.SMMHz != mhz {
 			return nil, fmt.Errorf("control: static:%d is not a supported clock (nearest: %d MHz)", mhz, l.static.SMMHz)
 		}
 	}
 	l.scores = make([]bandit.ArmScore, 0, len(l.arms))
-	l.st.sloMode = bandit.SLOMode(cfg.SLO.Mode)
-	l.st.readOnly = d.Controller == nil || cfg.Control.DryRun
+	l.st.sloMode = cfg.SLO.Mode
+	l.st.readOnly = d.Controller == nil || cfg.DryRun
 	l.st.mode = ModeWarmup
-	l.st.baseline = bandit.RewardBaseline{Target: cfg.Control.WarmupWindows, Factor: 0.9}
+	l.st.baseline = bandit.RewardBaseline{Target: cfg.WarmupWindows, Factor: 0.9}
 	if l.norm, err = bandit.NewNormaliser(NumFeatures-1, bandit.DefaultClip); err != nil {
 		return nil, err
 	}
@@ -182,33 +180,33 @@ func New(d Deps) (*Loop, error) {
 // Arms derives the arm set from the GPU's supported clocks, the operator
 // bounds and the clock step; with memory tuning on (and allowed) each core
 // clock is paired with each memory clock.
-func Arms(f nvgpu.Facts, g config.GPU) ([]bandit.Arm, error) {
+func Arms(f nvgpu.Facts, g ClockBounds) ([]bandit.Arm, error) {
 	if len(f.CoreClocksMHz) == 0 {
 		return nil, errors.New("control: the GPU lists no supported core clocks")
 	}
 	lo, hi := f.CoreClocksMHz[0], f.CoreClocksMHz[len(f.CoreClocksMHz)-1]
-	if g.ClockMinMHz > 0 {
-		lo = max(lo, g.ClockMinMHz)
+	if g.MinMHz > 0 {
+		lo = max(lo, g.MinMHz)
 	}
-	if g.ClockMaxMHz > 0 {
-		hi = min(hi, g.ClockMaxMHz)
+	if g.MaxMHz > 0 {
+		hi = min(hi, g.MaxMHz)
 	}
 	var core []int
 	for _, c := range f.CoreClocksMHz {
 		if c < lo || c > hi {
 			continue
 		}
-		if g.ClockStepMHz > 0 && len(core) > 0 && c-core[len(core)-1] < g.ClockStepMHz && c != hi {
+		if g.StepMHz > 0 && len(core) > 0 && c-core[len(core)-1] < g.StepMHz && c != hi {
 			continue
 		}
 		core = append(core, c)
 	}
 	if len(core) == 0 {
 		return nil, fmt.Errorf("control: no supported core clock within gpu.clock_min_mhz..clock_max_mhz (%d..%d); the GPU supports %d..%d MHz",
-			g.ClockMinMHz, g.ClockMaxMHz, f.CoreClocksMHz[0], f.CoreClocksMHz[len(f.CoreClocksMHz)-1])
+			g.MinMHz, g.MaxMHz, f.CoreClocksMHz[0], f.CoreClocksMHz[len(f.CoreClocksMHz)-1])
 	}
 	mems := []int{0}
-	if g.MemoryClocks && f.MemLockSupported && len(f.MemClocksMHz) > 1 {
+	if g.Memory && f.MemLockSupported && len(f.MemClocksMHz) > 1 {
 		mems = f.MemClocksMHz
 	}
 	arms := make([]bandit.Arm, 0, len(core)*len(mems))
@@ -247,7 +245,7 @@ func (l *Loop) Subscribe(buf int) <-chan Snapshot { return l.subs.add(buf) }
 func (l *Loop) Run(ctx context.Context) error {
 	l.running.Store(true)
 	defer l.running.Store(false)
-	period := l.cfg.Control.Period.Duration
+	period := l.cfg.Period
 	clock := l.d.Clock
 	l.startedAt = clock.Now()
 	l.lastCycleDone.Store(time.Now().UnixNano())
@@ -280,7 +278,7 @@ func (l *Loop) Run(ctx context.Context) error {
 		snap.CycleJitter = jitter
 		l.lastCycleDone.Store(time.Now().UnixNano())
 		l.subs.publish(snap)
-		if now.Sub(l.lastSave) >= l.cfg.Control.SaveInterval.Duration {
+		if now.Sub(l.lastSave) >= l.cfg.SaveInterval {
 			l.saveModel(now)
 		}
 	}
@@ -316,7 +314,7 @@ func (l *Loop) goSafe(name string, f func(ctx context.Context) error) {
 // it guards against (a hung call) happens in wall time.
 func (l *Loop) watchdog(ctx context.Context) func(context.Context) error {
 	return func(context.Context) error {
-		limit := l.cfg.Control.Watchdog.Duration
+		limit := l.cfg.Watchdog
 		tick := time.NewTicker(limit / 4)
 		defer tick.Stop()
 		for {

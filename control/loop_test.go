@@ -12,7 +12,6 @@ import (
 	"time"
 
 	"github.com/gputune/gputune/bandit"
-	"github.com/gputune/gputune/internal/config"
 	"github.com/gputune/gputune/internal/restore"
 	"github.com/gputune/gputune/nvgpu"
 	"github.com/gputune/gputune/scrape"
@@ -164,10 +163,10 @@ type rig struct {
 	policy *fixedPolicy
 }
 
-func newRig(t testing.TB, mutate func(*config.Config), readOnly bool) *rig {
+func newRig(t testing.TB, mutate func(*Config), readOnly bool) *rig {
 	t.Helper()
-	cfg := config.Default()
-	cfg.Control.WarmupWindows = 3
+	cfg := testConfig()
+	cfg.WarmupWindows = 3
 	if mutate != nil {
 		mutate(&cfg)
 	}
@@ -308,7 +307,7 @@ func TestIdleAtStartBeforeWarmup(t *testing.T) {
 }
 
 func TestEmergencyMaxClockAndPinHolds(t *testing.T) {
-	r := newRig(t, func(c *config.Config) { c.SLO.TPOTLimitS = 0.025 }, false)
+	r := newRig(t, func(c *Config) { c.SLO.TPOTLimitS = 0.025 }, false)
 	r.cycles(6)
 	w := busy()
 	w.ITLTail = 0.05
@@ -342,7 +341,7 @@ func TestOneTTFTOverTwiceTheLimitIsEmergency(t *testing.T) {
 }
 
 func TestEDPModeIgnoresSLO(t *testing.T) {
-	r := newRig(t, func(c *config.Config) { c.SLO.TPOTLimitS = 0.025 }, false)
+	r := newRig(t, func(c *Config) { c.SLO.TPOTLimitS = 0.025 }, false)
 	r.cycles(6)
 	r.loop.Send(Command{Kind: CmdSetSLOMode, SLOMode: bandit.SLOIgnore})
 	w := busy()
@@ -426,11 +425,11 @@ func TestPausedHoldsClockAndDoesNotTrain(t *testing.T) {
 func TestReadOnlyNeverTouchesSetters(t *testing.T) {
 	for _, tt := range []struct {
 		name   string
-		mutate func(*config.Config)
+		mutate func(*Config)
 		ro     bool
 	}{
 		{"no controller", nil, true},
-		{"dry-run", func(c *config.Config) { c.Control.DryRun = true }, false},
+		{"dry-run", func(c *Config) { c.DryRun = true }, false},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			r := newRig(t, tt.mutate, tt.ro)
@@ -502,16 +501,16 @@ func TestArms(t *testing.T) {
 	f.MemLockSupported = true
 	tests := []struct {
 		name      string
-		g         config.GPU
+		g         ClockBounds
 		n         int
 		lo, hi    int
 		wantError bool
 	}{
-		{"all", config.GPU{}, 110, 345, 1980, false},
-		{"bounds", config.GPU{ClockMinMHz: 900, ClockMaxMHz: 1500}, 41, 900, 1500, false},
-		{"step 90", config.GPU{ClockStepMHz: 90}, 20, 345, 1980, false},
-		{"memory pairs", config.GPU{MemoryClocks: true}, 220, 345, 1980, false},
-		{"empty range", config.GPU{ClockMinMHz: 2000}, 0, 0, 0, true},
+		{"all", ClockBounds{}, 110, 345, 1980, false},
+		{"bounds", ClockBounds{MinMHz: 900, MaxMHz: 1500}, 41, 900, 1500, false},
+		{"step 90", ClockBounds{StepMHz: 90}, 20, 345, 1980, false},
+		{"memory pairs", ClockBounds{Memory: true}, 220, 345, 1980, false},
+		{"empty range", ClockBounds{MinMHz: 2000}, 0, 0, 0, true},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -587,7 +586,7 @@ func TestSwitchedWindowFlaggedUnderVirtualClock(t *testing.T) {
 	r := newRig(t, nil, false)
 	var starts []time.Time
 	r.loop.d.Meter = recordingMeter{watts: 400, starts: &starts}
-	settle := r.loop.cfg.Control.SwitchSettle.Duration
+	settle := r.loop.cfg.SwitchSettle
 	r.cycles(4) // priming, warm-up, then the lock to 1200 MHz
 	if r.gpu.lockedMHz() != 1200 {
 		t.Fatalf("locked %d MHz after warm-up, want 1200", r.gpu.lockedMHz())

@@ -12,7 +12,6 @@ import (
 
 	"github.com/gputune/gputune/bandit"
 	"github.com/gputune/gputune/internal/buildinfo"
-	"github.com/gputune/gputune/internal/config"
 	"github.com/gputune/gputune/internal/printable"
 	"github.com/gputune/gputune/internal/safefile"
 )
@@ -47,7 +46,7 @@ func (l *Loop) Restore(e bandit.Envelope) error {
 	norm.Stats = append([]bandit.Welford(nil), e.Normaliser.Stats...)
 	l.norm = &norm
 	l.st.baseline = e.RewardBaseline
-	l.st.baseline.Target = l.cfg.Control.WarmupWindows
+	l.st.baseline.Target = l.cfg.WarmupWindows
 	l.st.round = l.d.Policy.Round()
 	if l.st.baseline.Ready() {
 		l.st.mode = ModeExploit // not warm-up: the baseline came with the model
@@ -124,7 +123,7 @@ func ModelPath(dataDir, gpuModelDir, gpuUUID, policy string) string {
 // one. The name is cut to a safe length; a hash of the full name keeps two
 // long names apart.
 func ServedModelPath(path, served string) string {
-	name := config.SanitizeModelName(served)
+	name := safefile.Name(served)
 	if len(name) > 48 {
 		name = name[:48]
 	}

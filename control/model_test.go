@@ -12,15 +12,14 @@ import (
 	"time"
 
 	"github.com/gputune/gputune/bandit"
-	"github.com/gputune/gputune/internal/config"
 )
 
 // newLearningLoop builds a loop around the real gputune policy.
 func newLearningLoop(t testing.TB, r *rig, modelPath string) *Loop {
 	t.Helper()
-	cfg := config.Default()
-	cfg.Control.WarmupWindows = 3
-	arms, err := Arms(r.gpu.Facts(), cfg.GPU)
+	cfg := testConfig()
+	cfg.WarmupWindows = 3
+	arms, err := Arms(r.gpu.Facts(), cfg.Clocks)
 	if err != nil {
 		t.Fatal(err)
 	}

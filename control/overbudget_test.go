@@ -31,12 +31,12 @@ func TestPathologicalExpositionNeverStretchesACycle(t *testing.T) {
 	if r.gpu.lockedMHz() != 1200 {
 		t.Fatalf("locked %d before the server turned, want 1200", r.gpu.lockedMHz())
 	}
-	src, err := scrape.NewHTTPSource(srv.URL+"/metrics", scrape.WithTimeout(r.loop.cfg.Scrape.Timeout.Duration))
+	src, err := scrape.NewHTTPSource(srv.URL+"/metrics", scrape.WithTimeout(r.loop.cfg.ScrapeTimeout))
 	if err != nil {
 		t.Fatal(err)
 	}
 	r.loop.d.Source = src
-	limit := r.loop.cfg.Control.Period.Duration + r.loop.cfg.Scrape.Timeout.Duration
+	limit := r.loop.cfg.Period + r.loop.cfg.ScrapeTimeout
 	var s Snapshot
 	// 300 ms of virtual time per cycle: 12 cycles pass stale_after (3 s).
 	for i := range 12 {

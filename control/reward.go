@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/gputune/gputune/bandit"
+	"github.com/gputune/gputune/control/setting"
 	"github.com/gputune/gputune/nvgpu"
 	"github.com/gputune/gputune/scrape"
 )
@@ -71,8 +72,8 @@ func objectiveValue(obj Objective, energyJ float64, w scrape.Window, dur time.Du
 // the baseline, positive when better, scale-free, and it turns the load's
 // multiplicative effect on energy and delay into an additive one that a
 // linear model can learn.
-func reward(policy string, b bandit.RewardBaseline, objective float64) (float64, bool) {
-	if policy == bandit.PolicyAGFT {
+func reward(policy setting.PolicyKind, b bandit.RewardBaseline, objective float64) (float64, bool) {
+	if policy == setting.PolicyAGFT {
 		return b.Reward(objective)
 	}
 	if !b.Ready() || !(objective > 0) || !(b.Mean > 0) || math.IsInf(objective, 0) {

@@ -69,10 +69,13 @@ type Snapshot struct {
 	Tokens       float64 `json:"tokens"` // window output tokens
 	EDPPerToken  float64 `json:"edp_per_token"`
 
-	TTFTLimitS    float64 `json:"ttft_limit_s"`
-	TPOTLimitS    float64 `json:"tpot_limit_s"`
-	TTFTP90S      float64 `json:"ttft_p90_s"` // configured percentile, sliding window
-	TPOTP90S      float64 `json:"tpot_p90_s"`
+	TTFTLimitS float64 `json:"ttft_limit_s"`
+	TPOTLimitS float64 `json:"tpot_limit_s"`
+	// TTFTTailS and TPOTTailS are the configured percentile
+	// (slo.percentile, 0.9 by default) over the sliding tail window; the
+	// JSON keys keep the names the README documents.
+	TTFTTailS     float64 `json:"ttft_p90_s"`
+	TPOTTailS     float64 `json:"tpot_p90_s"`
 	SLOOK         bool    `json:"slo_ok"`
 	SLOViolations int     `json:"slo_violations"`
 

@@ -95,7 +95,7 @@ func servedMetrics(t *testing.T) map[string]bool {
 	e := exporter.New(exporter.Options{Hostname: "node-1", StaleStates: func() (int, error) { return 0, nil }})
 	e.Observe(control.Snapshot{Time: time.Now(), GPU: 0, GPUUUID: "GPU-a", GPUName: "NVIDIA H100 80GB HBM3",
 		Mode: control.ModeExploit, FreqMHz: 1410, SMClockMHz: 1410, MemClockMHz: 2619, PowerW: 400, EnergyJ: 120,
-		TotalEnergyJ: 1200, Tokens: 100, TTFTLimitS: 2, TPOTLimitS: 0.25, TTFTP90S: 0.3, TPOTP90S: 0.04,
+		TotalEnergyJ: 1200, Tokens: 100, TTFTLimitS: 2, TPOTLimitS: 0.25, TTFTTailS: 0.3, TPOTTailS: 0.04,
 		Reward: 0.1, RewardValid: true, Alpha: 0.5})
 	h, err := e.Handler()
 	if err != nil {

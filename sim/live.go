@@ -9,9 +9,6 @@ import (
 	"net/http"
 	"sync"
 	"time"
-
-	"github.com/gputune/gputune/nvgpu"
-	"github.com/gputune/gputune/scrape"
 )
 
 // LiveOptions configure a real-time simulation.
@@ -38,13 +35,13 @@ type LiveOptions struct {
 }
 
 // Live runs a Sim in real time: one goroutine advances it at Speed× wall
-// time and serves the exposition on /metrics over HTTP. Live implements
-// nvgpu.Reader and nvgpu.Controller on the simulated GPU, scrape.Source in
-// process, and a virtual clock (Now, After, Sleep) for the control loop.
-// All methods are safe for concurrent use.
+// time and serves the exposition on /metrics over HTTP. Its Device is the
+// simulated GPU (nvgpu.Reader, nvgpu.Controller) and the in-process
+// scrape.Source; Live adds a virtual clock (Now, After, Sleep) for the
+// control loop. All methods are safe for concurrent use.
 type Live struct {
-	mu      sync.Mutex
-	sim     Sim
+	// Device is the simulation; its lock guards the fields below too.
+	*Device
 	waiters []liveWaiter
 
 	speed     float64
@@ -103,7 +100,7 @@ func StartLive(ctx context.Context, cfg Config, opts LiveOptions) (*Live, error)
 	}
 	ctx, cancel := context.WithCancel(ctx)
 	l := &Live{
-		sim:       s,
+		Device:    NewDevice(s),
 		speed:     opts.Speed,
 		tick:      opts.Tick,
 		meter:     opts.Meter,
@@ -222,13 +219,6 @@ func (l *Live) fireWaiters() {
 	l.waiters = kept
 }
 
-// Now is the simulation's virtual time as a wall-clock time.
-func (l *Live) Now() time.Time {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.sim.WallNow()
-}
-
 // Speed is virtual seconds per wall second.
 func (l *Live) Speed() float64 { return l.speed }
 
@@ -290,31 +280,6 @@ func (l *Live) Sleep(ctx context.Context, d time.Duration) error {
 	}
 }
 
-// Do runs f on the simulation under the lock (f must not keep s).
-func (l *Live) Do(f func(s *Sim)) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	f(&l.sim)
-}
-
-// Truth is the simulation's ground truth now.
-func (l *Live) Truth() Truth {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.sim.Truth()
-}
-
-// Fetch makes Live an in-process scrape.Source: what a scrape of URL would
-// parse to, without HTTP.
-func (l *Live) Fetch(ctx context.Context) (scrape.Sample, error) {
-	if err := ctx.Err(); err != nil {
-		return scrape.Sample{}, err
-	}
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.sim.Metrics(), nil
-}
-
 func (l *Live) serveMetrics(w http.ResponseWriter, _ *http.Request) {
 	var buf bytes.Buffer
 	l.mu.Lock()
@@ -327,74 +292,4 @@ func (l *Live) serveMetrics(w http.ResponseWriter, _ *http.Request) {
 	// What prometheus_client ≥ 0.23 (and so current vLLM) sends.
 	w.Header().Set("Content-Type", "text/plain; version=1.0.0; charset=utf-8")
 	_, _ = w.Write(buf.Bytes())
-}
-
-// The nvgpu.Reader and nvgpu.Controller methods delegate to the simulated
-// GPU under the lock.
-var (
-	_ nvgpu.Reader     = (*Live)(nil)
-	_ nvgpu.Controller = (*Live)(nil)
-	_ scrape.Source    = (*Live)(nil)
-)
-
-// Facts reports the simulated GPU's facts.
-func (l *Live) Facts() nvgpu.Facts {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.sim.gpu.Facts()
-}
-
-// Sample is one cheap read of the simulated GPU.
-func (l *Live) Sample(ctx context.Context) (nvgpu.Sample, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.sim.gpu.Sample(ctx)
-}
-
-// InstantPower is the GPU's instant power as NVML would report it now, its
-// timestamp on the Live clock (Now).
-func (l *Live) InstantPower(ctx context.Context) (nvgpu.PowerReading, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	r, err := l.sim.gpu.InstantPower(ctx)
-	if err != nil {
-		return r, err
-	}
-	r.At = l.sim.gpuStamp(r.At)
-	return r, nil
-}
-
-// EnergyCounter is the GPU's energy counter in mJ.
-func (l *Live) EnergyCounter(ctx context.Context) (uint64, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.sim.gpu.EnergyCounter(ctx)
-}
-
-// LockCoreClock locks the simulated SM clock.
-func (l *Live) LockCoreClock(ctx context.Context, mhz int) error {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.sim.gpu.LockCoreClock(ctx, mhz)
-}
-
-// ResetCoreClock returns the simulated SM clock to the default governor.
-func (l *Live) ResetCoreClock(ctx context.Context) error {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.sim.gpu.ResetCoreClock(ctx)
-}
-
-// LockMemClock locks the simulated memory clock.
-func (l *Live) LockMemClock(ctx context.Context, mhz int) error {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.sim.gpu.LockMemClock(ctx, mhz)
-}
-
-// ResetMemClock returns the simulated memory clock to its default.
-func (l *Live) ResetMemClock(ctx context.Context) error {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.sim.gpu.ResetMemClock(ctx)
 }

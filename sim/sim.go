@@ -132,12 +132,23 @@ func (s *Sim) Step(dt time.Duration) {
 	if dt <= 0 {
 		return
 	}
-	s.advance(s.now+dt, false)
+	s.advance(s.now+dt, untilTarget)
 }
 
-// advance runs the simulation to target, or with stopWhenDone until the
-// workload has ended and the last request finished, if that comes first.
-func (s *Sim) advance(target time.Duration, stopWhenDone bool) {
+// until says where advance may stop before its target.
+type until int
+
+const (
+	// untilTarget runs to the target.
+	untilTarget until = iota
+	// untilDone stops earlier once the workload has ended and the last
+	// request finished.
+	untilDone
+)
+
+// advance runs the simulation to target, or, with untilDone, until the
+// workload has ended and the last request finished if that comes first.
+func (s *Sim) advance(target time.Duration, stop until) {
 	e := &s.engine
 	for s.now < target {
 		if e.inflight {
@@ -164,7 +175,7 @@ func (s *Sim) advance(target time.Duration, stopWhenDone bool) {
 			e.subDur, e.subLeft, e.remaining = d, k-1, time.Duration(k)*d
 			continue
 		}
-		if stopWhenDone && s.Done() {
+		if stop == untilDone && s.Done() {
 			return
 		}
 		next := target
@@ -200,7 +211,7 @@ func (s *Sim) admitArrivals() {
 // never ends.
 func (s *Sim) RunUntilDone(limit time.Duration) bool {
 	if limit > 0 {
-		s.advance(s.now+limit, true)
+		s.advance(s.now+limit, untilDone)
 	}
 	return s.Done()
 }

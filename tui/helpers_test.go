@@ -53,8 +53,8 @@ func testSnapshot(round int) control.Snapshot {
 
 		TTFTLimitS: 0.5,
 		TPOTLimitS: 0.05,
-		TTFTP90S:   0.32 + 0.25*math.Sin(phase/6),
-		TPOTP90S:   0.031 + 0.004*math.Cos(phase/4),
+		TTFTTailS:  0.32 + 0.25*math.Sin(phase/6),
+		TPOTTailS:  0.031 + 0.004*math.Cos(phase/4),
 		SLOOK:      true,
 
 		Reward:      -0.812,

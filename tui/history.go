@@ -43,8 +43,8 @@ func (h *history) add(s control.Snapshot) {
 	h.seen, h.last, h.lastRound = true, s.Time, s.Round
 	h.power.push(s.PowerW)
 	h.edp.push(s.EDPPerToken)
-	h.ttft.push(s.TTFTP90S)
-	h.tpot.push(s.TPOTP90S)
+	h.ttft.push(s.TTFTTailS)
+	h.tpot.push(s.TPOTTailS)
 	h.clock.push(float64(s.SMClockMHz))
 	for _, f := range s.Features {
 		r, ok := h.features[f.Name]

@@ -13,16 +13,18 @@ import (
 	"time"
 
 	"github.com/gputune/gputune/control"
+	"github.com/gputune/gputune/control/setting"
 	"github.com/gputune/gputune/sim"
 )
 
 // Policy groups that --policies selects from.
+// Those named like a loop policy run that policy (control/setting).
 const (
-	PolicyDefault  = "default"
-	PolicyStatic   = "static"    // the clock sweep and static-best
-	PolicyPowerCap = "power-cap" // the power-limit sweep and power-cap-best
-	PolicyAGFT     = "agft"
-	PolicyGPUTune  = "gputune"
+	PolicyDefault  = string(setting.PolicyDefault)
+	PolicyStatic   = string(setting.PolicyStatic) // the clock sweep and static-best
+	PolicyPowerCap = "power-cap"                  // the power-limit sweep and power-cap-best
+	PolicyAGFT     = string(setting.PolicyAGFT)
+	PolicyGPUTune  = string(setting.PolicyGPUTune)
 )
 
 // AllPolicies is every policy group, in table order.
@@ -330,7 +332,7 @@ func refineAround(clocks []int, best int) []int {
 	return clocks[max(0, i-staticRefineSteps):min(len(clocks), i+staticRefineSteps+1)]
 }
 
-func staticName(mhz int) string { return "static:" + strconv.Itoa(mhz) }
+func staticName(mhz int) string { return setting.StaticPolicy(mhz).String() }
 
 // bestStatic is the static clock with the best objective among those whose
 // SLO attainment is within 1 point of the default governor's; 0 when none is.

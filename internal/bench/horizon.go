@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/gputune/gputune/control"
+	"github.com/gputune/gputune/internal/assembly"
 	"github.com/gputune/gputune/nvgpu"
 	"github.com/gputune/gputune/sim"
 )
@@ -248,7 +249,7 @@ func runHorizon(ctx context.Context, sc Scenario, base *sim.Sim, sb run, workers
 	}
 	s := base.Clone()
 	facts := s.GPU().Facts()
-	arms, err := control.Arms(facts, sc.Config.GPU)
+	arms, err := assembly.Arms(sc.Config, facts)
 	if err != nil {
 		return run{}, err
 	}

@@ -13,6 +13,7 @@ import (
 
 	"github.com/gputune/gputune/bandit"
 	"github.com/gputune/gputune/control"
+	"github.com/gputune/gputune/internal/assembly"
 	"github.com/gputune/gputune/sim"
 )
 
@@ -105,7 +106,7 @@ func TestRewardBias(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	arms, err := control.Arms(newSimDevice(base.Clone()).Facts(), sc.Config.GPU)
+	arms, err := assembly.Arms(sc.Config, newSimDevice(base.Clone()).Facts())
 	if err != nil {
 		t.Fatal(err)
 	}

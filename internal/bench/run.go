@@ -7,8 +7,8 @@ import (
 
 	"github.com/gputune/gputune/bandit"
 	"github.com/gputune/gputune/control"
+	"github.com/gputune/gputune/internal/assembly"
 	"github.com/gputune/gputune/internal/config"
-	"github.com/gputune/gputune/internal/loopkit"
 	"github.com/gputune/gputune/nvgpu"
 	"github.com/gputune/gputune/sim"
 )
@@ -68,7 +68,7 @@ func (t *tracker) record(s *sim.Sim, cmd int, mode string) {
 // and reports the simulated time and whether every request has finished.
 // The demo's live simulation feeds its meter the same way (sim.Live).
 func advance(dev *simDevice, meter *nvgpu.Meter, period time.Duration, counter *sim.CounterFeed) (now time.Duration, done bool) {
-	dev.with(func(s *sim.Sim) {
+	dev.Do(func(s *sim.Sim) {
 		for left := period; left > 0; left -= sim.MeterPowerEvery {
 			s.Step(min(left, sim.MeterPowerEvery))
 			s.ObservePower(meter)
@@ -91,7 +91,7 @@ func runLoop(ctx context.Context, sc Scenario, base *sim.Sim, policy string, pro
 	// A window runs at what the previous cycle commanded.
 	inEffectCmd, inEffectMode := 0, string(control.ModeWarmup)
 	dev, err := drive(ctx, sc, base, cfg,
-		func(arms []bandit.Arm) (bandit.Policy, error) { return loopkit.NewPolicy(cfg, arms) },
+		nil,
 		func(snap control.Snapshot, s *sim.Sim) {
 			tr.record(s, inEffectCmd, inEffectMode)
 			inEffectCmd, inEffectMode = snap.FreqMHz, string(snap.Mode)
@@ -103,39 +103,28 @@ func runLoop(ctx context.Context, sc Scenario, base *sim.Sim, policy string, pro
 		return run{}, fmt.Errorf("%s: %w", policy, err)
 	}
 	r := run{name: policy, windows: tr.windows, step: clockStep(dev.Facts())}
-	dev.with(func(s *sim.Sim) { r.truth = s.Truth() })
+	dev.Do(func(s *sim.Sim) { r.truth = s.Truth() })
 	return r, nil
 }
 
-// drive runs the real control loop with cfg against a clone of base, its
-// policy built by newPolicy for the GPU's arms (a nil policy for
-// "default" and "static"), one cycle per period of virtual time until every
+// drive runs the real control loop with cfg against a clone of base, built
+// by internal/assembly as the tuning command builds it (newPolicy, when not
+// nil, replaces the configured learning policy), one cycle per period of virtual time until every
 // request has finished or the run's limit. After each cycle it calls
 // cycle with the snapshot and the simulation.
 func drive(ctx context.Context, sc Scenario, base *sim.Sim, cfg config.Config,
 	newPolicy func([]bandit.Arm) (bandit.Policy, error), cycle func(control.Snapshot, *sim.Sim)) (*simDevice, error) {
 	dev := newSimDevice(base.Clone())
-	arms, err := control.Arms(dev.Facts(), cfg.GPU)
-	if err != nil {
-		return nil, err
-	}
-	pol, err := newPolicy(arms)
-	if err != nil {
-		return nil, err
-	}
-	windower, err := loopkit.NewWindower(cfg)
-	if err != nil {
-		return nil, err
-	}
 	meter, err := nvgpu.NewMeter(nvgpu.DefaultMeterConfig())
 	if err != nil {
 		return nil, err
 	}
-	loop, err := control.New(control.Deps{Config: cfg, Reader: dev, Controller: dev, Source: dev,
-		Windower: windower, Meter: meter, Policy: pol, Clock: dev})
+	st, err := assembly.Build(assembly.Spec{Config: cfg, Reader: dev, Controller: dev, Source: dev,
+		Meter: meter, Clock: dev, NewPolicy: newPolicy})
 	if err != nil {
 		return nil, err
 	}
+	loop := st.Loop
 	if sc.Warm != nil && cfg.Control.Policy == PolicyGPUTune {
 		if err := loop.Restore(*sc.Warm); err != nil {
 			return nil, fmt.Errorf("%w: --import-model: %w", ErrScenario, err)
@@ -150,7 +139,7 @@ func drive(ctx context.Context, sc Scenario, base *sim.Sim, cfg config.Config,
 		}
 		now, done := advance(dev, meter, period, &counter)
 		snap := loop.Cycle(ctx)
-		dev.with(func(s *sim.Sim) { cycle(snap, s) })
+		dev.Do(func(s *sim.Sim) { cycle(snap, s) })
 		if done || now >= limit {
 			break
 		}

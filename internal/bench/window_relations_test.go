@@ -13,7 +13,6 @@ import (
 	"github.com/gputune/gputune/bandit"
 	"github.com/gputune/gputune/control"
 	"github.com/gputune/gputune/internal/config"
-	"github.com/gputune/gputune/internal/loopkit"
 	"github.com/gputune/gputune/sim"
 )
 
@@ -191,7 +190,7 @@ func heldMeans(ctx context.Context, sc Scenario, base *sim.Sim, mhz int) (batch,
 	cfg.Control.Policy = staticName(mhz)
 	var n float64
 	_, err = drive(ctx, sc, base, cfg,
-		func(arms []bandit.Arm) (bandit.Policy, error) { return loopkit.NewPolicy(cfg, arms) },
+		nil,
 		func(snap control.Snapshot, s *sim.Sim) {
 			if t := s.Now(); t < time.Minute || t > 10*time.Minute || !(snap.PowerW > 0) {
 				return

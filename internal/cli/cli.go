@@ -10,6 +10,7 @@ import (
 	"os"
 	"strings"
 
+	"github.com/gputune/gputune/control"
 	"github.com/gputune/gputune/internal/buildinfo"
 	"github.com/gputune/gputune/internal/config"
 )
@@ -113,7 +114,7 @@ func exitCode(err error, std IO) int {
 	case errors.Is(err, errClocksLocked):
 		fmt.Fprintf(std.Err, "gputune: %v\n", err)
 		return exitClocksLocked
-	case errors.Is(err, errUsage), errors.Is(err, config.ErrInvalid):
+	case errors.Is(err, errUsage), errors.Is(err, config.ErrInvalid), errors.Is(err, control.ErrInvalid):
 		fmt.Fprintf(std.Err, "gputune: %s\n", strings.TrimPrefix(err.Error(), errUsage.Error()+": "))
 		return usageStatus()
 	default:

@@ -10,6 +10,7 @@ import (
 	"strings"
 
 	"github.com/gputune/gputune/control"
+	"github.com/gputune/gputune/control/setting"
 	"github.com/gputune/gputune/internal/config"
 	"github.com/gputune/gputune/internal/restore"
 	"github.com/gputune/gputune/nvgpu"
@@ -155,7 +156,7 @@ func startUnit(ctx context.Context, cfg config.Config, f *runFlags, be backend, 
 // fifth of a scrape's cost).
 func scrapeOptions(cfg config.Config, extra ...scrape.HTTPOption) []scrape.HTTPOption {
 	opts := []scrape.HTTPOption{scrape.WithTimeout(cfg.Scrape.Timeout.Duration)}
-	if cfg.SLO.TPOTSignal == "per-request" {
+	if setting.TPOTSource(cfg.SLO.TPOTSignal) == setting.TPOTPerRequest {
 		opts = append(opts, scrape.WithParserOptions(scrape.WithTPOTBuckets()))
 	}
 	return append(opts, extra...)

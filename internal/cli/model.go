@@ -15,8 +15,9 @@ import (
 
 	"github.com/gputune/gputune/bandit"
 	"github.com/gputune/gputune/control"
+	"github.com/gputune/gputune/internal/assembly"
 	"github.com/gputune/gputune/internal/config"
-	"github.com/gputune/gputune/internal/loopkit"
+	"github.com/gputune/gputune/internal/safefile"
 	"github.com/gputune/gputune/nvgpu"
 	"github.com/gputune/gputune/sim"
 )
@@ -129,7 +130,7 @@ func runModel(ctx context.Context, args []string, std IO) error {
 	if err != nil {
 		return err
 	}
-	local := control.ModelPath(cfg.DataDir(), config.SanitizeModelName(facts.Name), facts.UUID, f.policy)
+	local := control.ModelPath(cfg.DataDir(), safefile.Name(facts.Name), facts.UUID, f.policy)
 	if sub == "export" {
 		e, err := readModel(local)
 		if errors.Is(err, os.ErrNotExist) {
@@ -198,11 +199,11 @@ func checkRestores(cfg config.Config, facts nvgpu.Facts, e bandit.Envelope) erro
 	if n := len(e.Normaliser.Stats); n != control.NumFeatures-1 {
 		return fmt.Errorf("%w: model has %d features, this build uses %d", bandit.ErrState, n, control.NumFeatures-1)
 	}
-	arms, err := control.Arms(facts, cfg.GPU)
+	arms, err := assembly.Arms(cfg, facts)
 	if err != nil {
 		return err
 	}
-	p, err := loopkit.NewPolicy(cfg, arms)
+	p, err := assembly.NewPolicy(cfg, arms)
 	if err != nil {
 		return err
 	}

@@ -7,13 +7,13 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
-	"slices"
 	"time"
 
 	"github.com/gputune/gputune/control"
+	"github.com/gputune/gputune/internal/assembly"
 	"github.com/gputune/gputune/internal/config"
-	"github.com/gputune/gputune/internal/loopkit"
 	"github.com/gputune/gputune/internal/rotate"
+	"github.com/gputune/gputune/internal/safefile"
 	"github.com/gputune/gputune/nvgpu"
 	"github.com/gputune/gputune/scrape"
 )
@@ -32,39 +32,17 @@ type stackSpec struct {
 	goFn       func(name string, f func(ctx context.Context) error)
 }
 
-// buildLoop assembles one loop and loads its saved model.
+// buildLoop assembles one loop (internal/assembly) and loads its saved
+// model.
 func buildLoop(s stackSpec) (*control.Loop, error) {
-	windower, err := loopkit.NewWindower(s.cfg)
-	if err != nil {
-		return nil, err
-	}
-	facts := s.reader.Facts()
-	arms, err := control.Arms(facts, s.cfg.GPU)
-	if err != nil {
-		return nil, fmt.Errorf("%w: %v", config.ErrInvalid, err)
-	}
-	// A static clock this GPU does not offer is bad input (exit 2), not a
-	// failed run.
-	if name, mhz, _ := config.ParsePolicy(s.cfg.Control.Policy); name == "static" && !slices.Contains(facts.CoreClocksMHz, mhz) {
-		return nil, fmt.Errorf("%w: --policy static:%d: %s does not offer %d MHz; the nearest clock is %d MHz",
-			config.ErrInvalid, mhz, facts.Name, mhz, nvgpu.Snap(facts.CoreClocksMHz, mhz))
-	}
-	policy, err := loopkit.NewPolicy(s.cfg, arms)
-	if err != nil {
-		return nil, err
-	}
-	modelPath := ""
-	if policy != nil {
-		modelPath = control.ModelPath(s.cfg.DataDir(), config.SanitizeModelName(facts.Name), facts.UUID, policy.Name())
-	}
-	loop, err := control.New(control.Deps{
-		Config: s.cfg, Reader: s.reader, Controller: s.ctl, Source: s.source, Windower: windower,
-		Meter: s.meter, Policy: policy, Logger: s.log.With("gpu", facts.Index), Clock: s.clock,
-		Go: s.goFn, Demo: s.demo, ModelPath: modelPath,
+	st, err := assembly.Build(assembly.Spec{
+		Config: s.cfg, Reader: s.reader, Controller: s.ctl, Source: s.source, Meter: s.meter,
+		Clock: s.clock, Logger: s.log, Go: s.goFn, Demo: s.demo, DataDir: s.cfg.DataDir(),
 	})
 	if err != nil {
 		return nil, err
 	}
+	loop, policy, modelPath, facts := st.Loop, st.Policy, st.ModelPath, st.Facts
 	if policy == nil || s.resetModel {
 		return loop, nil
 	}
@@ -96,7 +74,7 @@ func buildLoop(s stackSpec) (*control.Loop, error) {
 // at log.decision_file_mb and keeps log.decision_files files per GPU.
 func decisionLog(cfg config.Config, facts nvgpu.Facts, log *slog.Logger) (*rotate.File, error) {
 	f, err := rotate.Open(rotate.Options{
-		Dir:      filepath.Join(cfg.LogDir(), config.SanitizeModelName(facts.Name)),
+		Dir:      filepath.Join(cfg.LogDir(), safefile.Name(facts.Name)),
 		Prefix:   "decisions-",
 		Suffix:   fmt.Sprintf("-gpu%d.jsonl", facts.Index),
 		MaxBytes: int64(cfg.Log.DecisionFileMB) << 20,

@@ -3,7 +3,6 @@ package config
 import (
 	"os"
 	"path/filepath"
-	"strings"
 )
 
 // DataDir is where models live: the configured one, /var/lib/gputune for
@@ -30,28 +29,4 @@ func (c Config) LogDir() string {
 		return c.Log.Dir
 	}
 	return filepath.Join(c.DataDir(), "logs")
-}
-
-// SanitizeModelName turns a GPU or served-model name into a folder name:
-// "NVIDIA H100 80GB HBM3" → "NVIDIA_H100_80GB_HBM3".
-func SanitizeModelName(name string) string {
-	var b strings.Builder
-	lastUnderscore := false
-	for _, r := range strings.TrimSpace(name) {
-		ok := r == '-' || r == '.' || (r >= '0' && r <= '9') || (r >= 'a' && r <= 'z') || (r >= 'A' && r <= 'Z')
-		if ok {
-			b.WriteRune(r)
-			lastUnderscore = false
-			continue
-		}
-		if !lastUnderscore {
-			b.WriteByte('_')
-			lastUnderscore = true
-		}
-	}
-	s := strings.Trim(b.String(), "_.")
-	if s == "" {
-		return "unknown"
-	}
-	return s
 }

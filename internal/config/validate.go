@@ -10,6 +10,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/gputune/gputune/control/setting"
 )
 
 // Validate reports every problem at once, each naming the field, the value
@@ -96,7 +98,7 @@ func (c Config) Validate() error {
 		durations("scrape.stale_after", c.Scrape.StaleAfter.Duration, period, MaxStaleAfter, " (at least control.period; default 3s)")
 	}
 
-	if _, _, err := ParsePolicy(c.Control.Policy); err != nil {
+	if _, err := setting.ParsePolicy(c.Control.Policy); err != nil {
 		bad("control.policy: %v", err)
 	}
 	if c.Control.Objective != "edp" && c.Control.Objective != "energy" {
@@ -128,8 +130,8 @@ func (c Config) Validate() error {
 	if v := c.SLO.Percentile; !(v > 0 && v < 1) {
 		bad("slo.percentile = %v: must be between 0 and 1 exclusive (default 0.9)", v)
 	}
-	if c.SLO.TPOTSignal != "inter-token" && c.SLO.TPOTSignal != "per-request" {
-		bad("slo.tpot_signal %q: must be inter-token or per-request", c.SLO.TPOTSignal)
+	if _, err := setting.ParseTPOTSource(c.SLO.TPOTSignal); err != nil {
+		bad("slo.tpot_signal %v", err)
 	}
 
 	floats("bandit.initial_alpha", c.Bandit.InitialAlpha, 0, 100, " (0: the policy's default)")
@@ -232,21 +234,4 @@ func ParseDevices(s string) (Devices, error) {
 		d.Indices = append(d.Indices, n)
 	}
 	return d, nil
-}
-
-// ParsePolicy splits "static:1500" into ("static", 1500). Names: gputune,
-// agft, default, static:MHZ.
-func ParsePolicy(s string) (name string, mhz int, err error) {
-	switch s {
-	case "gputune", "agft", "default":
-		return s, 0, nil
-	}
-	if rest, ok := strings.CutPrefix(s, "static:"); ok {
-		n, err := strconv.Atoi(rest)
-		if err != nil || n <= 0 {
-			return "", 0, fmt.Errorf("%q: static needs a clock in MHz, such as static:1500", s)
-		}
-		return "static", n, nil
-	}
-	return "", 0, fmt.Errorf("%q: must be gputune, agft, default or static:MHZ", s)
 }

@@ -39,13 +39,7 @@ func newRig(t *testing.T) *rig {
 // env is the environment of a gputune process: this one's, minus any
 // GPUTUNE_ variable, plus the fake GPU and the run directory.
 func (r *rig) env() []string {
-	var env []string
-	for _, kv := range os.Environ() {
-		if !strings.HasPrefix(kv, "GPUTUNE_") {
-			env = append(env, kv)
-		}
-	}
-	return append(env, recordgpu.EnvVar+"="+r.callLog, restore.DirEnv+"="+r.runDir)
+	return testkit.CleanEnv(nil, recordgpu.EnvVar+"="+r.callLog, restore.DirEnv+"="+r.runDir)
 }
 
 // proc is one gputune process (a supervisor and, through it, its worker).

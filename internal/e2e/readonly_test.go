@@ -126,7 +126,7 @@ type decision struct {
 	FreqMHz   int                `json:"freq_mhz"`
 	SMMHz     int                `json:"sm_clock_mhz"`
 	PowerW    *float64           `json:"power_w"`
-	TPOTP90S  *float64           `json:"tpot_p90_s"`
+	TPOTTailS *float64           `json:"tpot_p90_s"`
 	Features  map[string]float64 `json:"features"`
 }
 

@@ -444,12 +444,7 @@ func tmuxStart(t *testing.T, dir, bin string, args ...string) *tmuxPane {
 // tmuxStartSized is tmuxStart in a w×h terminal.
 func tmuxStartSized(t *testing.T, dir string, w, h int, bin string, args ...string) *tmuxPane {
 	t.Helper()
-	var env []string
-	for _, kv := range os.Environ() {
-		if !strings.HasPrefix(kv, "GPUTUNE_") && !strings.HasPrefix(kv, "TMUX") && !strings.HasPrefix(kv, "NO_COLOR=") {
-			env = append(env, kv)
-		}
-	}
+	env := testkit.CleanEnv([]string{"TMUX", "NO_COLOR="})
 	p := &tmuxPane{t: t, socket: filepath.Join(dir, "tmux.sock"), env: env}
 	quoted := []string{tmuxQuote(bin)}
 	for _, a := range args {

@@ -325,8 +325,8 @@ func (e *Exporter) collectGPU(ch chan<- prometheus.Metric, g *gpuState) {
 	gauge(e.pruned, float64(len(s.Pruned)))
 	gauge(e.alpha, g.alpha)
 	counter(e.tokens, g.tokens)
-	gauge(e.ttftTail, s.TTFTP90S)
-	gauge(e.tpotTail, s.TPOTP90S)
+	gauge(e.ttftTail, s.TTFTTailS)
+	gauge(e.tpotTail, s.TPOTTailS)
 	if s.TTFTLimitS > 0 {
 		gauge(e.ttftLimit, s.TTFTLimitS)
 	}

@@ -36,7 +36,7 @@ func feed(e *Exporter, idx int, uuid string) control.Snapshot {
 			Mode: mode, Actuation: control.ActAuto, Policy: "gputune", Objective: "edp", SLOMode: "slo-aware",
 			FreqMHz: freq, SMClockMHz: max(freq, 1980), MemClockMHz: 2619, PowerW: energy, EnergyJ: energy,
 			EnergyErrJ: 0.2, TotalEnergyJ: float64(i) * 450, Tokens: 1000, Reward: math.NaN(), Alpha: math.NaN(),
-			TTFTLimitS: 2, TPOTLimitS: 0.25, TTFTP90S: 0.3, TPOTP90S: 0.04, SLOOK: true,
+			TTFTLimitS: 2, TPOTLimitS: 0.25, TTFTTailS: 0.3, TPOTTailS: 0.04, SLOOK: true,
 		}
 	}
 	var last control.Snapshot
@@ -151,7 +151,7 @@ func TestCollectorValues(t *testing.T) {
 func TestUnknownValuesAreLeftOut(t *testing.T) {
 	e := New(testOptions)
 	e.Observe(control.Snapshot{GPU: 0, GPUUUID: "GPU-a", Mode: control.ModeWarmup, PowerW: math.NaN(),
-		EnergyJ: math.NaN(), Reward: math.NaN(), Alpha: math.NaN(), TTFTP90S: math.NaN(), TPOTP90S: math.NaN()})
+		EnergyJ: math.NaN(), Reward: math.NaN(), Alpha: math.NaN(), TTFTTailS: math.NaN(), TPOTTailS: math.NaN()})
 	fams := gather(t, e)
 	for _, name := range []string{"gputune_power_watts", "gputune_reward", "gputune_exploration_alpha",
 		"gputune_sm_clock_hertz", "gputune_ttft_tail_seconds"} {

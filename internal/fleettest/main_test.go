@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"github.com/gputune/gputune/internal/testkit"
 	"os"
-	"strings"
 	"testing"
 )
 
@@ -50,12 +49,4 @@ func gputune(t *testing.T) string {
 // cleanEnv is this process's environment without any GPUTUNE_ variable (a
 // stray GPUTUNE_WORKER or GPUTUNE_RUN_DIR would change what gputune does),
 // plus extra.
-func cleanEnv(extra ...string) []string {
-	var env []string
-	for _, kv := range os.Environ() {
-		if !strings.HasPrefix(kv, "GPUTUNE_") {
-			env = append(env, kv)
-		}
-	}
-	return append(env, extra...)
-}
+func cleanEnv(extra ...string) []string { return testkit.CleanEnv(nil, extra...) }

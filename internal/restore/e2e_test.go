@@ -93,12 +93,7 @@ func (r *rig) start(stdout *os.File, args ...string) *instance {
 func (r *rig) startWith(stdout, stderr *os.File, args ...string) *instance {
 	r.t.Helper()
 	cmd := exec.Command(r.bin, args...)
-	for _, kv := range os.Environ() {
-		if !strings.HasPrefix(kv, "GPUTUNE_") {
-			cmd.Env = append(cmd.Env, kv)
-		}
-	}
-	cmd.Env = append(cmd.Env, recordgpu.EnvVar+"="+r.callLog, DirEnv+"="+r.runDir)
+	cmd.Env = testkit.CleanEnv(nil, recordgpu.EnvVar+"="+r.callLog, DirEnv+"="+r.runDir)
 	in := &instance{t: r.t, cmd: cmd, stderr: &testkit.SyncBuffer{}, done: make(chan struct{})}
 	cmd.Stdout = stdout
 	cmd.Stderr = in.stderr

@@ -100,7 +100,7 @@ func loop(ctx context.Context, snaps chan control.Snapshot, cmds <-chan control.
 				s.Mode, explore = control.ModeExplore, explore-1
 			}
 			s.SMClockMHz, s.PowerW = s.FreqMHz, 150+float64(s.FreqMHz)/10+float64(round%7)
-			s.TTFTP90S, s.TPOTP90S = 0.2+0.01*float64(round%5), 0.03
+			s.TTFTTailS, s.TPOTTailS = 0.2+0.01*float64(round%5), 0.03
 			s.Features = []control.Feature{{Name: "running", Raw: float64(round % 40), Norm: float64(round%40) / 40}}
 			select { // latest wins: never block on the TUI
 			case snaps <- s:
