@@ -43,7 +43,7 @@ func demoEnv() []string { return testkit.CleanEnv(nil) }
 // The keys issue 6 documents for every headless line, and for the entries
 // of its arms and pruned lists.
 var (
-	documentedKeys = []string{"time", "round", "gpu", "gpu_uuid", "mode", "actuation", "freq_mhz", "sm_clock_mhz",
+	documentedKeys = []string{"time", "round", "gpu", "gpu_uuid", "mode", "actuation", "freq_mhz", "ran_freq_mhz", "ran_mode", "sm_clock_mhz",
 		"mem_clock_mhz", "power_w", "energy_j", "tokens", "ttft_p90_s", "tpot_p90_s", "slo_ok", "reward", "features",
 		"arms", "pruned"}
 	armKeys    = []string{"sm_mhz", "mem_mhz", "pred", "bonus", "ucb", "held", "pulls", "last_reward", "state"}
