@@ -11,8 +11,9 @@ import (
 	"github.com/gputune/gputune/internal/testkit"
 )
 
-// testConfig is the loop's configuration with tuner.toml's defaults (the
-// assembly's test checks the two agree), for the tests to vary.
+// testConfig is a loop configuration for the tests to vary: the values of
+// tuner.toml's defaults, written out here because control does not read
+// the application's configuration.
 func testConfig() Config {
 	return Config{
 		Policy:                setting.Policy{Kind: setting.PolicyGPUTune},

@@ -410,6 +410,7 @@ func (l *Loop) baseSnapshot(now time.Time) Snapshot {
 
 // finish fills the fields every snapshot has, whatever path the cycle took.
 func (l *Loop) finish(ctx context.Context, snap Snapshot, now time.Time) Snapshot {
+	snap.Ran = l.st.ran
 	snap.Round = l.st.round
 	snap.Mode = l.st.mode
 	snap.SLOMode = string(l.st.sloMode)
@@ -447,6 +448,7 @@ func (l *Loop) finish(ctx context.Context, snap Snapshot, now time.Time) Snapsho
 	if snap.StartedAt.IsZero() {
 		snap.StartedAt = now
 	}
+	l.st.ran = RanAt{Since: now, FreqMHz: snap.FreqMHz, MemFreqMHz: snap.MemFreqMHz, Mode: snap.Mode}
 	return snap
 }
 

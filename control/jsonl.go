@@ -9,18 +9,21 @@ import (
 // JSONLine is the headless schema: one object per decision (README,
 // "Headless output"). Numbers that could not be measured are null.
 type JSONLine struct {
-	Time        time.Time `json:"time"`
-	Round       int       `json:"round"`
-	GPU         int       `json:"gpu"`
-	GPUUUID     string    `json:"gpu_uuid"`
-	Mode        Mode      `json:"mode"`
-	Actuation   Actuation `json:"actuation"`
-	FreqMHz     int       `json:"freq_mhz"` // commanded; 0: the default governor
-	SMClockMHz  *int      `json:"sm_clock_mhz"`
-	MemClockMHz *int      `json:"mem_clock_mhz"`
-	PowerW      *float64  `json:"power_w"`
-	EnergyJ     *float64  `json:"energy_j"`
-	Tokens      *float64  `json:"tokens"`
+	Time      time.Time `json:"time"`
+	Round     int       `json:"round"`
+	GPU       int       `json:"gpu"`
+	GPUUUID   string    `json:"gpu_uuid"`
+	Mode      Mode      `json:"mode"`
+	Actuation Actuation `json:"actuation"`
+	FreqMHz   int       `json:"freq_mhz"` // for the next window; 0: the default governor
+	// RanFreqMHz and RanMode are what the window just ended ran at.
+	RanFreqMHz  int      `json:"ran_freq_mhz"`
+	RanMode     Mode     `json:"ran_mode"`
+	SMClockMHz  *int     `json:"sm_clock_mhz"`
+	MemClockMHz *int     `json:"mem_clock_mhz"`
+	PowerW      *float64 `json:"power_w"`
+	EnergyJ     *float64 `json:"energy_j"`
+	Tokens      *float64 `json:"tokens"`
 	// The configured percentile (slo.percentile), under the key the
 	// README documents.
 	TTFTTailS *float64           `json:"ttft_p90_s"`
@@ -84,7 +87,7 @@ func num(v float64) *float64 {
 func ToJSONLine(s Snapshot) JSONLine {
 	j := JSONLine{
 		Time: s.Time.UTC(), Round: s.Round, GPU: s.GPU, GPUUUID: s.GPUUUID,
-		Mode: s.Mode, Actuation: s.Actuation, FreqMHz: s.FreqMHz,
+		Mode: s.Mode, Actuation: s.Actuation, FreqMHz: s.FreqMHz, RanFreqMHz: s.Ran.FreqMHz, RanMode: s.Ran.Mode,
 		SMClockMHz: measured(s.SMClockMHz), MemClockMHz: measured(s.MemClockMHz),
 		PowerW: num(s.PowerW), EnergyJ: num(s.EnergyJ), Tokens: num(s.Tokens),
 		TTFTTailS: num(s.TTFTTailS), TPOTTailS: num(s.TPOTTailS), SLOOK: s.SLOOK,

@@ -88,8 +88,11 @@ type state struct {
 	paused, readOnly             bool
 	pinned                       bandit.Arm
 	decided                      bandit.Arm // the last target, locked or not
-	sloMode                      bandit.SLOMode
-	baseline                     bandit.RewardBaseline
+	// ran is what the window now running runs at: the last snapshot's
+	// clocks and mode, from its time on.
+	ran      RanAt
+	sloMode  bandit.SLOMode
+	baseline bandit.RewardBaseline
 
 	idleCount, clearCount int
 	emergency             bool
@@ -165,6 +168,7 @@ func New(d Deps) (*Loop, error) {
 	l.st.sloMode = cfg.SLO.Mode
 	l.st.readOnly = d.Controller == nil || cfg.DryRun
 	l.st.mode = ModeWarmup
+	l.st.ran = RanAt{Mode: ModeWarmup} // the governor, until the first decision
 	l.st.baseline = bandit.RewardBaseline{Target: cfg.WarmupWindows, Factor: 0.9}
 	if l.norm, err = bandit.NewNormaliser(NumFeatures-1, bandit.DefaultClip); err != nil {
 		return nil, err

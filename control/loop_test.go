@@ -639,3 +639,27 @@ func TestUnrecordedLockGivesTheClockBack(t *testing.T) {
 		t.Errorf("after space returned locked %d, want 1500", r.gpu.lockedMHz())
 	}
 }
+
+// TestSnapshotSaysWhatTheWindowRanAt: each snapshot's Ran is what the
+// previous one left in force, so that readers judge a window by the clocks
+// it ran at without pairing snapshots themselves.
+func TestSnapshotSaysWhatTheWindowRanAt(t *testing.T) {
+	r := newRig(t, nil, false)
+	prev := r.cycle()
+	if !prev.Ran.Since.IsZero() || prev.Ran.FreqMHz != 0 || prev.Ran.Mode != ModeWarmup {
+		t.Fatalf("first snapshot ran at %+v, want the governor in warm-up with no window", prev.Ran)
+	}
+	locked := false
+	for range 20 {
+		s := r.cycle()
+		want := RanAt{Since: prev.Time, FreqMHz: prev.FreqMHz, MemFreqMHz: prev.MemFreqMHz, Mode: prev.Mode}
+		if s.Ran != want {
+			t.Fatalf("round %d ran at %+v, want %+v (the previous snapshot's)", s.Round, s.Ran, want)
+		}
+		locked = locked || s.Ran.FreqMHz != 0
+		prev = s
+	}
+	if !locked {
+		t.Fatal("no window ran at a locked clock: the test saw only the governor")
+	}
+}

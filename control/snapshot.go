@@ -33,72 +33,88 @@ const (
 
 // Feature is one context feature as the policy saw it.
 type Feature struct {
-	Name string  `json:"name"`
-	Raw  float64 `json:"raw"`
-	Norm float64 `json:"norm"`
+	Name string
+	Raw  float64
+	Norm float64
+}
+
+// RanAt is what a window ran at: the clocks in force over it (0: the
+// default governor) and the mode of the decision that set them.
+type RanAt struct {
+	// Since is when the window began (the previous cycle); zero on a
+	// loop's first cycle, which ends no window.
+	Since      time.Time
+	FreqMHz    int
+	MemFreqMHz int
+	Mode       Mode
 }
 
 // Snapshot is everything one cycle published. It is plain data: readers may
-// keep it; the loop never mutates a published snapshot.
+// keep it; the loop never mutates a published snapshot. Its one encoding is
+// the headless JSON line (JSONLine).
 type Snapshot struct {
-	Time      time.Time `json:"time"`
-	StartedAt time.Time `json:"started_at"`
-	Round     int       `json:"round"`
+	Time      time.Time
+	StartedAt time.Time
+	Round     int
 
-	GPU     int    `json:"gpu"`
-	GPUUUID string `json:"gpu_uuid"`
-	GPUName string `json:"gpu_name"`
-	Demo    bool   `json:"demo"`
+	GPU     int
+	GPUUUID string
+	GPUName string
+	Demo    bool
 
-	Mode      Mode      `json:"mode"`
-	Actuation Actuation `json:"actuation"`
-	PinnedMHz int       `json:"pinned_mhz,omitempty"`
+	// Mode, FreqMHz and MemFreqMHz are what comes next: the mode of this
+	// cycle's decision and the clocks it left in force for the next
+	// window. Ran is what the window that ended at Time ran at.
+	Mode      Mode
+	Actuation Actuation
+	PinnedMHz int
+	Ran       RanAt
 
-	Policy    string `json:"policy"`
-	SLOMode   string `json:"slo_mode"`
-	Objective string `json:"objective"`
+	Policy    string
+	SLOMode   string
+	Objective string
 
-	FreqMHz      int     `json:"freq_mhz"`     // commanded core clock (0: default governor)
-	MemFreqMHz   int     `json:"mem_freq_mhz"` // commanded memory clock (0: not locked)
-	SMClockMHz   int     `json:"sm_clock_mhz"` // measured
-	MemClockMHz  int     `json:"mem_clock_mhz"`
-	PowerW       float64 `json:"power_w"`      // mean power over the window
-	EnergyJ      float64 `json:"energy_j"`     // window energy
-	EnergyErrJ   float64 `json:"energy_err_j"` // bound on the window energy error
-	TotalEnergyJ float64 `json:"total_energy_j"`
-	Tokens       float64 `json:"tokens"` // window output tokens
-	EDPPerToken  float64 `json:"edp_per_token"`
+	FreqMHz      int // core clock for the next window (0: default governor)
+	MemFreqMHz   int // memory clock for the next window (0: not locked)
+	SMClockMHz   int // measured
+	MemClockMHz  int
+	PowerW       float64 // mean power over the window
+	EnergyJ      float64 // window energy
+	EnergyErrJ   float64 // bound on the window energy error
+	TotalEnergyJ float64
+	Tokens       float64 // window output tokens
+	EDPPerToken  float64
 
-	TTFTLimitS float64 `json:"ttft_limit_s"`
-	TPOTLimitS float64 `json:"tpot_limit_s"`
+	TTFTLimitS float64
+	TPOTLimitS float64
 	// TTFTTailS and TPOTTailS are the configured percentile
-	// (slo.percentile, 0.9 by default) over the sliding tail window; the
-	// JSON keys keep the names the README documents.
-	TTFTTailS     float64 `json:"ttft_p90_s"`
-	TPOTTailS     float64 `json:"tpot_p90_s"`
-	SLOOK         bool    `json:"slo_ok"`
-	SLOViolations int     `json:"slo_violations"`
+	// (slo.percentile, 0.9 by default) over the sliding tail window (the
+	// JSON line's ttft_p90_s and tpot_p90_s).
+	TTFTTailS     float64
+	TPOTTailS     float64
+	SLOOK         bool
+	SLOViolations int
 
-	Reward      float64 `json:"reward"`
-	RewardValid bool    `json:"reward_valid"`
-	Alpha       float64 `json:"alpha"`
-	Decisions   int     `json:"decisions"`
+	Reward      float64
+	RewardValid bool
+	Alpha       float64
+	Decisions   int
 
-	Features []Feature         `json:"features"`
-	Arms     []bandit.ArmScore `json:"arms"`
-	Pruned   []bandit.Pruned   `json:"pruned"`
+	Features []Feature
+	Arms     []bandit.ArmScore
+	Pruned   []bandit.Pruned
 
 	// SupportedMHz and the operator bounds, for checking typed pins.
-	SupportedMHz []int `json:"-"`
-	ClockMinMHz  int   `json:"-"`
-	ClockMaxMHz  int   `json:"-"`
+	SupportedMHz []int
+	ClockMinMHz  int
+	ClockMaxMHz  int
 
-	CyclePeriod time.Duration `json:"-"`
-	CycleJitter time.Duration `json:"-"` // |actual − configured| of the last cycle
+	CyclePeriod time.Duration
+	CycleJitter time.Duration // |actual − configured| of the last cycle
 
 	// Message acknowledges the last command or states the last error.
-	Message string `json:"message,omitempty"`
-	Err     string `json:"error,omitempty"`
+	Message string
+	Err     string
 }
 
 // CommandKind names an operator command.

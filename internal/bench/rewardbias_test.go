@@ -67,18 +67,17 @@ func runMeasuring(ctx context.Context, t *testing.T, sc Scenario, base *sim.Sim,
 	cfg := sc.Config
 	cfg.Control.Policy = bandit.PolicyGPUTune // the loop's reward for gputune, backlog charge included
 	var out []windowRecord
-	inEffect, trained := 0, 0
+	trained := 0
 	_, err := drive(ctx, sc, base, cfg,
 		func([]bandit.Arm) (bandit.Policy, error) { return pol, nil },
 		func(snap control.Snapshot, _ *sim.Sim) {
 			if len(pol.obs) > trained && snap.RewardValid {
 				o := pol.obs[len(pol.obs)-1]
 				delay := snap.EDPPerToken * snap.Tokens * snap.Tokens / snap.EnergyJ
-				out = append(out, windowRecord{mhz: inEffect, reward: o.Reward, weight: o.Weight,
+				out = append(out, windowRecord{mhz: snap.Ran.FreqMHz, reward: o.Reward, weight: o.Weight,
 					energyJ: snap.EnergyJ, tokens: snap.Tokens, delay: delay})
 			}
 			trained = len(pol.obs)
-			inEffect = snap.FreqMHz
 		})
 	if err != nil {
 		t.Fatal(err)

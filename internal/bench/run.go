@@ -88,13 +88,10 @@ func runLoop(ctx context.Context, sc Scenario, base *sim.Sim, policy string, pro
 	cfg.Bandit.Seed = sc.Seed
 	limit := runLimit(sc, base)
 	var tr tracker
-	// A window runs at what the previous cycle commanded.
-	inEffectCmd, inEffectMode := 0, string(control.ModeWarmup)
 	dev, err := drive(ctx, sc, base, cfg,
 		nil,
 		func(snap control.Snapshot, s *sim.Sim) {
-			tr.record(s, inEffectCmd, inEffectMode)
-			inEffectCmd, inEffectMode = snap.FreqMHz, string(snap.Mode)
+			tr.record(s, snap.Ran.FreqMHz, string(snap.Ran.Mode))
 			if progress != nil {
 				progress(min(s.Now().Seconds()/(limit-drainLimit).Seconds(), 1)) // the arrivals; the drain is short
 			}

@@ -229,7 +229,7 @@ func TestChaos(t *testing.T) {
 			signal(t, p.pid(), syscall.SIGTERM)
 			p.exit()
 			c.assertRestored(worker)
-			if strings.ContainsAny(p.stderr.String()+p.stdout.String(), "\x1b\x07") {
+			if strings.ContainsAny(p.Stderr.String()+p.Stdout.String(), "\x1b\x07") {
 				t.Errorf("a control character from the server reached stdout or stderr")
 			}
 		}},
@@ -277,7 +277,7 @@ func TestChaos(t *testing.T) {
 			worker := c.waitLocked(p, 0, 0, staticMHz)
 			signal(t, worker, syscall.SIGSTOP)
 			p.exit() // the supervisor kills it after 10 × watchdog = 3 s
-			if !strings.Contains(p.stderr.String(), "stopped") {
+			if !strings.Contains(p.Stderr.String(), "stopped") {
 				t.Errorf("the supervisor did not say why it killed the worker")
 			}
 			c.assertRestored(p.pid())

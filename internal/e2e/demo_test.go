@@ -43,7 +43,7 @@ func demoEnv() []string { return testkit.CleanEnv(nil) }
 // The keys issue 6 documents for every headless line, and for the entries
 // of its arms and pruned lists.
 var (
-	documentedKeys = []string{"time", "round", "gpu", "gpu_uuid", "mode", "actuation", "freq_mhz", "sm_clock_mhz",
+	documentedKeys = []string{"time", "round", "gpu", "gpu_uuid", "mode", "actuation", "freq_mhz", "ran_freq_mhz", "ran_mode", "sm_clock_mhz",
 		"mem_clock_mhz", "power_w", "energy_j", "tokens", "ttft_p90_s", "tpot_p90_s", "slo_ok", "reward", "features",
 		"arms", "pruned"}
 	armKeys    = []string{"sm_mhz", "mem_mhz", "pred", "bonus", "ucb", "held", "pulls", "last_reward", "state"}
@@ -257,7 +257,7 @@ func TestDemoIdleGapLowersClockAndPower(t *testing.T) {
 	var url string
 	urlRE := regexp.MustCompile(`demo: simulated GPU and vLLM server.* metrics_url=(\S+)`)
 	waitFor(t, "the demo's metrics URL on stderr", p, func() bool {
-		m := urlRE.FindStringSubmatch(p.stderr.String())
+		m := urlRE.FindStringSubmatch(p.Stderr.String())
 		if m != nil {
 			url = m[1]
 		}
@@ -275,7 +275,7 @@ func TestDemoIdleGapLowersClockAndPower(t *testing.T) {
 		defer tick.Stop()
 		for {
 			select {
-			case <-p.done:
+			case <-p.Done():
 				return
 			case <-tick.C:
 				if s, ok := scrapeSim(client, url); ok {
@@ -287,10 +287,10 @@ func TestDemoIdleGapLowersClockAndPower(t *testing.T) {
 	code := p.exit()
 	wg.Wait()
 	if code != 0 {
-		t.Fatalf("exit %d\n%s", code, p.stderr)
+		t.Fatalf("exit %d\n%s", code, p.Stderr)
 	}
 
-	lines := decodeLines(t, p.stdout.String())
+	lines := decodeLines(t, p.Stdout.String())
 	idle := 0
 	for _, d := range lines {
 		if d.Mode == "idle" {

@@ -44,11 +44,7 @@ func (r *rig) env() []string {
 
 // proc is one gputune process (a supervisor and, through it, its worker).
 type proc struct {
-	t      *testing.T
-	cmd    *exec.Cmd
-	stdout *testkit.SyncBuffer // nil when the test reads stdout through a pipe
-	stderr *testkit.SyncBuffer
-	done   chan struct{}
+	*testkit.Process
 }
 
 // start runs gputune with args. stdout nil collects stdout in a buffer.
@@ -57,38 +53,14 @@ func (r *rig) start(stdout io.Writer, args ...string) *proc {
 	return startIn(r.t, r.env(), stdout, args...)
 }
 
-// startIn runs the gputune binary in its own process group, so a test can
-// signal "everything" at once and cleanup can never leak a worker.
+// startIn runs the gputune binary in its own process group (testkit.Start).
 func startIn(t *testing.T, env []string, stdout io.Writer, args ...string) *proc {
 	t.Helper()
 	cmd := exec.Command(gputuneBin, args...)
 	cmd.Env = env
 	cmd.Dir = t.TempDir() // no ./tuner.toml from the repository sneaks in
-	p := &proc{t: t, cmd: cmd, stderr: &testkit.SyncBuffer{}, done: make(chan struct{})}
-	if stdout == nil {
-		p.stdout = &testkit.SyncBuffer{}
-		stdout = p.stdout
-	}
-	cmd.Stdout, cmd.Stderr = stdout, p.stderr
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
-	cmd.WaitDelay = 2 * time.Second
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	go func() {
-		_ = cmd.Wait()
-		close(p.done)
-	}()
-	t.Cleanup(func() {
-		_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
-		<-p.done
-		if strings.Contains(p.stderr.String(), "WARNING: DATA RACE") {
-			t.Errorf("data race in %v:\n%s", cmd.Args, p.stderr)
-		} else if t.Failed() {
-			t.Logf("stderr of %v:\n%s", cmd.Args, p.stderr)
-		}
-	})
-	return p
+	cmd.Stdout = stdout
+	return &proc{testkit.Start(t, cmd)}
 }
 
 // run runs gputune to the end and returns its exit status, stdout and
@@ -97,31 +69,16 @@ func run(t *testing.T, env []string, args ...string) (code int, stdout, stderr s
 	t.Helper()
 	p := startIn(t, env, nil, args...)
 	code = p.exit()
-	return code, p.stdout.String(), p.stderr.String()
+	return code, p.Stdout.String(), p.Stderr.String()
 }
 
 // exit waits for the process to end and returns its exit status.
-func (p *proc) exit() int {
-	p.t.Helper()
-	select {
-	case <-p.done:
-	case <-time.After(waitLimit):
-		p.t.Fatalf("%v did not exit within %s; stderr:\n%s", p.cmd.Args, waitLimit, p.stderr)
-	}
-	return p.cmd.ProcessState.ExitCode()
-}
+func (p *proc) exit() int { return p.Exit(waitLimit) }
 
 // exited reports whether the process has ended.
-func (p *proc) exited() bool {
-	select {
-	case <-p.done:
-		return true
-	default:
-		return false
-	}
-}
+func (p *proc) exited() bool { return p.Exited() }
 
-func (p *proc) pid() int { return p.cmd.Process.Pid }
+func (p *proc) pid() int { return p.PID() }
 
 func signal(t *testing.T, pid int, sig syscall.Signal) {
 	t.Helper()
@@ -141,7 +98,7 @@ func waitFor(t *testing.T, what string, p *proc, cond func() bool) {
 				return
 			}
 			t.Fatalf("waiting for %s: %v exited with status %d first; stderr:\n%s",
-				what, p.cmd.Args, p.cmd.ProcessState.ExitCode(), p.stderr)
+				what, p.Cmd.Args, p.Cmd.ProcessState.ExitCode(), p.Stderr)
 		}
 		if time.Now().After(deadline) {
 			t.Fatalf("timed out after %s waiting for %s", waitLimit, what)

@@ -27,13 +27,13 @@ func TestDemoOrderlyStopExitsZero(t *testing.T) {
 				t.Skip("out-of-process test of the gputune binary")
 			}
 			p := startIn(t, demoEnv(), nil, demoArgs(t.TempDir(), "1h", "--speed", "1")...)
-			waitFor(t, "the first decision", p, func() bool { return strings.Contains(p.stdout.String(), "\n") })
+			waitFor(t, "the first decision", p, func() bool { return strings.Contains(p.Stdout.String(), "\n") })
 			signal(t, p.pid(), sig)
 			if code := p.exit(); code != 0 {
-				t.Errorf("exit status %d after %s, want 0\n%s", code, sig, p.stderr)
+				t.Errorf("exit status %d after %s, want 0\n%s", code, sig, p.Stderr)
 			}
-			if !strings.Contains(p.stderr.String(), "every clock given back") {
-				t.Errorf("stderr does not say the clocks were given back:\n%s", p.stderr)
+			if !strings.Contains(p.Stderr.String(), "every clock given back") {
+				t.Errorf("stderr does not say the clocks were given back:\n%s", p.Stderr)
 			}
 		})
 	}
@@ -54,19 +54,19 @@ func TestDryRunLogsMetricsErrorOnceAndWhenItClears(t *testing.T) {
 	ln.Close()
 	url := "http://" + addr + "/metrics"
 	p := r.start(nil, append(r.tuneArgs(url), "--dry-run")...)
-	waitFor(t, "the metrics error on stderr", p, func() bool { return strings.Contains(p.stderr.String(), "connection refused") })
+	waitFor(t, "the metrics error on stderr", p, func() bool { return strings.Contains(p.Stderr.String(), "connection refused") })
 	// The first failed scrape is logged: measured on the log's own clock,
 	// from the loop's start line, so a slow machine starting the binary
 	// does not count.
-	started, failed := logTime(t, p.stderr.String(), "scraping the inference server"), logTime(t, p.stderr.String(), "connection refused")
+	started, failed := logTime(t, p.Stderr.String(), "scraping the inference server"), logTime(t, p.Stderr.String(), "connection refused")
 	if took := failed.Sub(started); took > 2*time.Second {
 		t.Errorf("the error reached the log %s after the loop started, want at most 2 s", took)
 	}
 	// Many cycles with the error in force: the JSON lines carry it each
 	// cycle, the log once.
-	waitFor(t, "five cycles reporting the error", p, func() bool { return countLines(p.stdout.String(), `"error":"metrics:`) >= 5 })
-	if n := countLines(p.stderr.String(), "connection refused"); n != 1 {
-		t.Errorf("the refused URL is logged %d times, want once:\n%s", n, p.stderr)
+	waitFor(t, "five cycles reporting the error", p, func() bool { return countLines(p.Stdout.String(), `"error":"metrics:`) >= 5 })
+	if n := countLines(p.Stderr.String(), "connection refused"); n != 1 {
+		t.Errorf("the refused URL is logged %d times, want once:\n%s", n, p.Stderr)
 	}
 
 	ln, err = net.Listen("tcp", addr)
@@ -77,10 +77,10 @@ func TestDryRunLogsMetricsErrorOnceAndWhenItClears(t *testing.T) {
 	srv := &httptest.Server{Listener: ln, Config: &http.Server{Handler: http.HandlerFunc(vllm.serve)}}
 	srv.Start()
 	t.Cleanup(srv.Close)
-	waitFor(t, "the error's end on stderr", p, func() bool { return strings.Contains(p.stderr.String(), "error cleared") })
+	waitFor(t, "the error's end on stderr", p, func() bool { return strings.Contains(p.Stderr.String(), "error cleared") })
 	signal(t, p.pid(), syscall.SIGTERM)
 	if code := p.exit(); code != 0 {
-		t.Errorf("exit status %d, want 0\n%s", code, p.stderr)
+		t.Errorf("exit status %d, want 0\n%s", code, p.Stderr)
 	}
 }
 
@@ -154,16 +154,16 @@ func TestFailedResetExitsThree(t *testing.T) {
 		t.Fatal(err)
 	}
 	waitFor(t, "the NVML read error in the log", tu.proc, func() bool {
-		return strings.Contains(tu.stderr.String(), "what=nvml")
+		return strings.Contains(tu.Stderr.String(), "what=nvml")
 	})
 	signal(t, tu.pid(), syscall.SIGTERM)
 	if code := tu.exit(); code != 3 {
-		t.Errorf("exit status %d, want 3 (clocks may still be locked)\n%s", code, tu.stderr)
+		t.Errorf("exit status %d, want 3 (clocks may still be locked)\n%s", code, tu.Stderr)
 	}
-	if !strings.Contains(tu.stderr.String(), "clocks may still be locked") {
-		t.Errorf("stderr does not say the clocks may still be locked:\n%s", tu.stderr)
+	if !strings.Contains(tu.Stderr.String(), "clocks may still be locked") {
+		t.Errorf("stderr does not say the clocks may still be locked:\n%s", tu.Stderr)
 	}
-	if n := countLines(tu.stderr.String(), "what=nvml"); n != 1 {
+	if n := countLines(tu.Stderr.String(), "what=nvml"); n != 1 {
 		t.Errorf("the NVML error is logged %d times, want once", n)
 	}
 

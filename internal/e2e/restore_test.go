@@ -92,8 +92,8 @@ func TestShutdownSignalsRestore(t *testing.T) {
 				t.Errorf("exit status %d, want 0 (an orderly stop with every clock given back)", code)
 			}
 			r.assertRestored(tu.worker)
-			if !strings.Contains(tu.stderr.String(), "every clock given back") {
-				t.Errorf("the worker did not log that the clocks were given back:\n%s", tu.stderr)
+			if !strings.Contains(tu.Stderr.String(), "every clock given back") {
+				t.Errorf("the worker did not log that the clocks were given back:\n%s", tu.Stderr)
 			}
 		})
 	}
@@ -108,8 +108,8 @@ func TestKilledWorkerIsRestoredBySupervisor(t *testing.T) {
 		t.Errorf("exit status %d, want 1 (abnormal end of the worker, clocks given back)", code)
 	}
 	r.assertRestored(tu.pid())
-	if !strings.Contains(tu.stderr.String(), "supervisor reset them") {
-		t.Errorf("the supervisor did not say it reset the clocks:\n%s", tu.stderr)
+	if !strings.Contains(tu.Stderr.String(), "supervisor reset them") {
+		t.Errorf("the supervisor did not say it reset the clocks:\n%s", tu.Stderr)
 	}
 }
 
@@ -153,7 +153,7 @@ func TestKillEverythingThenRestart(t *testing.T) {
 	}
 
 	second := r.startTuner(nil, vllm.url())
-	msg := second.stderr.String()
+	msg := second.Stderr.String()
 	if !strings.Contains(msg, "left locked") || !strings.Contains(msg, "dead_pid="+strconv.Itoa(first.worker)) {
 		t.Errorf("the restart did not say it found and reset pid %d's stale clocks:\n%s", first.worker, msg)
 	}
@@ -242,8 +242,8 @@ func TestPanicInEachGoroutineRestores(t *testing.T) {
 			if code := p.exit(); code != 1 {
 				t.Fatalf("exit status %d after an injected %s panic, want 1 (abnormal end, clocks given back)", code, tt.fault)
 			}
-			if !strings.Contains(p.stderr.String(), "injected panic") {
-				t.Errorf("stderr does not show the panic:\n%s", p.stderr)
+			if !strings.Contains(p.Stderr.String(), "injected panic") {
+				t.Errorf("stderr does not show the panic:\n%s", p.Stderr)
 			}
 			worker := -1
 			for _, c := range r.calls() {

@@ -85,9 +85,7 @@ type Exporter struct {
 // snapshots.
 type gpuState struct {
 	last       control.Snapshot
-	prev       control.Snapshot // the one before last: its clocks ran the last window
 	seen       bool
-	havePrev   bool
 	observedAt time.Time // wall time of the last snapshot
 	tokens     float64
 	reward     float64 // last valid reward (NaN before one)
@@ -209,9 +207,8 @@ func (e *Exporter) Observe(s control.Snapshot) {
 			labelValue: []string{strconv.Itoa(s.GPU), s.GPUUUID, s.GPUName, e.host}}
 		e.gpus[s.GPUUUID] = g
 	}
-	if g.seen {
-		g.prev, g.havePrev = g.last, true
-	}
+	// A snapshot published again (same time) ends no new window.
+	fresh := !g.seen || s.Time.After(g.last.Time)
 	g.last, g.seen, g.observedAt = s, true, e.now()
 	g.rounds.add(s.Round)
 	g.decisions.add(s.Decisions)
@@ -225,14 +222,13 @@ func (e *Exporter) Observe(s control.Snapshot) {
 	if isFinite(s.Alpha) {
 		g.alpha = s.Alpha
 	}
-	// The window that just ended ran under the clocks the previous cycle
-	// commanded.
-	if g.havePrev && s.Time.After(g.prev.Time) {
+	// The window that just ended ran at what the snapshot says it ran at.
+	if ran := s.Ran; fresh && !ran.Since.IsZero() && s.Time.After(ran.Since) {
 		g.saved.add(window{
-			duration:      s.Time.Sub(g.prev.Time),
+			duration:      s.Time.Sub(ran.Since),
 			energyJ:       s.EnergyJ,
 			tokens:        s.Tokens,
-			defaultClocks: g.prev.FreqMHz == 0 && g.prev.MemFreqMHz == 0,
+			defaultClocks: ran.FreqMHz == 0 && ran.MemFreqMHz == 0,
 		})
 	}
 }

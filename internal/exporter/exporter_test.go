@@ -39,19 +39,29 @@ func feed(e *Exporter, idx int, uuid string) control.Snapshot {
 			TTFTLimitS: 2, TPOTLimitS: 0.25, TTFTTailS: 0.3, TPOTTailS: 0.04, SLOOK: true,
 		}
 	}
+	// ran is what the next window runs at, as the loop tracks it.
 	var last control.Snapshot
-	for i := range 5 { // the first primes; windows 1..4 ran at the default governor
-		last = snap(i, control.ModeWarmup, 0, 500)
-		e.Observe(last)
+	ran := control.RanAt{Mode: control.ModeWarmup}
+	observe := func(s control.Snapshot) {
+		s.Ran = ran
+		e.Observe(s)
+		last, ran = s, control.RanAt{Since: s.Time, FreqMHz: s.FreqMHz, MemFreqMHz: s.MemFreqMHz, Mode: s.Mode}
 	}
-	last.FreqMHz = 1410 // the last warm-up cycle commanded the first lock
-	e.Observe(last)
+	for i := range 5 { // the first primes; windows 1..4 ran at the default governor
+		observe(snap(i, control.ModeWarmup, 0, 500))
+	}
+	// The last warm-up snapshot again, now commanding the first lock: the
+	// exporter counts its window once.
+	again := last
+	again.FreqMHz = 1410
+	e.Observe(again)
+	ran.FreqMHz = 1410
 	for i := 5; i < 8; i++ {
-		last = snap(i, control.ModeExploit, 1410, 400)
-		last.Reward, last.RewardValid, last.Alpha, last.Decisions, last.Round = 0.2, true, 0.7, i-4, i-4
-		last.SLOViolations = 1
-		last.Pruned = []bandit.Pruned{{Reason: "slow"}}
-		e.Observe(last)
+		s := snap(i, control.ModeExploit, 1410, 400)
+		s.Reward, s.RewardValid, s.Alpha, s.Decisions, s.Round = 0.2, true, 0.7, i-4, i-4
+		s.SLOViolations = 1
+		s.Pruned = []bandit.Pruned{{Reason: "slow"}}
+		observe(s)
 	}
 	return last
 }

@@ -57,8 +57,8 @@ func TestClosedStderrThenKilledWorkerIsRestored(t *testing.T) {
 		t.Fatalf("clock left locked after the supervisor lost its stderr: %+v\ncalls: %+v", st, calls)
 	}
 	last := calls[len(calls)-1]
-	if last.Op != recordgpu.OpResetCore || last.PID != in.cmd.Process.Pid {
-		t.Fatalf("last call %+v, want reset_core by the supervisor (pid %d)", last, in.cmd.Process.Pid)
+	if last.Op != recordgpu.OpResetCore || last.PID != in.Cmd.Process.Pid {
+		t.Fatalf("last call %+v, want reset_core by the supervisor (pid %d)", last, in.Cmd.Process.Pid)
 	}
 }
 
@@ -75,10 +75,10 @@ func TestStoppedWorkerIsKilledAndRestored(t *testing.T) {
 	if code := in.exit(); code != 128+int(syscall.SIGKILL) {
 		t.Errorf("exit status %d, want the worker's kill (137)", code)
 	}
-	if !strings.Contains(in.stderr.String(), "stopped") {
-		t.Errorf("supervisor did not say why it killed the worker:\n%s", in.stderr)
+	if !strings.Contains(in.Stderr.String(), "stopped") {
+		t.Errorf("supervisor did not say why it killed the worker:\n%s", in.Stderr)
 	}
-	r.assertRestored(0, in.cmd.Process.Pid)
+	r.assertRestored(0, in.Cmd.Process.Pid)
 }
 
 // A run directory others can write to is refused before anything is
@@ -114,7 +114,7 @@ func TestUnsafeRunDirIsRefused(t *testing.T) {
 			if code := in.exit(); code != 1 {
 				t.Errorf("exit status %d, want 1", code)
 			}
-			if msg := in.stderr.String(); !strings.Contains(msg, tt.want) || !strings.Contains(msg, r.runDir) {
+			if msg := in.Stderr.String(); !strings.Contains(msg, tt.want) || !strings.Contains(msg, r.runDir) {
 				t.Errorf("message does not name the directory and the problem %q:\n%s", tt.want, msg)
 			}
 			if calls, err := recordgpu.ReadCalls(r.callLog); err == nil && len(calls) > 0 {
@@ -155,8 +155,8 @@ func TestDanglingLockSymlinkIsNeverFollowed(t *testing.T) {
 	if code := in.exit(); code == 0 {
 		t.Errorf("exit status 0, want a refusal")
 	}
-	if !strings.Contains(in.stderr.String(), "symbolic link") {
-		t.Errorf("refusal does not say the lock file is a symlink:\n%s", in.stderr)
+	if !strings.Contains(in.Stderr.String(), "symbolic link") {
+		t.Errorf("refusal does not say the lock file is a symlink:\n%s", in.Stderr)
 	}
 	if _, err := os.Lstat(target); !errors.Is(err, fs.ErrNotExist) {
 		t.Fatalf("the symlink's target exists: %v", err)
@@ -225,8 +225,8 @@ func TestTakeoverRefusesAPidThatIsNotAGputune(t *testing.T) {
 			if code := in.exit(); code != 3 {
 				t.Errorf("exit status %d, want 3 (busy: refused)", code)
 			}
-			if !strings.Contains(in.stderr.String(), "--takeover refused") {
-				t.Errorf("refusal does not say why:\n%s", in.stderr)
+			if !strings.Contains(in.Stderr.String(), "--takeover refused") {
+				t.Errorf("refusal does not say why:\n%s", in.Stderr)
 			}
 			select {
 			case <-exited:

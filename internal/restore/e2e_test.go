@@ -77,10 +77,8 @@ func newRig(t *testing.T) *rig {
 
 // instance is one supervisor process (and, through it, its worker).
 type instance struct {
-	t      *testing.T
-	cmd    *exec.Cmd
-	stderr *testkit.SyncBuffer
-	done   chan struct{}
+	*testkit.Process
+	t *testing.T
 }
 
 func (r *rig) start(stdout *os.File, args ...string) *instance {
@@ -94,31 +92,11 @@ func (r *rig) startWith(stdout, stderr *os.File, args ...string) *instance {
 	r.t.Helper()
 	cmd := exec.Command(r.bin, args...)
 	cmd.Env = testkit.CleanEnv(nil, recordgpu.EnvVar+"="+r.callLog, DirEnv+"="+r.runDir)
-	in := &instance{t: r.t, cmd: cmd, stderr: &testkit.SyncBuffer{}, done: make(chan struct{})}
 	cmd.Stdout = stdout
-	cmd.Stderr = in.stderr
 	if stderr != nil {
 		cmd.Stderr = stderr
 	}
-	// Own process group: "kill everything" is one kill, and cleanup
-	// cannot leak a worker.
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
-	cmd.WaitDelay = 2 * time.Second
-	if err := cmd.Start(); err != nil {
-		r.t.Fatal(err)
-	}
-	go func() {
-		_ = cmd.Wait()
-		close(in.done)
-	}()
-	r.t.Cleanup(func() {
-		_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
-		<-in.done
-		if r.t.Failed() {
-			r.t.Logf("stderr of %v:\n%s", cmd.Args, in.stderr)
-		}
-	})
-	return in
+	return &instance{Process: testkit.Start(r.t, cmd), t: r.t}
 }
 
 var readyLine = regexp.MustCompile(`worker ready pid=(\d+)`)
@@ -140,15 +118,13 @@ func (in *instance) ready() int {
 	in.t.Helper()
 	var pid int
 	waitFor(in.t, "worker ready", func() bool {
-		if m := readyLine.FindStringSubmatch(in.stderr.String()); m != nil {
+		if m := readyLine.FindStringSubmatch(in.Stderr.String()); m != nil {
 			pid, _ = strconv.Atoi(m[1])
 			return true
 		}
-		select {
-		case <-in.done:
+		if in.Exited() {
 			// Its stderr is complete once Wait returned: no ready line.
-			in.t.Fatalf("exited before ready:\n%s", in.stderr)
-		default:
+			in.t.Fatalf("exited before ready:\n%s", in.Stderr)
 		}
 		return false
 	})
@@ -156,15 +132,7 @@ func (in *instance) ready() int {
 }
 
 // exit waits for the supervisor to exit and returns its status.
-func (in *instance) exit() int {
-	in.t.Helper()
-	select {
-	case <-in.done:
-	case <-time.After(waitLimit):
-		in.t.Fatalf("supervisor did not exit; stderr:\n%s", in.stderr)
-	}
-	return in.cmd.ProcessState.ExitCode()
-}
+func (in *instance) exit() int { return in.Exit(waitLimit) }
 
 func (in *instance) signal(pid int, sig syscall.Signal) {
 	in.t.Helper()
@@ -238,11 +206,11 @@ func TestShutdownSignalsRestoreInTheWorker(t *testing.T) {
 			worker := in.ready()
 			switch tt.to {
 			case "supervisor":
-				in.signal(in.cmd.Process.Pid, tt.sig)
+				in.signal(in.Cmd.Process.Pid, tt.sig)
 			case "worker":
 				in.signal(worker, tt.sig)
 			case "group":
-				in.signal(-in.cmd.Process.Pid, tt.sig)
+				in.signal(-in.Cmd.Process.Pid, tt.sig)
 			}
 			if code := in.exit(); code != 128+int(tt.sig) {
 				t.Errorf("exit status %d, want %d", code, 128+int(tt.sig))
@@ -299,7 +267,7 @@ func TestAbnormalWorkerEndsAreRestored(t *testing.T) {
 			}
 			resetter := worker
 			if tt.bySupervisor {
-				resetter = in.cmd.Process.Pid
+				resetter = in.Cmd.Process.Pid
 			}
 			r.assertRestored(0, resetter)
 		})
@@ -315,7 +283,7 @@ func TestKilledWorkerIsRestoredBySupervisor(t *testing.T) {
 	if code := in.exit(); code != 128+int(syscall.SIGKILL) {
 		t.Errorf("exit status %d, want 137", code)
 	}
-	r.assertRestored(0, in.cmd.Process.Pid)
+	r.assertRestored(0, in.Cmd.Process.Pid)
 }
 
 func TestKilledSupervisorMakesWorkerRestore(t *testing.T) {
@@ -323,7 +291,7 @@ func TestKilledSupervisorMakesWorkerRestore(t *testing.T) {
 	r := newRig(t)
 	in := r.start(nil)
 	worker := in.ready()
-	in.signal(in.cmd.Process.Pid, syscall.SIGKILL) // Pdeathsig sends the worker SIGTERM
+	in.signal(in.Cmd.Process.Pid, syscall.SIGKILL) // Pdeathsig sends the worker SIGTERM
 	waitFor(t, "orphaned worker to restore and exit", func() bool {
 		st := recordgpu.Replay(r.calls())[recordgpu.UUID(0)]
 		return !st.Locked() && !pidAlive(worker)
@@ -336,7 +304,7 @@ func TestKillEverythingThenRestartResetsStaleClocks(t *testing.T) {
 	r := newRig(t)
 	first := r.start(nil, "-core", "1500")
 	firstWorker := first.ready()
-	first.signal(-first.cmd.Process.Pid, syscall.SIGKILL)
+	first.signal(-first.Cmd.Process.Pid, syscall.SIGKILL)
 	first.exit()
 	waitFor(t, "first worker gone", func() bool { return !pidAlive(firstWorker) })
 	if st := recordgpu.Replay(r.calls())[recordgpu.UUID(0)]; st.CoreMHz != 1500 {
@@ -349,8 +317,8 @@ func TestKillEverythingThenRestartResetsStaleClocks(t *testing.T) {
 
 	second := r.start(nil, "-core", "1200")
 	secondWorker := second.ready()
-	if !strings.Contains(second.stderr.String(), "left locked") {
-		t.Errorf("restart did not say it found stale clocks:\n%s", second.stderr)
+	if !strings.Contains(second.Stderr.String(), "left locked") {
+		t.Errorf("restart did not say it found stale clocks:\n%s", second.Stderr)
 	}
 	// The stale reset came before the new lock.
 	calls := r.calls()
@@ -359,7 +327,7 @@ func TestKillEverythingThenRestartResetsStaleClocks(t *testing.T) {
 	if resetAt < 0 || lockAt < 0 || resetAt > lockAt {
 		t.Fatalf("want a stale reset before the new lock by pid %d\ncalls: %+v", secondWorker, calls)
 	}
-	second.signal(second.cmd.Process.Pid, syscall.SIGTERM)
+	second.signal(second.Cmd.Process.Pid, syscall.SIGTERM)
 	second.exit()
 	r.assertRestored(0, secondWorker)
 }
@@ -373,7 +341,7 @@ func TestSecondInstanceIsRefused(t *testing.T) {
 	if code := second.exit(); code != 3 {
 		t.Errorf("second instance exit status %d, want 3 (busy)", code)
 	}
-	if msg := second.stderr.String(); !strings.Contains(msg, "gputune pid "+strconv.Itoa(firstWorker)) {
+	if msg := second.Stderr.String(); !strings.Contains(msg, "gputune pid "+strconv.Itoa(firstWorker)) {
 		t.Errorf("refusal does not name pid %d:\n%s", firstWorker, msg)
 	}
 	for _, c := range r.calls() {
@@ -381,7 +349,7 @@ func TestSecondInstanceIsRefused(t *testing.T) {
 			t.Fatalf("the refused instance touched the GPU: %+v", c)
 		}
 	}
-	first.signal(first.cmd.Process.Pid, syscall.SIGTERM)
+	first.signal(first.Cmd.Process.Pid, syscall.SIGTERM)
 	first.exit()
 	r.assertRestored(0, firstWorker)
 }
@@ -405,7 +373,7 @@ func TestTakeover(t *testing.T) {
 	if st := recordgpu.Replay(calls)[recordgpu.UUID(0)]; st.CoreMHz != 900 {
 		t.Fatalf("after takeover the core clock is %+v, want 900", st)
 	}
-	second.signal(second.cmd.Process.Pid, syscall.SIGINT)
+	second.signal(second.Cmd.Process.Pid, syscall.SIGINT)
 	second.exit()
 	r.assertRestored(0, secondWorker)
 }
@@ -422,10 +390,10 @@ func TestTwoGPUsAreIndependent(t *testing.T) {
 	if st := recordgpu.Replay(r.calls())[recordgpu.UUID(0)]; st.CoreMHz != 1200 {
 		t.Fatalf("GPU 0 disturbed by GPU 1's restore: %+v", st)
 	}
-	gpu0.signal(gpu0.cmd.Process.Pid, syscall.SIGTERM)
+	gpu0.signal(gpu0.Cmd.Process.Pid, syscall.SIGTERM)
 	gpu0.exit()
 	r.assertRestored(0, w0)
-	r.assertRestored(1, gpu1.cmd.Process.Pid)
+	r.assertRestored(1, gpu1.Cmd.Process.Pid)
 }
 
 func TestRepeatedSignalsForceAStuckWorker(t *testing.T) {
@@ -441,16 +409,16 @@ func TestRepeatedSignalsForceAStuckWorker(t *testing.T) {
 wait:
 	for {
 		select {
-		case <-in.done:
+		case <-in.Done():
 			break wait
 		case <-tick.C:
-			_ = syscall.Kill(in.cmd.Process.Pid, syscall.SIGTERM)
+			_ = syscall.Kill(in.Cmd.Process.Pid, syscall.SIGTERM)
 		case <-deadline:
-			t.Fatalf("supervisor never forced the stuck worker:\n%s", in.stderr)
+			t.Fatalf("supervisor never forced the stuck worker:\n%s", in.Stderr)
 		}
 	}
 	if code := in.exit(); code != 128+int(syscall.SIGKILL) {
 		t.Errorf("exit status %d, want 137", code)
 	}
-	r.assertRestored(0, in.cmd.Process.Pid)
+	r.assertRestored(0, in.Cmd.Process.Pid)
 }
