@@ -172,8 +172,8 @@ const demoBestStaticMHz = 1050
 // median exploit clock within ±2 steps of the best static one. The demo is
 // deterministic (TestDemoIsReproducible) and runs the same trajectory as the
 // benchmark's run of its scenario, so this is one fixed outcome, not a
-// draw; over other policy seeds of the same scenario the benchmark puts 21
-// of 24 within ±2 steps (docs/gputune-policy.md, "Seventh session").
+// draw; over other policy seeds of the same scenario the benchmark put 21
+// of 24 within ±2 steps (2026-11-27, build 88877a1, on the v2 simulator).
 func checkExploitNearBestStatic(t *testing.T, lines []decision) {
 	t.Helper()
 	const step = 15
@@ -320,8 +320,8 @@ func TestDemoIdleGapLowersClockAndPower(t *testing.T) {
 	// busy phase, so leakage keeps idle power above the settled value: the
 	// settled value alone (lowIdle) is only the floor it approaches. Against
 	// it, the mean idle power was 75.8–79.8 W, one run in three over 15 %
-	// with the second session's build and one in two with this one, which
-	// runs its busy phase hotter.
+	// with build 5fe1d0e (2026-11-26) and one in two with a later build
+	// that runs its busy phase hotter.
 	var idleAtMin, expected, atBoost []float64
 	for _, s := range truth {
 		if s.running == 0 && s.waiting == 0 && s.smMHz == float64(minMHz) {
