@@ -60,7 +60,7 @@ func checkListen(addr string) error {
 		}
 	}
 	if err != nil {
-		return usagef("--listen %q is not an address: give host:port, such as 127.0.0.1:9400 (%v)", addr, err)
+		return usagef("--listen %q is not an address: give host:port, such as 127.0.0.1:10220 (%v)", addr, err)
 	}
 	return nil
 }
