@@ -132,8 +132,8 @@ const (
 	// c₄·E[p²]; at the mean rate it contributes c₄·E[p]², which leaves out
 	// c₄·Var(p). Prefill comes in bursts (on the conversation trace most
 	// windows have none and some several thousand prompt tokens/s), so
-	// Var(p) is large, and c₄ (more negative at low clocks, where prefill is
-	// slower) then made low clocks look faster than they are: on the first
+	// Var(p) is large, and c₄ depends on the clock (linearly, see kron), so
+	// the left-out term moved the held value by clock: on the first
 	// 10 minutes of the conversation trace (simulator v3) the model put the
 	// held batch's rise below 1,050 MHz at ~80 % of what the static runs
 	// measure, and the exploit clock settled at 945 MHz against the best
@@ -360,7 +360,7 @@ func (s *steadyModel) objective(i int) (value, se float64) {
 	demand, p := s.means()
 	// The fits model ln τ and ln P window by window, so over the windows'
 	// prefill rates their p² terms average to c₄·E[p²], not c₄·E[p]²
-	// (prefillSecondMoment).
+	// (steadySecondMomentWindows).
 	p2 := p * p
 	if s.windows >= steadySecondMomentWindows {
 		p2 = s.preSq / s.meanW
