@@ -138,9 +138,10 @@ const (
 	// held batch's rise below 1,050 MHz at ~80 % of what the static runs
 	// measure, and the exploit clock settled at 945 MHz against the best
 	// static clock's 1,050. Early on c₄ is poorly determined and Var(p)
-	// amplifies its error (from the first window, one A100 seed lost 26 %
-	// in its first minute), so the mean is used until the fit has this
-	// many windows (~3 min).
+	// amplifies its error (used from the first window, one A100 seed ran
+	// at low clocks from its first minute and ended 26 % above the best
+	// static clock), so the mean is used until the fit has this many
+	// windows (~3 min).
 	steadySecondMomentWindows = 600
 	// steadyBatchHeadroom lets the solved batch reach twice the largest
 	// seen (along the throughput fit's tangent, see objective); beyond that
