@@ -82,7 +82,8 @@ func (c *changeDetector) observe(x, mu float64) bool {
 }
 
 // shorten keeps changeKeepWindows windows' worth of the demand and prefill
-// means, so that the windows after a shift outweigh the level before it.
+// means and the prefill rate's second moment, so that the windows after a
+// shift outweigh the level before it.
 func (s *steadyModel) shorten() {
 	if s.meanW <= changeKeepWindows {
 		return
@@ -90,5 +91,6 @@ func (s *steadyModel) shorten() {
 	f := changeKeepWindows / s.meanW
 	s.demandSum *= f
 	s.preSum *= f
+	s.preSq *= f
 	s.meanW = changeKeepWindows
 }

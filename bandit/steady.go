@@ -125,6 +125,24 @@ const (
 	// optimum needs many exploratory windows: at 0.999 the chosen clock
 	// scattered about twice as far.
 	steadyForgetting = 0.9995
+	// steadySecondMomentWindows is how many fitted windows the model needs
+	// before its prefill terms are averaged over the windows' prefill rates
+	// (objective) rather than taken at their mean. Both fits model a window's
+	// ln τ and ln P, so over a stretch of windows the p² term contributes
+	// c₄·E[p²]; at the mean rate it contributes c₄·E[p]², which leaves out
+	// c₄·Var(p). Prefill comes in bursts (on the conversation trace most
+	// windows have none and some several thousand prompt tokens/s), so
+	// Var(p) is large, and c₄ depends on the clock (linearly, see kron), so
+	// the left-out term moved the held value by clock: on the first
+	// 10 minutes of the conversation trace (simulator v3) the model put the
+	// held batch's rise below 1,050 MHz at ~80 % of what the static runs
+	// measure, and the exploit clock settled at 945 MHz against the best
+	// static clock's 1,050. Early on c₄ is poorly determined and Var(p)
+	// amplifies its error (used from the first window, one A100 seed ran
+	// at low clocks from its first minute and ended 26 % above the best
+	// static clock), so the mean is used until the fit has this many
+	// windows (~3 min).
+	steadySecondMomentWindows = 600
 	// steadyBatchHeadroom lets the solved batch reach twice the largest
 	// seen (along the throughput fit's tangent, see objective); beyond that
 	// a clock is taken to be unable to keep up.
@@ -154,13 +172,14 @@ type steadyModel struct {
 	// varT and varP give each arm's prediction variance of the two fits.
 	varT, varP *heldVar
 	delay      float64 // 1 for EDP, 0 for energy
-	// Discounted sums of the rate (output tokens/s) and the prefill rate
-	// (over steadyPrefillScale), and their weight: see means.
-	demandSum     float64
-	preSum, meanW float64
-	uMax          float64 // largest ln batch fitted
-	windows       int     // windows fitted
-	fromSteps     bool    // rates come from step times (see update)
+	// Discounted sums of the rate (output tokens/s), the prefill rate
+	// (over steadyPrefillScale) and its square, and their weight: see
+	// means.
+	demandSum            float64
+	preSum, preSq, meanW float64
+	uMax                 float64 // largest ln batch fitted
+	windows              int     // windows fitted
+	fromSteps            bool    // rates come from step times (see update)
 	steadyHold
 	change changeDetector
 	capTrack
@@ -230,7 +249,7 @@ func (s *steadyModel) reset() {
 	if s.varT != nil {
 		s.varT.stale, s.varP.stale = true, true
 	}
-	s.demandSum, s.preSum, s.meanW = 0, 0, 0
+	s.demandSum, s.preSum, s.preSq, s.meanW = 0, 0, 0, 0
 	s.fromSteps = false
 	s.hold, s.holdLeft, s.design = -1, 0, 0
 	s.change.reset()
@@ -272,6 +291,7 @@ func (s *steadyModel) update(a Arm, i, sm int, o Steady) {
 	s.meanW = steadyMeanMemory*s.meanW + 1
 	s.demandSum = steadyMeanMemory*s.demandSum + rate
 	s.preSum = steadyMeanMemory*s.preSum + p
+	s.preSq = steadyMeanMemory*s.preSq + p*p
 	// Under a power cap (or a slowdown) the clock in effect follows the
 	// load, not the lock, and changes within the window: such a window is
 	// not one of a clock held, and is not fitted. What the cap does to a
@@ -339,12 +359,44 @@ func (s *steadyModel) coefficients(i int) {
 func (s *steadyModel) objective(i int) (value, se float64) {
 	s.coefficients(i)
 	demand, p := s.means()
-	lnD := math.Log(demand)
+	// The fits model ln τ and ln P window by window, so over the windows'
+	// prefill rates their p² terms average to c₄·E[p²], not c₄·E[p]²
+	// (steadySecondMomentWindows).
+	p2 := p * p
+	if s.windows >= steadySecondMomentWindows {
+		p2 = s.preSq / s.meanW
+	}
+	offT, offP := s.coeffT[3]*p+s.coeffT[4]*p2, s.coeff[3]*p+s.coeff[4]*p2
+	u, pw, powerSlope, ok := s.solveHeld(math.Log(demand), offT, offP)
+	if !ok {
+		return math.Inf(1), math.Inf(1)
+	}
+	value = pw + s.delay*u
+	s.lnP[i] = pw
+	// The delta method at the mean prefill rate, the two fits taken as
+	// independent: an error e in ln τ moves ln B_ss by −e/(∂ln τ/∂u), and J
+	// with it.
+	c := s.coeffT
+	v := min(max(u, math.Log(steadyMinBatch)), s.uMax)
+	s.setZ(v, p)
+	tputSlope := min(max(c[1]+2*c[2]*v, 0.05), 1.5)
+	sT, sP := s.tput.sigma(0.2, 2), s.power.sigma(0.1, 2)
+	varT := sT * sT * s.varT.quad(i, s.z)
+	varP := sP * sP * s.varP.quad(i, s.z)
+	a := (powerSlope + s.delay) / tputSlope
+	return value, math.Sqrt(max(varP+a*a*varT, 0))
+}
+
+// solveHeld solves, with the current arm's coefficients (coefficients) and
+// the prefill terms' contributions offT and offP to ln τ and ln P, the ln
+// batch u at which throughput meets demand e^lnD, and the ln power pw there
+// with its slope in u. ok is false when the clock cannot keep up within the
+// batches seen.
+func (s *steadyModel) solveHeld(lnD, offT, offP float64) (u, pw, powerSlope float64, ok bool) {
 	c := s.coeffT
 	lo, hi := math.Log(steadyMinBatch), s.uMax+math.Log(steadyBatchHeadroom)
 	// q(u) = ln τ(u) − ln D.
-	q := func(u float64) float64 { return steadyTerms(c[:], u, p) - lnD }
-	var u float64
+	q := func(u float64) float64 { return c[0] + c[1]*u + c[2]*u*u + offT - lnD }
 	switch qlo := q(lo); {
 	case qlo >= 0:
 		// Demand needs less than the smallest fitted batch: extend ln τ
@@ -352,7 +404,7 @@ func (s *steadyModel) objective(i int) (value, se float64) {
 		slope := min(max(c[1]+2*c[2]*lo, 0.5), 1.5)
 		u = lo - qlo/slope
 	default:
-		u = firstRoot(c[2], c[1], steadyTerms(c[:], 0, p)-lnD, lo, s.uMax)
+		u = firstRoot(c[2], c[1], c[0]+offT-lnD, lo, s.uMax)
 		if math.IsNaN(u) {
 			// Demand needs more than the largest fitted batch: extend ln τ
 			// along its tangent there. ln τ is concave in ln B (a step's
@@ -362,35 +414,26 @@ func (s *steadyModel) objective(i int) (value, se float64) {
 			top := q(s.uMax)
 			slope := min(max(c[1]+2*c[2]*s.uMax, 0.05), 1)
 			if top >= 0 {
-				return math.Inf(1), math.Inf(1) // a fit that turned down: no usable root
+				return 0, 0, 0, false // a fit that turned down: no usable root
 			}
 			u = s.uMax - top/slope
 			if u > hi {
-				return math.Inf(1), math.Inf(1)
+				return 0, 0, 0, false
 			}
 		}
 	}
 	// Power is held at its value at the nearest end of the fitted range,
 	// extended along its tangent above it (never falling with the batch).
 	v := min(max(u, lo), s.uMax)
-	pw := steadyTerms(s.coeff[:], v, p)
-	powerSlope := s.coeff[1] + 2*s.coeff[2]*v
+	pw = s.coeff[0] + s.coeff[1]*v + s.coeff[2]*v*v + offP
+	powerSlope = s.coeff[1] + 2*s.coeff[2]*v
 	if u > s.uMax {
 		powerSlope = max(powerSlope, 0)
 		pw += powerSlope * (u - s.uMax)
 	} else if u < lo {
 		powerSlope = 0
 	}
-	// The delta method, the two fits taken as independent: an error e in
-	// ln τ moves ln B_ss by −e/(∂ln τ/∂u), and J with it.
-	s.setZ(v, p)
-	tputSlope := min(max(c[1]+2*c[2]*v, 0.05), 1.5)
-	sT, sP := s.tput.sigma(0.2, 2), s.power.sigma(0.1, 2)
-	varT := sT * sT * s.varT.quad(i, s.z)
-	varP := sP * sP * s.varP.quad(i, s.z)
-	a := (powerSlope + s.delay) / tputSlope
-	s.lnP[i] = pw
-	return pw + s.delay*u, math.Sqrt(max(varP+a*a*varT, 0))
+	return u, pw, powerSlope, true
 }
 
 // firstRoot is the smallest root of a·u² + b·u + c in (lo, hi], NaN when
@@ -565,12 +608,6 @@ func (t *gputune) unprune(scores []ArmScore, i int) {
 // setZ writes [1, u, u², p, p²] to s.z.
 func (s *steadyModel) setZ(u, p float64) {
 	s.z[0], s.z[1], s.z[2], s.z[3], s.z[4] = 1, u, u*u, p, p*p
-}
-
-// steadyTerms is c·[1, u, u², p, p²], a fit's value at one clock from its
-// coefficients there (see coefficients).
-func steadyTerms(c []float64, u, p float64) float64 {
-	return c[0] + c[1]*u + c[2]*u*u + c[3]*p + c[4]*p*p
 }
 
 // kron writes z ⊗ g to phi, but multiplies p² (z[4]) only by the constant

@@ -14,13 +14,17 @@ type steadyState struct {
 	// Discounted sums of the rate and prefill, and their common weight.
 	// (Builds before 2026-11-27 also wrote "temp_sum" and "capped_sum", the
 	// temperature's and the capped windows'; they are ignored.)
-	DemandSum  float64   `json:"demand_sum"`
-	PrefillSum float64   `json:"prefill_sum"`
-	MeanWeight float64   `json:"mean_weight"`
-	LnBatchMax float64   `json:"ln_batch_max"`
-	Windows    int       `json:"windows"`
-	FromSteps  bool      `json:"from_steps"`
-	Cover      []float64 `json:"cover"`
+	DemandSum  float64 `json:"demand_sum"`
+	PrefillSum float64 `json:"prefill_sum"`
+	// PrefillSqSum is the discounted sum of the squared prefill rate;
+	// absent (0) in states saved before 2026-12-07, which then start from
+	// the square of the mean.
+	PrefillSqSum float64   `json:"prefill_sq_sum,omitempty"`
+	MeanWeight   float64   `json:"mean_weight"`
+	LnBatchMax   float64   `json:"ln_batch_max"`
+	Windows      int       `json:"windows"`
+	FromSteps    bool      `json:"from_steps"`
+	Cover        []float64 `json:"cover"`
 	// Hold is the arm index being explored and HoldLeft its decisions left.
 	Hold     int `json:"hold"`
 	HoldLeft int `json:"hold_left"`
@@ -33,7 +37,7 @@ func (s *steadyModel) state() *steadyState {
 	}
 	return &steadyState{
 		Throughput: s.tput.state(), Power: s.power.state(),
-		DemandSum: s.demandSum, PrefillSum: s.preSum,
+		DemandSum: s.demandSum, PrefillSum: s.preSum, PrefillSqSum: s.preSq,
 		MeanWeight: s.meanW, LnBatchMax: s.uMax, Windows: s.windows, FromSteps: s.fromSteps,
 		Cover: append([]float64(nil), s.cover...), Hold: s.hold, HoldLeft: s.holdLeft,
 	}
@@ -52,7 +56,7 @@ func (s *steadyModel) restore(st *steadyState) error {
 		// the policy's state is kept.
 		return nil
 	}
-	sums := []float64{st.DemandSum, st.PrefillSum, st.MeanWeight, st.LnBatchMax}
+	sums := []float64{st.DemandSum, st.PrefillSum, st.PrefillSqSum, st.MeanWeight, st.LnBatchMax}
 	switch {
 	case len(st.Cover) != len(s.cover):
 		return fmt.Errorf("it covers %d core clocks, this policy has %d", len(st.Cover), len(s.cover))
@@ -67,7 +71,10 @@ func (s *steadyModel) restore(st *steadyState) error {
 	if err := s.power.restore(st.Power); err != nil {
 		return fmt.Errorf("power fit: %w", err)
 	}
-	s.demandSum, s.preSum, s.meanW = st.DemandSum, st.PrefillSum, st.MeanWeight
+	s.demandSum, s.preSum, s.preSq, s.meanW = st.DemandSum, st.PrefillSum, st.PrefillSqSum, st.MeanWeight
+	if !(st.PrefillSqSum > 0) {
+		s.preSq = st.PrefillSum * st.PrefillSum / st.MeanWeight
+	}
 	s.uMax, s.windows, s.fromSteps = st.LnBatchMax, st.Windows, st.FromSteps
 	copy(s.cover, st.Cover)
 	s.hold, s.holdLeft = st.Hold, st.HoldLeft

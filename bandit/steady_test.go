@@ -1,10 +1,12 @@
 package bandit
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"math"
 	"math/rand/v2"
+	"regexp"
 	"slices"
 	"testing"
 )
@@ -390,8 +392,36 @@ func TestSteadyResetForgetsMeans(t *testing.T) {
 		pol.Update(Observation{Arm: Arm{SMMHz: 1200}, Context: []float64{0, 1}, Reward: r, Steady: st})
 	}
 	pol.Reset()
-	if s := pol.steady; s.demandSum != 0 || s.preSum != 0 || s.meanW != 0 {
-		t.Fatalf("after a reset: demand sum %v, prefill sum %v, weight %v; want all 0", s.demandSum, s.preSum, s.meanW)
+	if s := pol.steady; s.demandSum != 0 || s.preSum != 0 || s.preSq != 0 || s.meanW != 0 {
+		t.Fatalf("after a reset: demand sum %v, prefill sums %v and %v, weight %v; want all 0",
+			s.demandSum, s.preSum, s.preSq, s.meanW)
+	}
+}
+
+// A model saved before the prefill rate's second moment was kept loads with
+// the square of the mean in its place (no spread), and decides.
+func TestSteadyStateWithoutSecondMomentLoads(t *testing.T) {
+	pol, _, _ := savedSteadyPolicy(t, 600)
+	// heldEnv has no prefill: give the saved model a spread of prefill rates.
+	pol.steady.preSum, pol.steady.preSq = 0.5*pol.steady.meanW, 0.4*pol.steady.meanW
+	data, err := pol.MarshalState()
+	if err != nil {
+		t.Fatal(err)
+	}
+	old := regexp.MustCompile(`"prefill_sq_sum":[^,}]*,?`).ReplaceAll(data, nil)
+	if bytes.Equal(old, data) {
+		t.Fatal("the saved state has no prefill_sq_sum to remove")
+	}
+	back := newSteadyPolicy(t, 9)
+	if err := back.UnmarshalState(old); err != nil {
+		t.Fatal(err)
+	}
+	s := back.steady
+	if want := s.preSum * s.preSum / s.meanW; math.Abs(s.preSq-want) > 1e-12*math.Max(1, want) {
+		t.Fatalf("restored second-moment sum %v, want the mean's square %v", s.preSq, want)
+	}
+	if d, _ := back.Decide([]float64{0, 1}, nil, nil); d.Arm.SMMHz == 0 {
+		t.Fatal("restored policy chose no arm")
 	}
 }
 
