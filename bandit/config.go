@@ -30,7 +30,7 @@ type Config struct {
 	// Update, including the constant bias term when Bias is true.
 	Features int `json:"features"`
 	// Bias says the last context element is a constant 1. gputune uses it as
-	// the intercept; agft drops it, because AGFT has no intercept (W7).
+	// the intercept; agft drops it, because AGFT's model has no intercept.
 	Bias bool `json:"bias"`
 
 	// InitialAlpha, AlphaDecay and MinAlpha give α = max(initial·e^(−decay·round), min).

@@ -26,7 +26,8 @@ func convergenceVariants() []policyVariant {
 			return c
 		}},
 		// AGFT given an intercept (the constant column kept as a feature):
-		// a stronger baseline than AGFT itself, to show the gap is not W7.
+		// a stronger baseline than AGFT itself, to show the gap is not only
+		// AGFT's missing intercept.
 		{"agft+bias", PolicyAGFT, func() Config {
 			c := DefaultConfig(PolicyAGFT, envFeatures)
 			c.Bias = false

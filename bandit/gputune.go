@@ -21,7 +21,8 @@ const (
 	// definition, applied online to the arms in effect.
 	convergeWindow = 100
 	convergeShare  = 0.9
-	// unconvergeShare gives hysteresis so the flag does not flip-flop (W6).
+	// unconvergeShare gives hysteresis so the flag does not flip-flop as
+	// AGFT's does (it re-tests at once after falling back).
 	unconvergeShare = 0.7
 	// pruneStreak is how many consecutive decisions an arm must be
 	// dominated before it is pruned.
@@ -382,11 +383,11 @@ func (t *gputune) Decide(x []float64, allowed []Arm, scores []ArmScore) (Decisio
 	}
 
 	dec := Decision{Alpha: alpha, SafeArms: safeN, Violation: t.violation}
-	includePruned := false
-	best, greedy := t.choose(scores, false)
+	set := unprunedArms
+	best, greedy := t.choose(scores, set)
 	if best < 0 {
-		includePruned = true
-		best, greedy = t.choose(scores, true)
+		set = safeArms
+		best, greedy = t.choose(scores, set)
 	}
 	if best < 0 {
 		// Nothing is safe: the highest clock is the safest place to learn.
@@ -404,8 +405,8 @@ func (t *gputune) Decide(x []float64, allowed []Arm, scores []ArmScore) (Decisio
 		best, exploit = i, -1
 		t.unprune(scores, i)
 	} else {
-		exploit = t.settle(scores, greedy, sigma, includePruned)
-		best = t.localBest(scores, best, exploit, includePruned)
+		exploit = t.settle(scores, greedy, sigma, set)
+		best = t.localBest(scores, best, exploit, set)
 		if best != exploit && !(scores[best].UCB-scores[exploit].Pred > t.cfg.SettleMargin) {
 			best = exploit
 		}
@@ -420,12 +421,27 @@ func (t *gputune) Decide(x []float64, allowed []Arm, scores []ArmScore) (Decisio
 	return dec, scores
 }
 
-// choose returns the best-UCB and best-mean safe arms; with includePruned
-// false pruned arms are skipped.
-func (t *gputune) choose(scores []ArmScore, includePruned bool) (best, greedy int) {
+// armSet names the arms a choice ranges over.
+type armSet int
+
+const (
+	// unprunedArms: the safe arms that are not pruned, the usual choice.
+	unprunedArms armSet = iota
+	// safeArms: every safe arm, pruned or not, for when pruning leaves
+	// none safe.
+	safeArms
+)
+
+// eligible says whether arm i is in set.
+func (t *gputune) eligible(i int, set armSet) bool {
+	return t.safe[i] && (set == safeArms || t.prunedAt[i] < 0)
+}
+
+// choose returns the best-UCB and best-mean arms of set.
+func (t *gputune) choose(scores []ArmScore, set armSet) (best, greedy int) {
 	best, greedy = -1, -1
 	for i := range scores {
-		if !t.safe[i] || (!includePruned && t.prunedAt[i] >= 0) {
+		if !t.eligible(i, set) {
 			continue
 		}
 		if best < 0 || scores[i].UCB > scores[best].UCB {

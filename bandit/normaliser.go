@@ -33,7 +33,8 @@ func (w Welford) Std() float64 {
 
 // Normaliser z-scores raw context features with per-feature Welford
 // statistics and clips the result. Its state goes into the Envelope so a
-// reloaded model sees features on the scale it learned (AGFT's W1).
+// reloaded model sees features on the scale it learned (AGFT persists
+// neither, so its rewards after a restart are all 0).
 type Normaliser struct {
 	Clip  float64   `json:"clip"`
 	Stats []Welford `json:"stats"`

@@ -166,8 +166,8 @@ func TestStateCorruption(t *testing.T) {
 	}
 }
 
-// A gputune state whose models have another number of parameters (the
-// first session's build had 80, before the constant column) is refused with
+// A gputune state whose models have another number of parameters (an early
+// build of 2026-11-26, before 846b237, had 80, without the constant column) is refused with
 // a message that says so, not as a corrupt matrix.
 func TestStateOtherModelSize(t *testing.T) {
 	p := newTestPolicy(t, PolicyGPUTune, false)

@@ -309,7 +309,8 @@ func (r *ridge) restore(s ridgeState) error {
 	switch {
 	case len(s.G) != r.p*r.p || len(s.B) != r.p:
 		// A build whose model has another number of parameters wrote it
-		// (the first session's gputune had 80, before its constant column).
+		// (an early build of 2026-11-26, before 846b237, had 80, without
+		// the constant column).
 		return fmt.Errorf("it has %d parameters, this build's model has %d", len(s.B), r.p)
 	case !allFinite(s.G) || !allFinite(s.B) || !finite(s.N) || !finite(s.SumY) || !finite(s.SumSq) ||
 		s.N < 0 || s.SumSq < 0:

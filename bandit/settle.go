@@ -28,9 +28,9 @@ import "math"
 
 // settle returns the exploit arm: the incumbent, or the greedy arm when the
 // incumbent is unusable or the greedy arm is significantly better.
-func (t *gputune) settle(scores []ArmScore, greedy int, sigma float64, includePruned bool) int {
+func (t *gputune) settle(scores []ArmScore, greedy int, sigma float64, set armSet) int {
 	inc := t.incumbent
-	if inc < 0 || inc >= len(scores) || !t.safe[inc] || (!includePruned && t.prunedAt[inc] >= 0) {
+	if inc < 0 || inc >= len(scores) || !t.eligible(inc, set) {
 		t.incumbent = greedy
 		return greedy
 	}
@@ -87,9 +87,9 @@ func (t *gputune) diffQuad(i, j int) float64 {
 	return q
 }
 
-// localBest is the best-UCB arm within ExploreRadiusMHz of the exploit arm,
+// localBest is the best-UCB arm of set within ExploreRadiusMHz of the exploit arm,
 // or best (the global best-UCB arm) during the first globalExploreRounds.
-func (t *gputune) localBest(scores []ArmScore, best, exploit int, includePruned bool) int {
+func (t *gputune) localBest(scores []ArmScore, best, exploit int, set armSet) int {
 	if t.round < globalExploreRounds || exploit < 0 {
 		return best
 	}
@@ -97,7 +97,7 @@ func (t *gputune) localBest(scores []ArmScore, best, exploit int, includePruned 
 	center := t.arms[exploit].SMMHz
 	out := exploit
 	for i := range scores {
-		if !t.safe[i] || (!includePruned && t.prunedAt[i] >= 0) {
+		if !t.eligible(i, set) {
 			continue
 		}
 		if d := t.arms[i].SMMHz - center; d > r || d < -r {

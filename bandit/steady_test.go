@@ -225,8 +225,8 @@ func TestSteadyModelSkipsSwitchedAndCappedWindows(t *testing.T) {
 // TestSteadyModelDecidesBesideCappedWindows: windows held down by a power
 // cap are not fitted, but they do not hand the choice back to the rewards:
 // the model keeps choosing among the clocks it has uncapped data near.
-// (With the rule it had until the fifth session, the rewards decided once a
-// tenth of recent windows were capped.)
+// (With the rule it had until build 374e75c, 2026-11-27, the rewards
+// decided once a tenth of recent windows were capped.)
 func TestSteadyModelDecidesBesideCappedWindows(t *testing.T) {
 	env := &heldEnv{demand: 1500, rng: rand.New(rand.NewPCG(1500, 7))}
 	env.batch = env.heldBatch(1980)
