@@ -68,7 +68,7 @@ func (f *modelFlags) help(w io.Writer) {
 	switch f.sub {
 	case "show":
 		commandHelp("gputune model show [flags] [FILE...]", `Prints the metadata of each FILE, or of every model saved under the data
-folder: GPU model, served model, policy, rounds learned, convergence.`, f.fs)(w)
+folder: GPU model, served model, policy, phase, rounds learned, baseline.`, f.fs)(w)
 	case "export":
 		commandHelp("gputune model export [flags] FILE", `Copies the model gputune learned for GPU --gpu (policy --policy) to FILE,
 for another node of the same GPU model to import.`, f.fs)(w)
