@@ -27,6 +27,7 @@ import (
 	"time"
 
 	"github.com/gputune/gputune/internal/restore"
+	"github.com/gputune/gputune/internal/testkit"
 	"github.com/gputune/gputune/nvgpu/recordgpu"
 	"golang.org/x/sys/unix"
 )
@@ -283,17 +284,11 @@ func TestChaos(t *testing.T) {
 			c.assertRestored(p.pid())
 		}},
 		{"--takeover of a planted state file naming another process", func(t *testing.T, c *chaosRig) {
-			victim := exec.Command("sleep", "60")
-			if err := victim.Start(); err != nil {
-				t.Fatal(err)
-			}
-			exited := make(chan struct{})
-			go func() { _ = victim.Wait(); close(exited) }()
-			t.Cleanup(func() { _ = victim.Process.Kill(); <-exited })
+			victim, exited := testkit.StartBystander(t)
 			if err := os.MkdirAll(c.runDir, 0o700); err != nil {
 				t.Fatal(err)
 			}
-			st, _ := json.Marshal(restore.State{PID: victim.Process.Pid, GPUUUID: recordgpu.UUID(0), CoreLockedMHz: 1500})
+			st, _ := json.Marshal(restore.State{PID: victim, GPUUUID: recordgpu.UUID(0), CoreLockedMHz: 1500})
 			if err := os.WriteFile(filepath.Join(c.runDir, recordgpu.UUID(0)+".json"), st, 0o600); err != nil {
 				t.Fatal(err)
 			}

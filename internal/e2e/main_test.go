@@ -1,10 +1,10 @@
 package e2e
 
 import (
-	"fmt"
-	"github.com/gputune/gputune/internal/testkit"
 	"os"
 	"testing"
+
+	"github.com/gputune/gputune/internal/testkit"
 )
 
 // gputuneBin is the binary under test, built once by TestMain. It is set
@@ -12,21 +12,5 @@ import (
 var gputuneBin string
 
 func TestMain(m *testing.M) {
-	os.Exit(runMain(m))
-}
-
-func runMain(m *testing.M) int {
-	dir, err := os.MkdirTemp("", "gputune-e2e-")
-	if err != nil {
-		fmt.Fprintln(os.Stderr, "e2e:", err)
-		return 1
-	}
-	defer os.RemoveAll(dir)
-	bin, err := testkit.BuildGputune(dir, raceEnabled)
-	if err != nil {
-		fmt.Fprintln(os.Stderr, "e2e:", err)
-		return 1
-	}
-	gputuneBin = bin
-	return m.Run()
+	os.Exit(testkit.RunWithBinary(m, "e2e", raceEnabled, func(bin string) { gputuneBin = bin }))
 }

@@ -2,10 +2,10 @@ package fleettest
 
 import (
 	"flag"
-	"fmt"
-	"github.com/gputune/gputune/internal/testkit"
 	"os"
 	"testing"
+
+	"github.com/gputune/gputune/internal/testkit"
 )
 
 // binPath is the gputune binary TestMain builds once for every test; it is
@@ -21,19 +21,7 @@ func run(m *testing.M) int {
 	if testing.Short() {
 		return m.Run() // every test skips: no binary needed
 	}
-	dir, err := os.MkdirTemp("", "gputune-fleettest-")
-	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		return 1
-	}
-	defer os.RemoveAll(dir)
-	bin, err := testkit.BuildGputune(dir, false)
-	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		return 1
-	}
-	binPath = bin
-	return m.Run()
+	return testkit.RunWithBinary(m, "fleettest", false, func(bin string) { binPath = bin })
 }
 
 // gputune is the binary under test; these tests start processes, so -short

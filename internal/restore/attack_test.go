@@ -10,7 +10,6 @@ import (
 	"errors"
 	"io/fs"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"slices"
 	"strconv"
@@ -20,6 +19,7 @@ import (
 	"time"
 
 	"github.com/gputune/gputune/internal/safefile"
+	"github.com/gputune/gputune/internal/testkit"
 	"github.com/gputune/gputune/nvgpu/recordgpu"
 	"golang.org/x/sys/unix"
 )
@@ -209,16 +209,10 @@ func TestTakeoverRefusesAPidThatIsNotAGputune(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
 			r := newRig(t)
-			victim := exec.Command("sleep", "60")
-			if err := victim.Start(); err != nil {
-				t.Fatal(err)
-			}
-			exited := make(chan struct{})
-			go func() { _ = victim.Wait(); close(exited) }()
-			t.Cleanup(func() { _ = victim.Process.Kill(); <-exited })
+			victim, exited := testkit.StartBystander(t)
 
-			st := State{PID: victim.Process.Pid, GPUIndex: 0, GPUUUID: recordgpu.UUID(0), CoreLockedMHz: 1500}
-			tt.stamp(&st, victim.Process.Pid)
+			st := State{PID: victim, GPUIndex: 0, GPUUUID: recordgpu.UUID(0), CoreLockedMHz: 1500}
+			tt.stamp(&st, victim)
 			plantOwner(t, r.runDir, st)
 
 			in := r.start(nil, "-takeover")

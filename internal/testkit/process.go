@@ -80,3 +80,18 @@ func (p *Process) Exit(limit time.Duration) int {
 
 // PID is the process's id (its group's too).
 func (p *Process) PID() int { return p.Cmd.Process.Pid }
+
+// StartBystander starts a process that is not gputune (a sleep), for tests
+// that plant its pid where gputune might signal it. exited closes if it
+// ends; the test's cleanup kills it.
+func StartBystander(t testing.TB) (pid int, exited <-chan struct{}) {
+	t.Helper()
+	cmd := exec.Command("sleep", "60")
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan struct{})
+	go func() { _ = cmd.Wait(); close(done) }()
+	t.Cleanup(func() { _ = cmd.Process.Kill(); <-done })
+	return cmd.Process.Pid, done
+}

@@ -68,3 +68,23 @@ func (b *SyncBuffer) String() string {
 	defer b.mu.Unlock()
 	return b.buf.String()
 }
+
+// RunWithBinary is the body of an out-of-process package's TestMain: it
+// builds the gputune binary (with the race detector when race is set) into
+// a temporary folder named after pkg, hands its path to use, runs the tests
+// and removes the folder.
+func RunWithBinary(m *testing.M, pkg string, race bool, use func(bin string)) int {
+	dir, err := os.MkdirTemp("", "gputune-"+pkg+"-")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, pkg+":", err)
+		return 1
+	}
+	defer os.RemoveAll(dir)
+	bin, err := BuildGputune(dir, race)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, pkg+":", err)
+		return 1
+	}
+	use(bin)
+	return m.Run()
+}
