@@ -6,8 +6,6 @@ import (
 	"strings"
 	"testing"
 	"time"
-
-	"github.com/gputune/gputune/internal/testkit"
 )
 
 // The TUI explains itself at every size a user might have: no NaN, no
@@ -16,13 +14,7 @@ import (
 // summary as the last line on the terminal.
 func TestTUIExplainsItselfInTmux(t *testing.T) {
 	tmuxRequire(t)
-	bin := gputuneBin
-	if raceEnabled {
-		var err error
-		if bin, err = testkit.BuildGputune(t.TempDir(), false); err != nil {
-			t.Fatal(err)
-		}
-	}
+	bin := tmuxBinary(t)
 	for _, size := range [][2]int{{60, 15}, {80, 24}, {120, 40}, {200, 60}} {
 		w, h := size[0], size[1]
 		t.Run(strconv.Itoa(w)+"x"+strconv.Itoa(h), func(t *testing.T) {

@@ -40,16 +40,7 @@ const (
 // --speed 1.
 func TestTUIDemoInTmux(t *testing.T) {
 	tmuxRequire(t)
-	// A plain build even under -race: the race detector slows the
-	// simulator and the TUI several times, which would measure the detector,
-	// not the cadence. The CLI's wiring under -race is the other e2e tests'.
-	bin := gputuneBin
-	if raceEnabled {
-		var err error
-		if bin, err = testkit.BuildGputune(t.TempDir(), false); err != nil {
-			t.Fatal(err)
-		}
-	}
+	bin := tmuxBinary(t)
 	t.Run("keys", func(t *testing.T) { tmuxKeysWalkthrough(t, bin) })
 	t.Run("cadence", func(t *testing.T) { tmuxCadence(t, bin) })
 }
@@ -522,4 +513,20 @@ func (p *tmuxPane) waitHeader(text string) string {
 	return p.waitFor(strconv.Quote(text)+" in the header", func(s string) bool {
 		return strings.Contains(tmuxHeader(s), text)
 	})
+}
+
+// tmuxBinary is the binary the tmux tests drive: a plain build even under
+// -race, because the race detector slows the simulator and the TUI several
+// times, which would measure the detector, not the screen or the cadence.
+// The CLI's wiring under -race is the other e2e tests'.
+func tmuxBinary(t *testing.T) string {
+	t.Helper()
+	if !raceEnabled {
+		return gputuneBin
+	}
+	bin, err := testkit.BuildGputune(t.TempDir(), false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return bin
 }
