@@ -326,7 +326,7 @@ func (g *agft) Decide(x []float64, allowed []Arm, scores []ArmScore) (Decision, 
 	safeN := 0
 	for i, a := range g.arms {
 		pred, bonus := g.armUCB(i, alpha)
-		row := ArmScore{Arm: a, Pred: pred, Bonus: bonus, UCB: pred + bonus, Held: math.NaN(),
+		row := ArmScore{Arm: a, Pred: pred, Bonus: bonus, UCB: pred + bonus, Held: math.NaN(), Plan: math.NaN(),
 			PredTTFT: math.NaN(), TTFTUpper: math.NaN(), PredTPOT: math.NaN(), TPOTUpper: math.NaN(),
 			Pulls: g.counts[i], LastReward: g.last[i], State: StateOK}
 		switch {

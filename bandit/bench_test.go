@@ -1,6 +1,7 @@
 package bandit
 
 import (
+	"math"
 	"math/rand/v2"
 	"testing"
 )
@@ -15,7 +16,12 @@ func benchArms(memClocks []int) []Arm {
 	return arms
 }
 
-// target: gputune/110=50us gputune/220=100us agft/110=50us
+// target: gputune/110=50us gputune/220=100us agft/110=50us gputune+steady/110=100us gputune+steady/220=200us
+//
+// The steady rows' windows carry operating points and the queue (arrivals
+// and completions), so the steady-state model and the planner decide; the
+// planner re-plans every planEvery decisions, and the rows average over
+// that.
 func BenchmarkDecide(b *testing.B) {
 	cases := []struct {
 		name   string
@@ -27,6 +33,7 @@ func BenchmarkDecide(b *testing.B) {
 		{"gputune/220", PolicyGPUTune, []int{1593, 2619}, false},
 		{"agft/110", PolicyAGFT, []int{0}, false},
 		{"gputune+steady/110", PolicyGPUTune, []int{0}, true},
+		{"gputune+steady/220", PolicyGPUTune, []int{1593, 2619}, true},
 	}
 	for _, c := range cases {
 		b.Run(c.name, func(b *testing.B) {
@@ -49,7 +56,7 @@ func BenchmarkDecide(b *testing.B) {
 				ctx[i][7] = 1
 			}
 			scores := make([]ArmScore, 0, len(arms))
-			env := &heldEnv{demand: 1500, batch: 10, rng: rand.New(rand.NewPCG(3, 4))}
+			env := &queueEnv{heldEnv: heldEnv{rng: rand.New(rand.NewPCG(3, 4))}, rate: 7}
 			prev := 0
 			step := func(i int) {
 				x := ctx[i%nCtx]
@@ -59,7 +66,7 @@ func BenchmarkDecide(b *testing.B) {
 				o := Observation{Arm: d.Arm, Context: x, Reward: 1 - (u-0.6)*(u-0.6) + 0.05*x[0],
 					EDP: 1 + (u-0.6)*(u-0.6), TTFT: 0.3 / u, TPOT: 0.02 / u}
 				if c.steady {
-					o.Steady, _ = env.window(float64(d.Arm.SMMHz), d.Arm.SMMHz != prev)
+					o.Steady = env.window(float64(d.Arm.SMMHz), d.Arm.SMMHz != prev)
 					prev = d.Arm.SMMHz
 				}
 				p.Update(o)
@@ -118,4 +125,66 @@ func BenchmarkRidgeUpdate(b *testing.B) {
 		kron(x, g, phi)
 		r.update(phi, rng.NormFloat64(), 1)
 	}
+}
+
+// BenchmarkPlan is one plan: every arm the steady-state model may choose
+// integrated over the horizon, at 110 and 220 arms, after 3,000 windows of
+// a queue.
+//
+// target: 110=1ms 220=1ms
+func BenchmarkPlan(b *testing.B) {
+	for _, c := range []struct {
+		name string
+		mems []int
+	}{{"110", []int{0}}, {"220", []int{1593, 2619}}} {
+		b.Run(c.name, func(b *testing.B) {
+			t, minSE := plannedPolicy(b, c.mems)
+			s := t.steady
+			p, p2 := s.prefill()
+			b.ReportAllocs()
+			planned := 0
+			for b.Loop() {
+				if t.plan(minSE, p, p2) >= 0 {
+					planned++
+				}
+			}
+			if planned == 0 {
+				b.Fatal("no plan was made")
+			}
+		})
+	}
+}
+
+// plannedPolicy is a gputune policy after 3,000 windows of queueEnv, and
+// the smallest standard error of its steady-state values.
+func plannedPolicy(tb testing.TB, mems []int) (*gputune, float64) {
+	cfg := DefaultConfig(PolicyGPUTune, 2)
+	cfg.SLOMode = SLOIgnore
+	cfg.MemoryClock = mems[0] != 0
+	p, err := New(PolicyGPUTune, cfg, benchArms(mems), 1)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	t := p.(*gputune)
+	env := &queueEnv{heldEnv: heldEnv{rng: rand.New(rand.NewPCG(3, 4))}, rate: 7}
+	x := []float64{0, 1}
+	var scores []ArmScore
+	prev := 0
+	for range 3000 {
+		var d Decision
+		d, scores = t.Decide(x, nil, scores)
+		st := env.window(float64(d.Arm.SMMHz), d.Arm.SMMHz != prev)
+		prev = d.Arm.SMMHz
+		t.Update(Observation{Arm: d.Arm, Context: x, TTFT: math.NaN(), TPOT: math.NaN(), Steady: st})
+	}
+	minSE := math.Inf(1)
+	for i, v := range t.steady.value {
+		if finite(v) {
+			minSE = min(minSE, t.steady.se[i])
+		}
+	}
+	if math.IsInf(minSE, 1) {
+		tb.Fatal("the steady-state model values no arm after 3,000 windows")
+	}
+	return t, minSE
 }

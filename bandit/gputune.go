@@ -323,7 +323,7 @@ func (t *gputune) Decide(x []float64, allowed []Arm, scores []ArmScore) (Decisio
 		if !finite(pred) || !finite(bonus) {
 			pred, bonus = 0, 0
 		}
-		row := ArmScore{Arm: a, Pred: pred, Bonus: bonus, UCB: pred + bonus, Held: math.NaN(), HeldSE: math.NaN(), HeldPowerW: math.NaN(),
+		row := ArmScore{Arm: a, Pred: pred, Bonus: bonus, UCB: pred + bonus, Held: math.NaN(), HeldSE: math.NaN(), HeldPowerW: math.NaN(), Plan: math.NaN(),
 			PredTTFT: math.NaN(), TTFTUpper: math.NaN(), PredTPOT: math.NaN(), TPOTUpper: math.NaN(),
 			Pulls: t.pulls[i], LastReward: t.last[i], State: StateOK}
 		ttftOK, tpotOK := true, true

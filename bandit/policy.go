@@ -43,8 +43,14 @@ type ArmScore struct {
 	// its predicted power when held, W (under a power limit, the power of
 	// the clock the lock would really get is what Held reflects). Both
 	// mean something only where Held is finite.
-	HeldSE     float64  `json:"held_se"`
-	HeldPowerW float64  `json:"held_power_w"`
+	HeldSE     float64 `json:"held_se"`
+	HeldPowerW float64 `json:"held_power_w"`
+	// Plan is the planner's cost for locking the arm over its horizon
+	// (energy + λ·request time, plus the terminal cost; plan.go) relative
+	// to the exploit arm's: 0.004 is 0.4 % more. It is what chooses the
+	// exploit arm where the server exports its queue; NaN where no plan
+	// valued the arm.
+	Plan       float64  `json:"plan"`
 	PredTTFT   float64  `json:"pred_ttft_s"`
 	TTFTUpper  float64  `json:"ttft_upper_s"`
 	PredTPOT   float64  `json:"pred_tpot_s"`

@@ -64,6 +64,10 @@ type Steady struct {
 	// Switched is true when the clock changed during the window: part of it
 	// ran at the previous clock, and the model does not fit it.
 	Switched bool
+	// ArrivedPerS and FinishedPerS are the requests that entered and left
+	// the server per second over the window: the planner's queue (plan.go).
+	// 0 when not known.
+	ArrivedPerS, FinishedPerS float64
 }
 
 const (
@@ -184,6 +188,7 @@ type steadyModel struct {
 	change changeDetector
 	capTrack
 	cover []float64 // per distinct core clock: discounted windows
+	plan  planner
 	steadyScratch
 }
 
@@ -254,6 +259,7 @@ func (s *steadyModel) reset() {
 	s.hold, s.holdLeft, s.design = -1, 0, 0
 	s.change.reset()
 	s.capTrack = capTrack{}
+	s.plan.reset()
 	s.uMax, s.windows = math.Inf(-1), 0
 	clear(s.cover)
 }
@@ -262,6 +268,9 @@ func (s *steadyModel) reset() {
 // outside the table: fitted, but it covers no arm); sm is its index among
 // the distinct core clocks.
 func (s *steadyModel) update(a Arm, i, sm int, o Steady) {
+	if finite(o.Batch) && o.Batch >= 0 && finite(o.GenTokS) && o.GenTokS >= 0 && finite(o.PowerW) && o.PowerW > 0 {
+		s.plan.observe(o)
+	}
 	if !o.usable() {
 		return
 	}
@@ -333,6 +342,19 @@ func (s *steadyModel) means() (demand, prefill float64) {
 	return s.demandSum / s.meanW, s.preSum / s.meanW
 }
 
+// prefill is the prefill rate (over steadyPrefillScale) and the value its
+// square takes in the fits' p² terms. The fits model ln τ and ln P window by
+// window, so over the windows' prefill rates their p² terms average to
+// c₄·E[p²], not c₄·E[p]² (steadySecondMomentWindows).
+func (s *steadyModel) prefill() (p, p2 float64) {
+	_, p = s.means()
+	p2 = p * p
+	if s.windows >= steadySecondMomentWindows {
+		p2 = s.preSq / s.meanW
+	}
+	return p, p2
+}
+
 // covered reports whether clock index sm has enough recent data nearby.
 func (s *steadyModel) covered(sm int) bool {
 	var c float64
@@ -358,14 +380,8 @@ func (s *steadyModel) coefficients(i int) {
 // seen.
 func (s *steadyModel) objective(i int) (value, se float64) {
 	s.coefficients(i)
-	demand, p := s.means()
-	// The fits model ln τ and ln P window by window, so over the windows'
-	// prefill rates their p² terms average to c₄·E[p²], not c₄·E[p]²
-	// (steadySecondMomentWindows).
-	p2 := p * p
-	if s.windows >= steadySecondMomentWindows {
-		p2 = s.preSq / s.meanW
-	}
+	demand, _ := s.means()
+	p, p2 := s.prefill()
 	offT, offP := s.coeffT[3]*p+s.coeffT[4]*p2, s.coeff[3]*p+s.coeff[4]*p2
 	u, pw, powerSlope, ok := s.solveHeld(math.Log(demand), offT, offP)
 	if !ok {
@@ -508,6 +524,7 @@ func (t *gputune) steadyExploit(scores []ArmScore) int {
 	if best < 0 {
 		return -1
 	}
+	best = t.planned(best, minSE)
 	for i, v := range s.value {
 		if finite(v) {
 			scores[i].Held = math.Expm1(v - s.value[best])
@@ -515,6 +532,7 @@ func (t *gputune) steadyExploit(scores []ArmScore) int {
 			scores[i].HeldPowerW = math.Exp(s.lnP[i])
 		}
 	}
+	t.showPlan(scores, best)
 	t.incumbent = best
 	t.unprune(scores, best)
 	return best

@@ -126,6 +126,8 @@ func (l *Loop) Cycle(ctx context.Context) Snapshot {
 
 	l.st.prevRunning = win.Running
 	l.st.havePrevRunning = !math.IsNaN(win.Running) && !math.IsInf(win.Running, 0)
+	l.st.prevInServer = win.Running + win.Waiting
+	l.st.havePrevInServer = !math.IsNaN(l.st.prevInServer) && !math.IsInf(l.st.prevInServer, 0)
 
 	l.updateIdle(win)
 	l.updateEmergency(win, &snap)
@@ -208,7 +210,7 @@ func (l *Loop) enterNoData(ctx context.Context, now time.Time) {
 		return
 	}
 	l.st.mode = ModeNoData
-	l.st.haveDecidedCtx, l.st.havePrevRunning = false, false
+	l.st.haveDecidedCtx, l.st.havePrevRunning, l.st.havePrevInServer = false, false, false
 	l.prevCycle = time.Time{} // the next good sample only primes the windower
 	if err := l.act.release(ctx); err != nil {
 		l.errs.set("clocks", "giving clocks back: "+err.Error())

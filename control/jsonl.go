@@ -55,6 +55,10 @@ type jsonArm struct {
 	Held       *float64 `json:"held"`
 	HeldSE     *float64 `json:"held_se"`
 	HeldPowerW *float64 `json:"held_power_w"`
+	// Plan is the planner's cost for locking this clock over the next
+	// 30 s relative to the exploit clock's (bandit/plan.go): the number
+	// that chose the exploit clock where the server exports its queue.
+	Plan       *float64 `json:"plan"`
 	Pulls      int      `json:"pulls"`
 	LastReward *float64 `json:"last_reward"`
 	State      string   `json:"state"`
@@ -110,7 +114,7 @@ func ToJSONLine(s Snapshot) JSONLine {
 			heldSE, heldP = nil, nil
 		}
 		j.Arms[i] = jsonArm{SMMHz: a.SMMHz, MemMHz: a.MemMHz, Pred: num(a.Pred), Bonus: num(a.Bonus),
-			UCB: num(a.UCB), Held: num(a.Held), HeldSE: heldSE, HeldPowerW: heldP, Pulls: a.Pulls, LastReward: num(a.LastReward), State: string(a.State)}
+			UCB: num(a.UCB), Held: num(a.Held), HeldSE: heldSE, HeldPowerW: heldP, Plan: num(a.Plan), Pulls: a.Pulls, LastReward: num(a.LastReward), State: string(a.State)}
 	}
 	for i, p := range s.Pruned {
 		j.Pruned[i] = jsonPruned{SMMHz: p.SMMHz, MemMHz: p.MemMHz, Reason: p.Reason, Round: p.Round}

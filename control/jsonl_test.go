@@ -64,12 +64,13 @@ func TestJSONLineUnmeasuredClocksAreNull(t *testing.T) {
 	}
 }
 
-// Every documented per-arm key is present; the held model's keys are null
-// where it does not value the arm and numbers where it does.
+// Every documented per-arm key is present; the held model's and the
+// planner's keys are null where they do not value the arm and numbers where
+// they do.
 func TestJSONLineArmKeys(t *testing.T) {
 	s := Snapshot{Arms: []bandit.ArmScore{
-		{Arm: bandit.Arm{SMMHz: 990}, Held: 0, HeldSE: 0.01, HeldPowerW: 310},
-		{Arm: bandit.Arm{SMMHz: 1005}, Held: math.NaN()},
+		{Arm: bandit.Arm{SMMHz: 990}, Held: 0, HeldSE: 0.01, HeldPowerW: 310, Plan: 0.02},
+		{Arm: bandit.Arm{SMMHz: 1005}, Held: math.NaN(), Plan: math.NaN()},
 	}}
 	line, err := MarshalJSONLine(s)
 	if err != nil {
@@ -81,7 +82,7 @@ func TestJSONLineArmKeys(t *testing.T) {
 	if err := json.Unmarshal(line, &back); err != nil {
 		t.Fatal(err)
 	}
-	for _, k := range []string{"sm_mhz", "mem_mhz", "pred", "bonus", "ucb", "pulls", "last_reward", "state", "held", "held_se", "held_power_w"} {
+	for _, k := range []string{"sm_mhz", "mem_mhz", "pred", "bonus", "ucb", "pulls", "last_reward", "state", "held", "held_se", "held_power_w", "plan"} {
 		for i, a := range back.Arms {
 			if _, ok := a[k]; !ok {
 				t.Errorf("arm %d has no %q key", i, k)
@@ -93,5 +94,8 @@ func TestJSONLineArmKeys(t *testing.T) {
 	}
 	if back.Arms[1]["held_se"] != nil || back.Arms[1]["held_power_w"] != nil {
 		t.Errorf("unvalued arm: held_se %v, held_power_w %v; want null", back.Arms[1]["held_se"], back.Arms[1]["held_power_w"])
+	}
+	if back.Arms[0]["plan"] != 0.02 || back.Arms[1]["plan"] != nil {
+		t.Errorf("plan: %v and %v, want 0.02 and null", back.Arms[0]["plan"], back.Arms[1]["plan"])
 	}
 }

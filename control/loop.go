@@ -115,6 +115,10 @@ type state struct {
 	// end, the batch the current window started with.
 	prevRunning     float64
 	havePrevRunning bool
+	// prevInServer is the running and waiting requests at the previous
+	// window's end, from which a window's arrivals are counted.
+	prevInServer     float64
+	havePrevInServer bool
 }
 
 // New builds a loop. It reads the GPU's facts and derives the arm set.

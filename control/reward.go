@@ -122,6 +122,15 @@ func (l *Loop) steadyPoint(win scrape.Window, powerW float64, switched bool, gs 
 	if win.ITLObs > 0 && win.ITLMean > 0 {
 		st.StepS = win.ITLMean
 	}
+	// Requests that entered the server in the window: the change in those
+	// in it plus those that left. A counter reset makes the count
+	// meaningless, and the policy then ignores the window's queue part.
+	if secs := win.Dur.Seconds(); secs > 0 && !win.Reset && win.Finished >= 0 {
+		st.FinishedPerS = win.Finished / secs
+		if l.st.havePrevInServer {
+			st.ArrivedPerS = max(win.Running+win.Waiting-l.st.prevInServer+win.Finished, 0) / secs
+		}
+	}
 	return st
 }
 

@@ -79,6 +79,10 @@ func TestWindowWeight(t *testing.T) {
 
 func TestSteadyPoint(t *testing.T) {
 	win := scrape.Window{Running: 12, PromptTokPerS: 3000, GenTokPerS: 900, ITLMean: 0.011, ITLObs: 250}
+	secs := (300 * time.Millisecond).Seconds()
+	queued := scrape.Window{Running: 12, Waiting: 2, GenTokPerS: 900, Finished: 3, Dur: 300 * time.Millisecond}
+	reset := queued
+	reset.Reset = true
 	tests := []struct {
 		name     string
 		prev     float64
@@ -98,11 +102,18 @@ func TestSteadyPoint(t *testing.T) {
 			bandit.Steady{Batch: 12, PrefillTokS: 3000, GenTokS: 900, PowerW: 400, StepS: 0.011}},
 		{"no inter-token latency: no step time", 12, true, scrape.Window{Running: 12, GenTokPerS: 900}, false, nvgpu.Sample{},
 			bandit.Steady{Batch: 12, GenTokS: 900, PowerW: 400}},
+		// 10 in the server before, 12 running and 2 waiting after, 3
+		// finished: 7 arrived.
+		{"arrivals and completions", 12, true, queued, false, nvgpu.Sample{},
+			bandit.Steady{Batch: 12, GenTokS: 900, PowerW: 400, Waiting: 2, ArrivedPerS: 7 / secs, FinishedPerS: 3 / secs}},
+		{"a counter reset: no queue", 12, true, reset, false, nvgpu.Sample{},
+			bandit.Steady{Batch: 12, GenTokS: 900, PowerW: 400, Waiting: 2}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			l := &Loop{}
 			l.st.prevRunning, l.st.havePrevRunning = tt.prev, tt.havePrev
+			l.st.prevInServer, l.st.havePrevInServer = 10, tt.havePrev
 			if got := l.steadyPoint(tt.win, 400, tt.switched, tt.gs); got != tt.want {
 				t.Errorf("steadyPoint = %+v, want %+v", got, tt.want)
 			}
