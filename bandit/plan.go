@@ -177,11 +177,12 @@ func (s *steadyModel) planCost(n, recent, demand, length, lambda, offT, offP flo
 func (s *steadyModel) rates(n, offT, offP float64) (tau, lnP, slope float64) {
 	lo := math.Log(steadyMinBatch)
 	c, k := s.coeffT, s.coeff
-	v := min(max(math.Log(max(n, 1e-9)), lo), s.uMax)
+	u := math.Log(max(n, 1e-9))
+	v := min(max(u, lo), s.uMax)
 	lnT := c[0] + c[1]*v + c[2]*v*v + offT
 	lnP = k[0] + k[1]*v + k[2]*v*v + offP
 	slope = min(max(c[1]+2*c[2]*v, 0.05), 1.5)
-	if u := math.Log(max(n, 1e-9)); u > s.uMax {
+	if u > s.uMax {
 		slope = min(max(c[1]+2*c[2]*s.uMax, 0.05), 1)
 		lnT += slope * (u - s.uMax)
 		lnP += max(k[1]+2*k[2]*s.uMax, 0) * (u - s.uMax)

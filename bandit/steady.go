@@ -376,14 +376,12 @@ func (s *steadyModel) coefficients(i int) {
 
 // objective is the predicted ln objective (up to a constant) of holding arm
 // i, ln P(B_ss) + delay·ln B_ss with B_ss where throughput meets demand, and
-// its standard error. +Inf when the clock cannot keep up within the batches
-// seen.
-func (s *steadyModel) objective(i int) (value, se float64) {
+// its standard error, at ln demand lnD and the prefill terms p and p2
+// (prefill). +Inf when the clock cannot keep up within the batches seen.
+func (s *steadyModel) objective(i int, lnD, p, p2 float64) (value, se float64) {
 	s.coefficients(i)
-	demand, _ := s.means()
-	p, p2 := s.prefill()
 	offT, offP := s.coeffT[3]*p+s.coeffT[4]*p2, s.coeff[3]*p+s.coeff[4]*p2
-	u, pw, powerSlope, ok := s.solveHeld(math.Log(demand), offT, offP)
+	u, pw, powerSlope, ok := s.solveHeld(lnD, offT, offP)
 	if !ok {
 		return math.Inf(1), math.Inf(1)
 	}
@@ -504,12 +502,15 @@ func (t *gputune) steadyExploit(scores []ArmScore) int {
 		s.varP.recompute(s.power, s.basis)
 	}
 	minSE := math.Inf(1)
+	demand, _ := s.means()
+	lnD := math.Log(demand)
+	p, p2 := s.prefill()
 	for i := range t.arms {
 		s.value[i], s.se[i], s.lnP[i] = math.Inf(1), math.Inf(1), math.NaN()
 		if !t.safe[i] || !s.covered(t.smIdx[i]) {
 			continue
 		}
-		s.value[i], s.se[i] = s.objective(i)
+		s.value[i], s.se[i] = s.objective(i, lnD, p, p2)
 		if finite(s.value[i]) {
 			minSE = min(minSE, s.se[i])
 		}
