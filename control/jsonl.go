@@ -50,8 +50,8 @@ type jsonArm struct {
 	// Held is the steady-state model's objective for holding this clock
 	// relative to the exploit clock's, as a fraction: +0.004 is 0.4 %
 	// worse. Negative means the model rates the clock better than the
-	// exploit clock but too uncertain to choose yet (too little data near
-	// it).
+	// exploit clock when held, but too uncertain to choose yet (too little
+	// data near it) or not the planner's choice for the queue now.
 	Held       *float64 `json:"held"`
 	HeldSE     *float64 `json:"held_se"`
 	HeldPowerW *float64 `json:"held_power_w"`

@@ -35,7 +35,7 @@ func legend() []legendSection {
 			{colBonus, "exploration bonus: how unsure the estimate is"},
 			{colUCB, "est + bonus, the optimistic score the policy explores by"},
 			{"lcb", "est − bonus, the pessimistic score (not a column): a clock whose ucb is below another's lcb is surely worse, and pruned; \"ucb a < lcb b @MHz\" under pruned says which"},
-			{colCost, "predicted cost of holding this clock against the exploit clock, %: + is worse; − is rated better but too uncertain to choose yet"},
+			{colCost, "predicted cost of holding this clock against the exploit clock, %: + is worse; − is rated better but too uncertain to choose yet, or not the planner's choice for the queue now"},
 			{colTTFT, "predicted time to first token at this clock; ! over the limit"},
 			{colTPOT, "predicted time per output token at this clock; ! over the limit"},
 			{colTries, "windows this clock has run"},
