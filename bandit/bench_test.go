@@ -141,10 +141,11 @@ func BenchmarkPlan(b *testing.B) {
 			t, minSE := plannedPolicy(b, c.mems)
 			s := t.steady
 			p, p2 := s.prefill()
+			base := steadyChoice(t, minSE)
 			b.ReportAllocs()
 			planned := 0
 			for b.Loop() {
-				if t.plan(minSE, p, p2) >= 0 {
+				if t.plan(base, minSE, p, p2) >= 0 {
 					planned++
 				}
 			}
@@ -153,6 +154,18 @@ func BenchmarkPlan(b *testing.B) {
 			}
 		})
 	}
+}
+
+// steadyChoice is the arm the steady-state model chooses (its lowest value
+// among those within steadySEFactor of minSE); -1 for none.
+func steadyChoice(t *gputune, minSE float64) int {
+	s, best := t.steady, -1
+	for i, v := range s.value {
+		if finite(v) && s.se[i] <= steadySEFactor*minSE && (best < 0 || v < s.value[best]) {
+			best = i
+		}
+	}
+	return best
 }
 
 // plannedPolicy is a gputune policy after 3,000 windows of queueEnv, and

@@ -398,6 +398,7 @@ func (t *gputune) Decide(x []float64, allowed []Arm, scores []ArmScore) (Decisio
 	}
 	exploit := t.steadyExploit(scores)
 	if exploit >= 0 {
+		dec.Held = t.arms[t.steady.plan.held]
 		best = t.steadyExplore(scores, exploit)
 	} else if i, ok := t.coldStart(); ok {
 		// Every cold-start decision is exploration: no arm is the exploit

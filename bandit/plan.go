@@ -7,36 +7,42 @@ import "math"
 // and the load of the last seconds do not enter. A burst that has filled
 // the server, or a load that has just fallen, is then served at the clock
 // that suits the average. The planner predicts, from the same fitted
-// relations, what locking each clock does over the next planHorizonS
-// seconds, from the requests in the server now and a demand that starts at
+// relations, what each clock does if it is locked for the next planHoldS
+// seconds and the steady-state model's choice after it, over planHorizonS
+// seconds from the requests in the server now and a demand that starts at
 // the recent arrival rate and returns to the mean, and charges the additive
 // cost the run's objective decomposes into: energy plus λ·(time requests
 // spend in the server), λ = P̄/N̄ (mean power over mean requests in the
 // server), the weight at which a small change in either moves energy ×
 // delay equally (for the energy objective λ = 0). What is left at the
 // horizon is charged too: the tokens of the requests above (or below) the
-// clock's held batch at its energy per token, and their time in the server
-// until they leave (at most planTailS).
+// steady-state choice's held batch at its energy per token, and their time
+// in the server until they leave (at most planTailS).
 //
 // The fluid model: with N requests in the server, L output tokens each on
 // average, and demand D(t) output tokens/s, dN/dt = (D − τ(f, N))/L, the
 // batch running N (admission limits are not modelled: above the largest
-// batch fitted τ follows its tangent, as in solveHeld). The horizon is long
-// against a request's time in the server (seconds), so a clock's own
-// steady cost dominates and the queue now decides between clocks of
-// similar steady cost.
+// batch fitted τ follows its tangent, as in solveHeld).
 //
-// The planner chooses among the clocks the steady-state model may choose
-// (SLO-safe, data nearby, a standard error within steadySEFactor of the
-// smallest), so it never leaves the data or the safe set, and only once
-// that model's smallest standard error is within planMaxSE: with a poorly
-// determined model it planned the simulated A100 into clocks 400 MHz below
-// the best static one, where the data it then gathered kept it. It re-plans
-// every planEvery decisions (3 s) and holds its choice in between.
+// A candidate is held only for planHoldS and the plan always returns to the
+// steady-state choice, as the bench's receding-horizon reference does: a
+// candidate held for the whole horizon is charged its own steady cost for
+// all of it, which outweighed what it did to the queue, and a burst moved
+// the plan little (on the bursty load the held-for-the-horizon form ran
+// 1,020–1,110 MHz through bursts and gaps alike where the reference ran
+// 1,320–1,340 in the bursts and 690–980 after them). The planner chooses
+// among the clocks the steady-state model may choose (SLO-safe, data
+// nearby, a standard error within steadySEFactor of the smallest), so it
+// never leaves the data or the safe set, and only once that model's
+// smallest standard error is within planMaxSE. It re-plans every planEvery
+// decisions (3 s) and holds its choice in between.
 
 const (
 	planHorizonS = 90
 	planStepS    = 1
+	// planHoldS is how long the plan locks a candidate before it returns
+	// to the steady-state choice.
+	planHoldS = 10
 	// planTailS bounds the time the requests left at the horizon are
 	// charged for.
 	planTailS = 30
@@ -47,7 +53,7 @@ const (
 	planEvery = 10
 	// planMaxSE is the steady-state model's smallest standard error (ln
 	// objective) below which the planner decides.
-	planMaxSE = 0.05
+	planMaxSE = 0.5
 	// planRecentMemory is the discount of the recent arrival rate
 	// (~10 windows, 3 s).
 	planRecentMemory = 0.9
@@ -68,6 +74,11 @@ type planner struct {
 	longW              float64
 	choice, left       int // the planned arm and the decisions it is held
 	cost               []float64
+	// base is the steady-state choice's relations, the plan's return;
+	// cand the candidate's.
+	base, cand planCoeffs
+	// held is the steady-state model's choice at the last decision.
+	held int
 	// off leaves the steady-state choice in force (what the planner is
 	// measured against).
 	off bool
@@ -101,10 +112,27 @@ func (p *planner) outputLen() (float64, bool) {
 	return p.genSum / p.finSum, true
 }
 
+// planCoeffs is one clock's fitted relations at the prefill load: the
+// coefficients of ln τ and ln P in [1, u, u²] with the prefill terms folded
+// into the constants.
+type planCoeffs struct {
+	t, p [steadyZ]float64
+}
+
+// planCoeffsOf is arm i's relations at prefill terms p and p2 (prefill).
+func (s *steadyModel) planCoeffsOf(i int, p, p2 float64) planCoeffs {
+	s.coefficients(i)
+	c := planCoeffs{t: s.coeffT, p: s.coeff}
+	c.t[0] += c.t[3]*p + c.t[4]*p2
+	c.p[0] += c.p[3]*p + c.p[4]*p2
+	return c
+}
+
 // plan returns the arm with the lowest planned cost among the arms whose
 // value is finite and whose standard error is within steadySEFactor of
-// minSE, and fills p.cost; -1 when the queue is not known.
-func (t *gputune) plan(minSE, p, p2 float64) int {
+// minSE, returning to the steady-state choice base after planHoldS, and
+// fills p.cost; -1 when the queue is not known.
+func (t *gputune) plan(base int, minSE, p, p2 float64) int {
 	s := t.steady
 	q := &s.plan
 	length, ok := q.outputLen()
@@ -115,8 +143,22 @@ func (t *gputune) plan(minSE, p, p2 float64) int {
 	if len(q.cost) != len(t.arms) {
 		q.cost = make([]float64, len(t.arms))
 	}
-	recent := q.arrived / q.arrW * length
+	// What is left at the horizon is valued at the steady-state choice's
+	// held batch.
+	q.base = s.planCoeffsOf(base, p, p2)
+	s.coeffT, s.coeff = q.base.t, q.base.p
+	uSS, lnPSS, _, ok := s.solveHeld(math.Log(demand), 0, 0)
+	if !ok {
+		return -1
+	}
+	bSS, pSS := math.Exp(uSS), math.Exp(lnPSS)
+	v := min(max(uSS, math.Log(steadyMinBatch)), s.uMax)
+	relax := length * bSS / (demand * min(max(q.base.t[1]+2*q.base.t[2]*v, 0.05), 1.5))
 	lambda := s.delay * q.powerSum / max(q.queueSum, 1e-9)
+	// The tokens of each request left above the held batch cost the
+	// clock's energy per token, and its time in the server λ per second.
+	perExcess := length*pSS/demand + lambda*min(relax, planTailS)
+	recent := q.arrived / q.arrW * length
 	lnCap, capped := s.lnCap()
 	best := -1
 	for i, v := range s.value {
@@ -124,9 +166,9 @@ func (t *gputune) plan(minSE, p, p2 float64) int {
 		if !finite(v) || s.se[i] > steadySEFactor*minSE || (capped && s.lnP[i] > lnCap) {
 			continue
 		}
-		s.coefficients(i)
-		offT, offP := s.coeffT[3]*p+s.coeffT[4]*p2, s.coeff[3]*p+s.coeff[4]*p2
-		q.cost[i] = s.planCost(q.inServer, recent, demand, length, lambda, offT, offP)
+		q.cand = s.planCoeffsOf(i, p, p2)
+		n := s.planQueue(q, q.inServer, recent, demand, length, lambda, &q.cost[i])
+		q.cost[i] += (n - bSS) * perExcess
 		if finite(q.cost[i]) && (best < 0 || q.cost[i] < q.cost[best]) {
 			best = i
 		}
@@ -134,21 +176,21 @@ func (t *gputune) plan(minSE, p, p2 float64) int {
 	return best
 }
 
-// planCost integrates the fluid model at the current arm's coefficients
-// (coefficients) from n requests in the server, the demand going from
-// recent to demand (output tokens/s), and returns energy + λ·delay over the
-// horizon plus the terminal cost.
-func (s *steadyModel) planCost(n, recent, demand, length, lambda, offT, offP float64) float64 {
-	uSS, lnPSS, _, ok := s.solveHeld(math.Log(demand), offT, offP)
-	if !ok {
-		return math.Inf(1)
-	}
-	var cost float64
+// planQueue integrates the fluid model from n requests in the server, the
+// demand going from recent to demand (output tokens/s), with q.cand's
+// relations for planHoldS and q.base's after, adds energy + λ·delay over
+// the horizon to *cost and returns the requests left at its end.
+func (s *steadyModel) planQueue(q *planner, n, recent, demand, length, lambda float64, cost *float64) float64 {
+	*cost = 0
 	decay := math.Exp(-planStepS / planForecastS)
 	d := recent
-	for range int(planHorizonS / planStepS) {
-		tau, lnP, slope := s.rates(n, offT, offP)
-		cost += (math.Exp(lnP) + lambda*n) * planStepS
+	for step := range int(planHorizonS / planStepS) {
+		c := &q.cand
+		if float64(step)*planStepS >= planHoldS {
+			c = &q.base
+		}
+		tau, lnP, slope := s.rates(c, n)
+		*cost += (math.Exp(lnP) + lambda*n) * planStepS
 		// Linearised implicit Euler: stable at any step, where the
 		// explicit step oscillates once it exceeds the relaxation time.
 		dtau := 0.0
@@ -158,32 +200,23 @@ func (s *steadyModel) planCost(n, recent, demand, length, lambda, offT, offP flo
 		n = max(n+planStepS*(d-tau)/(length+planStepS*dtau), 0)
 		d = demand + (d-demand)*decay
 	}
-	bSS, pSS := math.Exp(uSS), math.Exp(lnPSS)
-	c := s.coeffT
-	v := min(max(uSS, math.Log(steadyMinBatch)), s.uMax)
-	slope := min(max(c[1]+2*c[2]*v, 0.05), 1.5)
-	relax := length * bSS / (demand * slope)
-	// What is left: the tokens of the requests above (or below) the held
-	// batch at the clock's energy per token, and their time in the server
-	// until they leave, counted over planTailS at most.
-	excess := n - bSS
-	return cost + excess*(length*pSS/demand+lambda*min(relax, planTailS))
+	return n
 }
 
-// rates are the output tokens/s and ln power at n requests running, with
-// the current arm's coefficients, extended beyond the fitted batches as
-// solveHeld extends them: τ ∝ B below the smallest, along the tangent
-// above the largest; power flat below, never falling above.
-func (s *steadyModel) rates(n, offT, offP float64) (tau, lnP, slope float64) {
+// rates are the output tokens/s, ln power and d ln τ/d ln B at n requests
+// running with c's relations, extended beyond the fitted batches as
+// solveHeld extends them: τ ∝ B below the smallest, along the tangent above
+// the largest; power flat below, never falling above.
+func (s *steadyModel) rates(c *planCoeffs, n float64) (tau, lnP, slope float64) {
 	lo := math.Log(steadyMinBatch)
-	c, k := s.coeffT, s.coeff
+	t, k := &c.t, &c.p
 	u := math.Log(max(n, 1e-9))
 	v := min(max(u, lo), s.uMax)
-	lnT := c[0] + c[1]*v + c[2]*v*v + offT
-	lnP = k[0] + k[1]*v + k[2]*v*v + offP
-	slope = min(max(c[1]+2*c[2]*v, 0.05), 1.5)
+	lnT := t[0] + t[1]*v + t[2]*v*v
+	lnP = k[0] + k[1]*v + k[2]*v*v
+	slope = min(max(t[1]+2*t[2]*v, 0.05), 1.5)
 	if u > s.uMax {
-		slope = min(max(c[1]+2*c[2]*s.uMax, 0.05), 1)
+		slope = min(max(t[1]+2*t[2]*s.uMax, 0.05), 1)
 		lnT += slope * (u - s.uMax)
 		lnP += max(k[1]+2*k[2]*s.uMax, 0) * (u - s.uMax)
 	}
@@ -210,7 +243,7 @@ func (t *gputune) planned(steady int, minSE float64) int {
 		return steady
 	}
 	p, p2 := s.prefill()
-	q.choice, q.left = t.plan(minSE, p, p2), planEvery-1
+	q.choice, q.left = t.plan(steady, minSE, p, p2), planEvery-1
 	if q.choice < 0 {
 		return steady
 	}

@@ -103,7 +103,7 @@ func runQueue(t *testing.T, pol *gputune, static int, n int, seed uint64, rate f
 }
 
 // TestPlanRaisesClockForBacklog: the planner values a clock on the queue
-// it sees. With many more requests in the server than the held batch and
+// it sees (and the decision names the steady-state choice it returns to). With many more requests in the server than the held batch and
 // arrivals above the mean it plans a higher clock than the steady-state
 // choice; with the server nearly empty and nothing arriving, not a higher
 // one.
@@ -112,30 +112,26 @@ func TestPlanRaisesClockForBacklog(t *testing.T) {
 	runQueue(t, pol, 0, 4000, 5, func(int) float64 { return 7 })
 	s := pol.steady
 	q := &s.plan
-	scores := make([]ArmScore, 0, len(pol.arms))
-	_, scores = pol.Decide([]float64{0, 1}, nil, scores)
-	_ = scores
+	dec, _ := pol.Decide([]float64{0, 1}, nil, make([]ArmScore, 0, len(pol.arms)))
 	minSE := math.Inf(1)
-	steadyBest := -1
 	for i, v := range s.value {
 		if finite(v) {
 			minSE = min(minSE, s.se[i])
 		}
 	}
-	for i, v := range s.value {
-		if finite(v) && s.se[i] <= steadySEFactor*minSE && (steadyBest < 0 || v < s.value[steadyBest]) {
-			steadyBest = i
-		}
-	}
+	steadyBest := steadyChoice(pol, minSE)
 	if steadyBest < 0 {
 		t.Fatal("the steady-state model chose no arm after 4,000 windows")
+	}
+	if dec.Held != pol.arms[steadyBest] {
+		t.Errorf("the decision names %+v as the steady-state choice, want %+v", dec.Held, pol.arms[steadyBest])
 	}
 	p, p2 := s.prefill()
 	held := q.inServer
 	q.inServer, q.arrived = 4*held, 3*7*q.arrW
-	burst := pol.plan(minSE, p, p2)
+	burst := pol.plan(steadyBest, minSE, p, p2)
 	q.inServer, q.arrived = 0.1*held, 0
-	quiet := pol.plan(minSE, p, p2)
+	quiet := pol.plan(steadyBest, minSE, p, p2)
 	f := func(i int) int { return pol.arms[i].SMMHz }
 	t.Logf("steady choice %d MHz (held %.1f requests); planned for a backlog %d MHz, for an empty server %d MHz",
 		f(steadyBest), held, f(burst), f(quiet))

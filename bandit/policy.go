@@ -103,6 +103,10 @@ type Decision struct {
 	Violation bool
 	// Alpha is the current exploration coefficient.
 	Alpha float64
+	// Held is the gputune steady-state model's choice, the clock the
+	// planner returns to after a burst (plan.go); the zero Arm while that
+	// model does not decide.
+	Held Arm
 }
 
 // Policy chooses clocks. Implementations are not safe for concurrent use;

@@ -525,6 +525,7 @@ func (t *gputune) steadyExploit(scores []ArmScore) int {
 	if best < 0 {
 		return -1
 	}
+	s.plan.held = best
 	best = t.planned(best, minSE)
 	for i, v := range s.value {
 		if finite(v) {

@@ -16,6 +16,9 @@ type JSONLine struct {
 	Mode      Mode      `json:"mode"`
 	Actuation Actuation `json:"actuation"`
 	FreqMHz   int       `json:"freq_mhz"` // for the next window; 0: the default governor
+	// HeldMHz is the steady-state model's choice, the clock the plan
+	// returns to after a burst; null when the policy has none.
+	HeldMHz *int `json:"held_mhz"`
 	// RanFreqMHz and RanMode are what the window just ended ran at.
 	RanFreqMHz  int      `json:"ran_freq_mhz"`
 	RanMode     Mode     `json:"ran_mode"`
@@ -71,9 +74,9 @@ type jsonPruned struct {
 	Round  int    `json:"round"`
 }
 
-// measured is a measured clock, nil when none was read (0 MHz is never a
-// reading).
-func measured(mhz int) *int {
+// clock is a clock in MHz, nil for none (0 MHz is never a reading or a
+// choice).
+func clock(mhz int) *int {
 	if mhz <= 0 {
 		return nil
 	}
@@ -91,8 +94,8 @@ func num(v float64) *float64 {
 func ToJSONLine(s Snapshot) JSONLine {
 	j := JSONLine{
 		Time: s.Time.UTC(), Round: s.Round, GPU: s.GPU, GPUUUID: s.GPUUUID,
-		Mode: s.Mode, Actuation: s.Actuation, FreqMHz: s.FreqMHz, RanFreqMHz: s.Ran.FreqMHz, RanMode: s.Ran.Mode,
-		SMClockMHz: measured(s.SMClockMHz), MemClockMHz: measured(s.MemClockMHz),
+		Mode: s.Mode, Actuation: s.Actuation, FreqMHz: s.FreqMHz, HeldMHz: clock(s.HeldMHz), RanFreqMHz: s.Ran.FreqMHz, RanMode: s.Ran.Mode,
+		SMClockMHz: clock(s.SMClockMHz), MemClockMHz: clock(s.MemClockMHz),
 		PowerW: num(s.PowerW), EnergyJ: num(s.EnergyJ), Tokens: num(s.Tokens),
 		TTFTTailS: num(s.TTFTTailS), TPOTTailS: num(s.TPOTTailS), SLOOK: s.SLOOK,
 		Reward:       num(s.Reward),

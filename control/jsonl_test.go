@@ -99,3 +99,19 @@ func TestJSONLineArmKeys(t *testing.T) {
 		t.Errorf("plan: %v and %v, want 0.02 and null", back.Arms[0]["plan"], back.Arms[1]["plan"])
 	}
 }
+
+// held_mhz is the policy's steady-state choice, null when it has none.
+func TestJSONLineHeldMHz(t *testing.T) {
+	for _, tt := range []struct {
+		held int
+		want string
+	}{{1050, `"held_mhz":1050`}, {0, `"held_mhz":null`}} {
+		line, err := MarshalJSONLine(Snapshot{HeldMHz: tt.held})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !bytes.Contains(line, []byte(tt.want)) {
+			t.Errorf("held %d: want %s in %s", tt.held, tt.want, line)
+		}
+	}
+}

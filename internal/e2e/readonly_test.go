@@ -124,6 +124,7 @@ type decision struct {
 	Mode      string             `json:"mode"`
 	Actuation string             `json:"actuation"`
 	FreqMHz   int                `json:"freq_mhz"`
+	HeldMHz   *int               `json:"held_mhz"`
 	SMMHz     int                `json:"sm_clock_mhz"`
 	PowerW    *float64           `json:"power_w"`
 	TPOTTailS *float64           `json:"tpot_p90_s"`
