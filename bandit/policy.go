@@ -45,9 +45,10 @@ type ArmScore struct {
 	// mean something only where Held is finite.
 	HeldSE     float64 `json:"held_se"`
 	HeldPowerW float64 `json:"held_power_w"`
-	// Plan is the planner's cost for locking the arm over its horizon
-	// (energy + λ·request time, plus the terminal cost; plan.go) relative
-	// to the exploit arm's: 0.004 is 0.4 % more. It is what chooses the
+	// Plan is the planner's cost for locking the arm for planHoldS and
+	// the steady-state choice after it (energy + λ·request time over the
+	// horizon, plus the terminal cost; plan.go) relative to the exploit
+	// arm's: 0.004 is 0.4 % more. It is what chooses the
 	// exploit arm where the server exports its queue; NaN where no plan
 	// valued the arm.
 	Plan       float64  `json:"plan"`

@@ -58,9 +58,10 @@ type jsonArm struct {
 	Held       *float64 `json:"held"`
 	HeldSE     *float64 `json:"held_se"`
 	HeldPowerW *float64 `json:"held_power_w"`
-	// Plan is the planner's cost for locking this clock over the next
-	// 30 s relative to the exploit clock's (bandit/plan.go): the number
-	// that chose the exploit clock where the server exports its queue.
+	// Plan is the planner's cost for locking this clock for the next 10 s
+	// (and the steady-state choice after) relative to the exploit clock's
+	// (bandit/plan.go): the number that chose the exploit clock where the
+	// server exports its queue.
 	Plan       *float64 `json:"plan"`
 	Pulls      int      `json:"pulls"`
 	LastReward *float64 `json:"last_reward"`
