@@ -337,7 +337,7 @@ func (l *Loop) decide(ctxNorm []float64, snap *Snapshot) bandit.Arm {
 	dec, scores := l.d.Policy.Decide(ctxNorm, allowed, l.scores[:0])
 	l.scores = scores
 	snap.Alpha = dec.Alpha
-	snap.HeldMHz = dec.Held.SMMHz
+	snap.Held = dec.Held
 	if dec.Explore {
 		l.st.mode = ModeExplore
 	} else {

@@ -95,7 +95,7 @@ func num(v float64) *float64 {
 func ToJSONLine(s Snapshot) JSONLine {
 	j := JSONLine{
 		Time: s.Time.UTC(), Round: s.Round, GPU: s.GPU, GPUUUID: s.GPUUUID,
-		Mode: s.Mode, Actuation: s.Actuation, FreqMHz: s.FreqMHz, HeldMHz: clock(s.HeldMHz), RanFreqMHz: s.Ran.FreqMHz, RanMode: s.Ran.Mode,
+		Mode: s.Mode, Actuation: s.Actuation, FreqMHz: s.FreqMHz, HeldMHz: clock(s.Held.SMMHz), RanFreqMHz: s.Ran.FreqMHz, RanMode: s.Ran.Mode,
 		SMClockMHz: clock(s.SMClockMHz), MemClockMHz: clock(s.MemClockMHz),
 		PowerW: num(s.PowerW), EnergyJ: num(s.EnergyJ), Tokens: num(s.Tokens),
 		TTFTTailS: num(s.TTFTTailS), TPOTTailS: num(s.TPOTTailS), SLOOK: s.SLOOK,

@@ -106,7 +106,7 @@ func TestJSONLineHeldMHz(t *testing.T) {
 		held int
 		want string
 	}{{1050, `"held_mhz":1050`}, {0, `"held_mhz":null`}} {
-		line, err := MarshalJSONLine(Snapshot{HeldMHz: tt.held})
+		line, err := MarshalJSONLine(Snapshot{Held: bandit.Arm{SMMHz: tt.held}})
 		if err != nil {
 			t.Fatal(err)
 		}

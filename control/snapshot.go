@@ -99,9 +99,9 @@ type Snapshot struct {
 	RewardValid bool
 	Alpha       float64
 	Decisions   int
-	// HeldMHz is the policy's steady-state choice (bandit.Decision.Held),
-	// the clock its plan returns to; 0 when it has none.
-	HeldMHz int
+	// Held is the policy's steady-state choice (bandit.Decision.Held),
+	// the clock its plan returns to; the zero Arm when it has none.
+	Held bandit.Arm
 
 	Features []Feature
 	Arms     []bandit.ArmScore

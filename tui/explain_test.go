@@ -79,3 +79,30 @@ func TestPrunedReasonStatesTheNumbers(t *testing.T) {
 		t.Errorf("reason %q claims a comparison the table contradicts", got)
 	}
 }
+
+// The row of the clock the planner returns to says so, and only that row;
+// the chosen row stays "chosen".
+func TestSteadyChoiceMarked(t *testing.T) {
+	s := testSnapshot(6)
+	s.Held = s.Arms[3].Arm
+	if got := armState(&s, s.Arms[3]); got != "steady" {
+		t.Errorf("the steady-state choice's row reads %q, want steady", got)
+	}
+	n := 0
+	for _, a := range s.Arms {
+		if armState(&s, a) == "steady" {
+			n++
+		}
+	}
+	if n != 1 {
+		t.Errorf("%d rows read steady, want 1", n)
+	}
+	for _, a := range s.Arms {
+		if isChosen(&s, a.Arm) {
+			s.Held = a.Arm
+			if got := armState(&s, a); got != "chosen" {
+				t.Errorf("the chosen row that is also the steady-state choice reads %q, want chosen", got)
+			}
+		}
+	}
+}

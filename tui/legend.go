@@ -40,7 +40,7 @@ func legend() []legendSection {
 			{colTPOT, "predicted time per output token at this clock; ! over the limit"},
 			{colTries, "windows this clock has run"},
 			{colReward, "reward of the last window at this clock"},
-			{colState, "chosen: the clock commanded now; pinned: yours; unsafe: predicted over a latency limit; pruned: surely worse than another clock (reason under pruned)"},
+			{colState, "chosen: the clock commanded now; pinned: yours; steady: the clock the planner returns to after a burst (the steady-state model's choice); unsafe: predicted over a latency limit; pruned: surely worse than another clock (reason under pruned)"},
 		}},
 		{"context", [][2]string{
 			{"value", "a load feature as measured in the last window"},

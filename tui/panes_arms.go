@@ -197,6 +197,8 @@ func armState(s *control.Snapshot, a bandit.ArmScore) string {
 		return "pinned"
 	case isChosen(s, a.Arm):
 		return "chosen"
+	case s.Held.SMMHz != 0 && a.Arm == s.Held:
+		return "steady"
 	case a.State == bandit.StateOK:
 		return ""
 	default:
