@@ -131,7 +131,7 @@ func (s *steadyModel) planCoeffsOf(i int, p, p2 float64) planCoeffs {
 // plan returns the arm with the lowest planned cost among the arms whose
 // value is finite and whose standard error is within steadySEFactor of
 // minSE, returning to the steady-state choice base after planHoldS, and
-// fills p.cost; -1 when the queue is not known.
+// fills q.cost; -1 when the queue is not known.
 func (t *gputune) plan(base int, minSE, p, p2 float64) int {
 	s := t.steady
 	q := &s.plan
