@@ -198,11 +198,13 @@ func targets(sc Scenario, ps []PolicyResult) []Target {
 	return ts
 }
 
-// arrivalRate bins the scenario's arrivals (trace replays only).
-func arrivalRate(sc Scenario, binS float64) []RatePoint {
+// arrivalRate bins the scenario's arrivals: a trace's own, or, for a
+// synthetic workload, those a run saw (its arrivals do not depend on the
+// clock).
+func arrivalRate(sc Scenario, r run, binS float64) []RatePoint {
 	t := sc.Workload.Trace
 	if t == nil {
-		return nil
+		return windowRate(r.windows, binS)
 	}
 	scale := 1.0
 	if ts := sc.Workload.TimeScale; ts > 0 {
@@ -219,6 +221,28 @@ func arrivalRate(sc Scenario, binS float64) []RatePoint {
 			counts[i]++
 		}
 	}
+	out := make([]RatePoint, n)
+	for i, c := range counts {
+		out[i] = RatePoint{T: (float64(i) + 0.5) * binS, ReqPerS: c / binS}
+	}
+	return out
+}
+
+// windowRate bins the arrivals the windows counted, up to the last bin
+// with one (the drain after the arrivals end is not load).
+func windowRate(ws []Window, binS float64) []RatePoint {
+	if len(ws) == 0 {
+		return nil
+	}
+	n := int(ws[len(ws)-1].EndS/binS) + 1
+	counts := make([]float64, n)
+	for _, w := range ws {
+		counts[min(int(w.EndS/binS), n-1)] += w.Arrived
+	}
+	for n > 0 && counts[n-1] == 0 {
+		n--
+	}
+	counts = counts[:n]
 	out := make([]RatePoint, n)
 	for i, c := range counts {
 		out[i] = RatePoint{T: (float64(i) + 0.5) * binS, ReqPerS: c / binS}

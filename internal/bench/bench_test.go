@@ -6,6 +6,7 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"slices"
 	"testing"
 	"time"
 
@@ -400,5 +401,19 @@ func TestMarshalJSONWritesNaNAsNull(t *testing.T) {
 	}
 	if m["a"] != nil || m["b"] != nil || len(m) != 2 {
 		t.Fatalf("got %s", b)
+	}
+}
+
+// A synthetic workload's request rate comes from the arrivals its windows
+// counted, binned, without the drain after the last arrival.
+func TestWindowRate(t *testing.T) {
+	ws := []Window{{EndS: 10, Arrived: 30}, {EndS: 20, Arrived: 60}, {EndS: 35, Arrived: 15}, {EndS: 50}, {EndS: 65}}
+	got := windowRate(ws, 30)
+	want := []RatePoint{{T: 15, ReqPerS: 3}, {T: 45, ReqPerS: 0.5}}
+	if !slices.Equal(got, want) {
+		t.Errorf("windowRate = %v, want %v", got, want)
+	}
+	if windowRate(nil, 30) != nil {
+		t.Error("no windows: want no rate")
 	}
 }

@@ -273,7 +273,7 @@ func Run(ctx context.Context, sc Scenario, opt Options) (*Report, error) {
 	}
 	rep := assemble(sc, runs, obj)
 	rep.SimParamsHash = hash
-	rep.rate = arrivalRate(sc, 30)
+	rep.rate = arrivalRate(sc, runs[PolicyDefault], 30)
 	rep.WallS = time.Since(start).Seconds()
 	return rep, nil
 }

@@ -26,6 +26,7 @@ type Window struct {
 	EnergyJ  float64 // true energy over the window
 	Tokens   float64 // output tokens generated in the window
 	DelayS   float64 // Σ end-to-end latency of the requests finished in the window
+	Arrived  float64 // requests that arrived in the window
 	Mode     string  // the loop's mode when it commanded CmdMHz ("oracle" for the oracle)
 	// Capped: the power cap held the clock down at the end of the window.
 	Capped bool
@@ -44,9 +45,9 @@ type run struct {
 
 // tracker records windows from the simulation's ground truth.
 type tracker struct {
-	prevE, prevTok, prevDelay float64
-	prevT                     time.Duration
-	windows                   []Window
+	prevE, prevTok, prevDelay, prevArrived float64
+	prevT                                  time.Duration
+	windows                                []Window
 }
 
 func (t *tracker) record(s *sim.Sim, cmd int, mode string) {
@@ -54,11 +55,12 @@ func (t *tracker) record(s *sim.Sim, cmd int, mode string) {
 	dt := (tr.Elapsed - t.prevT).Seconds()
 	w := Window{EndS: tr.Elapsed.Seconds(), CmdMHz: cmd, ClockMHz: s.GPU().SMClockMHz(),
 		EnergyJ: tr.EnergyJ - t.prevE, Tokens: tr.OutputTokens - t.prevTok, DelayS: e2eSum(tr) - t.prevDelay, Mode: mode,
-		Capped: s.GPU().EventReasons()&nvgpu.ReasonSWPowerCap != 0}
+		Arrived: tr.Arrived - t.prevArrived,
+		Capped:  s.GPU().EventReasons()&nvgpu.ReasonSWPowerCap != 0}
 	if dt > 0 {
 		w.PowerW = w.EnergyJ / dt
 	}
-	t.prevE, t.prevTok, t.prevT, t.prevDelay = tr.EnergyJ, tr.OutputTokens, tr.Elapsed, e2eSum(tr)
+	t.prevE, t.prevTok, t.prevT, t.prevDelay, t.prevArrived = tr.EnergyJ, tr.OutputTokens, tr.Elapsed, e2eSum(tr), tr.Arrived
 	t.windows = append(t.windows, w)
 }
 
