@@ -70,20 +70,23 @@ func (h *heldVar) afterUpdate(r *ridge, basis []float64) {
 	var w [steadyZ]float64
 	for i := range len(h.m) / (steadyZ * steadyZ) {
 		g := basis[i*k : (i+1)*k]
-		for a := range steadyZ {
-			v := r.u[a*k : (a+1)*k]
-			var s float64
-			for x, gx := range g {
-				if !heldMasked(a, x) {
-					s += gx * v[x]
-				}
-			}
-			w[a] = s
+		for a := range steadyZ - 1 {
+			w[a] = dot(g, r.u[a*k:(a+1)*k])
 		}
+		// The p² block sees the constant and linear clock terms and the
+		// memory indicators only (heldMasked).
+		v := r.u[(steadyZ-1)*k : steadyZ*k]
+		last := g[0]*v[0] + g[1]*v[1]
+		for x := steadyDegree + 1; x < k; x++ {
+			last += g[x] * v[x]
+		}
+		w[steadyZ-1] = last
+		// M stays symmetric: each pair is computed once.
 		mi := h.m[i*steadyZ*steadyZ : (i+1)*steadyZ*steadyZ]
 		for a := range steadyZ {
-			for b := range steadyZ {
-				mi[a*steadyZ+b] = (mi[a*steadyZ+b] - w[a]*w[b]*inv) * shrink
+			for b := a; b < steadyZ; b++ {
+				e := (mi[a*steadyZ+b] - w[a]*w[b]*inv) * shrink
+				mi[a*steadyZ+b], mi[b*steadyZ+a] = e, e
 			}
 		}
 	}
