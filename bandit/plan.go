@@ -152,7 +152,7 @@ func (t *gputune) plan(base int, minSE, p, p2 float64) int {
 		return -1
 	}
 	bSS, pSS := math.Exp(uSS), math.Exp(lnPSS)
-	v := min(max(uSS, math.Log(steadyMinBatch)), s.uMax)
+	v := min(max(uSS, s.uLow()), s.uMax)
 	relax := length * bSS / (demand * min(max(q.base.t[1]+2*q.base.t[2]*v, 0.05), 1.5))
 	lambda := s.delay * q.powerSum / max(q.queueSum, 1e-9)
 	// The tokens of each request left above the held batch cost the
@@ -205,27 +205,27 @@ func (s *steadyModel) planQueue(q *planner, n, recent, demand, length, lambda fl
 
 // rates are the output tokens/s, ln power and d ln τ/d ln B at n requests
 // running with c's relations, extended beyond the fitted batches as
-// solveHeld extends them: τ ∝ B below the smallest, along the tangent above
-// the largest; power flat below, never falling above.
+// solveHeld extends them: along the tangent below the smallest (its slope
+// in [0.5, 1.5]: τ ∝ B for a part-idle GPU) and above the largest; power
+// flat below, never falling above.
 func (s *steadyModel) rates(c *planCoeffs, n float64) (tau, lnP, slope float64) {
-	lo := math.Log(steadyMinBatch)
+	lo := s.uLow()
 	t, k := &c.t, &c.p
 	u := math.Log(max(n, 1e-9))
 	v := min(max(u, lo), s.uMax)
 	lnT := t[0] + t[1]*v + t[2]*v*v
 	lnP = k[0] + k[1]*v + k[2]*v*v
 	slope = min(max(t[1]+2*t[2]*v, 0.05), 1.5)
-	if u > s.uMax {
+	switch {
+	case u > s.uMax:
 		slope = min(max(t[1]+2*t[2]*s.uMax, 0.05), 1)
 		lnT += slope * (u - s.uMax)
 		lnP += max(k[1]+2*k[2]*s.uMax, 0) * (u - s.uMax)
+	case u < lo:
+		slope = min(max(t[1]+2*t[2]*lo, 0.5), 1.5)
+		lnT += slope * (u - lo)
 	}
-	tau = math.Exp(lnT)
-	if n < steadyMinBatch {
-		tau *= n / steadyMinBatch
-		slope = 1
-	}
-	return tau, lnP, slope
+	return math.Exp(lnT), lnP, slope
 }
 
 // planned is the exploit arm: the planned one, re-planned every planEvery

@@ -166,6 +166,14 @@ type steadyHold struct {
 	design         int
 }
 
+// batchRange is what the fits have seen of the ln batch: its extremes, and
+// its discounted mean (discounted as the fits are), where they are best
+// determined.
+type batchRange struct {
+	uMax, uMin float64
+	uSum, uW   float64
+}
+
 type steadyModel struct {
 	k           int       // basis length: steadyDegree+1 powers, memory indicators
 	fmin, fmax  float64   // core clock range, for the normalised clock
@@ -181,9 +189,9 @@ type steadyModel struct {
 	// means.
 	demandSum            float64
 	preSum, preSq, meanW float64
-	uMax                 float64 // largest ln batch fitted
-	windows              int     // windows fitted
-	fromSteps            bool    // rates come from step times (see update)
+	batchRange
+	windows   int  // windows fitted
+	fromSteps bool // rates come from step times (see update)
 	steadyHold
 	change changeDetector
 	capTrack
@@ -260,7 +268,7 @@ func (s *steadyModel) reset() {
 	s.change.reset()
 	s.capTrack = capTrack{}
 	s.plan.reset()
-	s.uMax, s.windows = math.Inf(-1), 0
+	s.uMax, s.uMin, s.uSum, s.uW, s.windows = math.Inf(-1), math.Inf(1), 0, 0, 0
 	clear(s.cover)
 }
 
@@ -323,7 +331,9 @@ func (s *steadyModel) update(a Arm, i, sm int, o Steady) {
 	s.power.update(s.phi, math.Log(o.PowerW), 1)
 	s.varT.afterUpdate(s.tput, s.basis)
 	s.varP.afterUpdate(s.power, s.basis)
-	s.uMax = max(s.uMax, u)
+	s.uMax, s.uMin = max(s.uMax, u), min(s.uMin, u)
+	s.uSum = steadyForgetting*s.uSum + u
+	s.uW = steadyForgetting*s.uW + 1
 	s.windows++
 	for i := range s.cover {
 		s.cover[i] *= steadyForgetting
@@ -391,7 +401,7 @@ func (s *steadyModel) objective(i int, lnD, p, p2 float64) (value, se float64) {
 	// independent: an error e in ln τ moves ln B_ss by −e/(∂ln τ/∂u), and J
 	// with it.
 	c := s.coeffT
-	v := min(max(u, math.Log(steadyMinBatch)), s.uMax)
+	v := min(max(u, s.uLow()), s.uMax)
 	s.setZ(v, p)
 	tputSlope := min(max(c[1]+2*c[2]*v, 0.05), 1.5)
 	sT, sP := s.tput.sigma(0.2, 2), s.power.sigma(0.1, 2)
@@ -406,19 +416,38 @@ func (s *steadyModel) objective(i int, lnD, p, p2 float64) (value, se float64) {
 // batch u at which throughput meets demand e^lnD, and the ln power pw there
 // with its slope in u. ok is false when the clock cannot keep up within the
 // batches seen.
+//
+// The root is sought from the fitted windows' mean ln batch outwards, and
+// the fit is extended along its tangent beyond the batches it has seen. A
+// quadratic in ln B fitted on batches in a narrow band is wild far from
+// it: searched from ln steadyMinBatch upwards, the held batch at clocks the
+// windows had left long ago came out at e^-40, those clocks got standard
+// errors of ~1,000, the standard-error rule excluded every clock below
+// the exploit one, and on the synthetic held-clock load at 2,500 tok/s the
+// model stayed at 1,560 MHz against a best of 990 once its design spent
+// fewer windows on the far clocks (TestSolveHeldNearTheData).
 func (s *steadyModel) solveHeld(lnD, offT, offP float64) (u, pw, powerSlope float64, ok bool) {
 	c := s.coeffT
-	lo, hi := math.Log(steadyMinBatch), s.uMax+math.Log(steadyBatchHeadroom)
+	lo, hi := s.uLow(), s.uMax+math.Log(steadyBatchHeadroom)
 	// q(u) = ln τ(u) − ln D.
 	q := func(u float64) float64 { return c[0] + c[1]*u + c[2]*u*u + offT - lnD }
-	switch qlo := q(lo); {
-	case qlo >= 0:
-		// Demand needs less than the smallest fitted batch: extend ln τ
-		// along its tangent there (ln τ ∝ ln B for a part-idle GPU).
-		slope := min(max(c[1]+2*c[2]*lo, 0.5), 1.5)
-		u = lo - qlo/slope
-	default:
-		u = firstRoot(c[2], c[1], c[0]+offT-lnD, lo, s.uMax)
+	ref := min(max(s.uRef(), lo), s.uMax)
+	if q(ref) >= 0 {
+		// The demand needs no more than the batches the windows ran at:
+		// the root below them, where ln τ rises through ln D.
+		u = math.NaN()
+		if q(lo) < 0 {
+			u = lastRoot(c[2], c[1], c[0]+offT-lnD, lo, ref)
+		}
+		if math.IsNaN(u) {
+			// Demand needs less than the smallest fitted batch: extend
+			// ln τ along its tangent there (ln τ ∝ ln B for a part-idle
+			// GPU).
+			slope := min(max(c[1]+2*c[2]*lo, 0.5), 1.5)
+			u = lo - q(lo)/slope
+		}
+	} else {
+		u = firstRoot(c[2], c[1], c[0]+offT-lnD, ref, s.uMax)
 		if math.IsNaN(u) {
 			// Demand needs more than the largest fitted batch: extend ln τ
 			// along its tangent there. ln τ is concave in ln B (a step's
@@ -450,36 +479,68 @@ func (s *steadyModel) solveHeld(lnD, offT, offP float64) (u, pw, powerSlope floa
 	return u, pw, powerSlope, true
 }
 
-// firstRoot is the smallest root of a·u² + b·u + c in (lo, hi], NaN when
-// there is none. The caller has c + b·lo + a·lo² < 0, so that root is where
-// the quadratic first rises through zero.
+// uLow is the smallest ln batch fitted, or ln steadyMinBatch while unknown.
+func (s *steadyModel) uLow() float64 {
+	if s.uMin < s.uMax {
+		return s.uMin
+	}
+	return math.Log(steadyMinBatch)
+}
+
+// uRef is the fitted windows' mean ln batch (discounted as the fits are),
+// where the fits are best determined; the smallest fitted while unknown.
+func (s *steadyModel) uRef() float64 {
+	if s.uW > 0 {
+		return s.uSum / s.uW
+	}
+	return s.uLow()
+}
+
+// firstRoot is the smallest root of a·u² + b·u + c in (lo, hi] at which it
+// rises through zero (ln τ rising through ln D), NaN when there is none.
 func firstRoot(a, b, c, lo, hi float64) float64 {
-	const tiny = 1e-12
-	in := func(u float64) bool { return u > lo && u <= hi }
-	if math.Abs(a) < tiny {
-		if b > tiny {
-			if u := -c / b; in(u) {
-				return u
-			}
+	r, n := quadRoots(a, b, c)
+	for _, u := range r[:n] {
+		if u > lo && u <= hi && 2*a*u+b > 0 {
+			return u
 		}
-		return math.NaN()
+	}
+	return math.NaN()
+}
+
+// lastRoot is the largest root of a·u² + b·u + c in [lo, hi) at which it
+// rises through zero, NaN when there is none.
+func lastRoot(a, b, c, lo, hi float64) float64 {
+	r, n := quadRoots(a, b, c)
+	for j := n - 1; j >= 0; j-- {
+		if u := r[j]; u >= lo && u < hi && 2*a*u+b > 0 {
+			return u
+		}
+	}
+	return math.NaN()
+}
+
+// quadRoots are the real roots of a·u² + b·u + c, ascending, and how many
+// there are; a linear or constant polynomial has at most one.
+func quadRoots(a, b, c float64) (r [2]float64, n int) {
+	const tiny = 1e-12
+	if math.Abs(a) < tiny {
+		if math.Abs(b) > tiny {
+			r[0] = -c / b
+			return r, 1
+		}
+		return r, 0
 	}
 	disc := b*b - 4*a*c
 	if disc < 0 {
-		return math.NaN()
+		return r, 0
 	}
 	sq := math.Sqrt(disc)
-	r1, r2 := (-b-sq)/(2*a), (-b+sq)/(2*a)
-	if r1 > r2 {
-		r1, r2 = r2, r1
+	r[0], r[1] = (-b-sq)/(2*a), (-b+sq)/(2*a)
+	if r[0] > r[1] {
+		r[0], r[1] = r[1], r[0]
 	}
-	if in(r1) {
-		return r1
-	}
-	if in(r2) {
-		return r2
-	}
-	return math.NaN()
+	return r, 2
 }
 
 // steadyExploit is the exploit arm by the steady-state model: the SLO-safe,

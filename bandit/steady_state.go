@@ -19,12 +19,20 @@ type steadyState struct {
 	// PrefillSqSum is the discounted sum of the squared prefill rate;
 	// absent (0) in states saved before 2026-12-07, which then start from
 	// the square of the mean.
-	PrefillSqSum float64   `json:"prefill_sq_sum,omitempty"`
-	MeanWeight   float64   `json:"mean_weight"`
-	LnBatchMax   float64   `json:"ln_batch_max"`
-	Windows      int       `json:"windows"`
-	FromSteps    bool      `json:"from_steps"`
-	Cover        []float64 `json:"cover"`
+	PrefillSqSum float64 `json:"prefill_sq_sum,omitempty"`
+	MeanWeight   float64 `json:"mean_weight"`
+	LnBatchMax   float64 `json:"ln_batch_max"`
+	// LnBatchMin is the smallest ln batch fitted, and LnBatchSum over
+	// LnBatchWeight the fitted windows' discounted mean ln batch, where
+	// solveHeld starts its search; absent (weight 0) in states saved before
+	// 2026-12-07, which then search from ln steadyMinBatch until the model
+	// has fitted windows again.
+	LnBatchMin    float64   `json:"ln_batch_min"`
+	LnBatchSum    float64   `json:"ln_batch_sum,omitempty"`
+	LnBatchWeight float64   `json:"ln_batch_weight,omitempty"`
+	Windows       int       `json:"windows"`
+	FromSteps     bool      `json:"from_steps"`
+	Cover         []float64 `json:"cover"`
 	// Hold is the arm index being explored and HoldLeft its decisions left.
 	Hold     int `json:"hold"`
 	HoldLeft int `json:"hold_left"`
@@ -39,6 +47,7 @@ func (s *steadyModel) state() *steadyState {
 		Throughput: s.tput.state(), Power: s.power.state(),
 		DemandSum: s.demandSum, PrefillSum: s.preSum, PrefillSqSum: s.preSq,
 		MeanWeight: s.meanW, LnBatchMax: s.uMax, Windows: s.windows, FromSteps: s.fromSteps,
+		LnBatchMin: s.uMin, LnBatchSum: s.uSum, LnBatchWeight: s.uW,
 		Cover: append([]float64(nil), s.cover...), Hold: s.hold, HoldLeft: s.holdLeft,
 	}
 }
@@ -56,12 +65,13 @@ func (s *steadyModel) restore(st *steadyState) error {
 		// the policy's state is kept.
 		return nil
 	}
-	sums := []float64{st.DemandSum, st.PrefillSum, st.PrefillSqSum, st.MeanWeight, st.LnBatchMax}
+	sums := []float64{st.DemandSum, st.PrefillSum, st.PrefillSqSum, st.MeanWeight, st.LnBatchMax,
+		st.LnBatchMin, st.LnBatchSum, st.LnBatchWeight}
 	switch {
 	case len(st.Cover) != len(s.cover):
 		return fmt.Errorf("it covers %d core clocks, this policy has %d", len(st.Cover), len(s.cover))
 	case !allFinite(sums) || !allFinite(st.Cover) || st.Windows <= 0 || !(st.MeanWeight > 0) ||
-		st.DemandSum <= 0 ||
+		st.DemandSum <= 0 || st.LnBatchWeight < 0 || (st.LnBatchWeight > 0 && st.LnBatchMin > st.LnBatchMax) ||
 		st.Hold < -1 || st.Hold >= len(s.value) || st.HoldLeft < 0 || st.HoldLeft >= steadyExploreHold:
 		return errors.New("its means or counts are malformed")
 	}
@@ -76,6 +86,9 @@ func (s *steadyModel) restore(st *steadyState) error {
 		s.preSq = st.PrefillSum * st.PrefillSum / st.MeanWeight
 	}
 	s.uMax, s.windows, s.fromSteps = st.LnBatchMax, st.Windows, st.FromSteps
+	if st.LnBatchWeight > 0 {
+		s.uMin, s.uSum, s.uW = st.LnBatchMin, st.LnBatchSum, st.LnBatchWeight
+	}
 	copy(s.cover, st.Cover)
 	s.hold, s.holdLeft = st.Hold, st.HoldLeft
 	s.varT.stale, s.varP.stale = true, true

@@ -349,6 +349,40 @@ func TestSteadyStateMalformedIsRefused(t *testing.T) {
 	}
 }
 
+// TestSolveHeldNearTheData: the held batch is the root of ln τ(u) = ln D
+// nearest the batches the fit has seen, and beyond them the fit follows its
+// tangent. Here ln τ is a convex quadratic fitted on ln batches 3.2–3.6
+// (mean 3.4): searched from ln 0.5 upwards, as before, it rose above the
+// demand there and the tangent put the held batch at e^-10.
+func TestSolveHeldNearTheData(t *testing.T) {
+	const ref, curve, slope = 3.4, 0.5, 0.9
+	cases := []struct {
+		name  string
+		above float64 // ln D − ln τ(ref)
+		want  float64 // the held ln batch
+	}{
+		// 0.5x² + 0.9x = above, x = u − ref, the root where ln τ rises.
+		{"demand above the mean batch's rate", 0.05, ref + (-slope+math.Sqrt(slope*slope+4*curve*0.05))/(2*curve)},
+		{"demand below it, within the batches seen", -0.1, ref + (-slope+math.Sqrt(slope*slope-4*curve*0.1))/(2*curve)},
+		// Below the smallest batch (3.2, x = −0.2): ln τ there is
+		// 0.02 − 0.18 = −0.16 above ln τ(ref), its slope 0.9 − 0.2 = 0.7.
+		{"demand below the smallest batch's rate", -0.3, 3.2 - (0.02-0.18+0.3)/0.7},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			s := newSteadyPolicy(t, 1).steady
+			s.batchRange = batchRange{uMin: 3.2, uMax: 3.6, uSum: 10 * ref, uW: 10}
+			// ln τ(u) = 5 + 0.9(u − 3.4) + 0.5(u − 3.4)², in powers of u.
+			s.coeffT = [steadyZ]float64{5 - slope*ref + curve*ref*ref, slope - 2*curve*ref, curve}
+			lnD := 5 + c.above
+			u, _, _, ok := s.solveHeld(lnD, 0, 0)
+			if !ok || math.Abs(u-c.want) > 1e-9 {
+				t.Fatalf("held ln batch %v (ok %v), want %v", u, ok, c.want)
+			}
+		})
+	}
+}
+
 func TestFirstRoot(t *testing.T) {
 	cases := []struct {
 		name       string
