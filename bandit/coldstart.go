@@ -16,10 +16,20 @@ import "math"
 // for little extra rate, and above the low clocks where the clock-bound part
 // of a step (kernels at low arithmetic intensity, launches, sampling)
 // dominates. Where inside is not known without measuring, so the centre is
-// the middle of the supported range and the design spans ±4 rungs of
-// coldStartRungMHz around it, each held steadyExploreHold decisions. The
-// steady-state model then chooses among the clocks it has data near, and its
-// local exploration walks the rest of the way.
+// the middle of the supported range and the design's first pass spans ±4
+// rungs of coldStartRungMHz around it, each held steadyExploreHold
+// decisions. The steady-state model then chooses among the clocks it has
+// data near, and its local exploration walks the rest of the way.
+//
+// The passes after the first leave out the two lowest rungs. Below the
+// optimum the objective rises steeply, because the queue grows as the clock
+// falls short of the load; above it, only with power: on the simulated H100
+// the lowest rungs (615 and 735 MHz) cost +40 and +20 % of the best static
+// clock's EDP on the conversation load and ~+110 % at three times that
+// load, the highest (1,455 and 1,575) +8 and +12 %, and 0 and +2 %. One
+// pass over the low rungs keeps the span the fits need. Over 16 seeds (2026-12-07, docs/gputune-policy.md) this took
+// the 3× rate rows' gap to static-best from +2.3 / +5.5 / +4.5 % to +2.0 /
+// +2.0 / +2.6 % and cost the conversation-trace rows 0.07–0.18 point.
 
 const (
 	// coldStartRungMHz is the spacing of the design's clocks.
@@ -30,9 +40,13 @@ const (
 	coldStartBlindRounds = 20
 )
 
-// coldStartRungs is the design's order, in rungs from the centre: both
-// sides early, so that the first fitted windows bracket the centre.
-var coldStartRungs = [...]int{0, -1, 1, -2, 2, -3, 3, -4, 4}
+// coldStartRungs is the design's first pass, in rungs from the centre:
+// both sides early, so that the first fitted windows bracket the centre.
+// coldStartLater is every later pass.
+var (
+	coldStartRungs = [...]int{0, -1, 1, -2, 2, -3, 3, -4, 4}
+	coldStartLater = [...]int{0, -1, 1, -2, 2, 3, 4}
+)
 
 // coldStart returns the arm to play while the steady-state model is not
 // ready, and false when the design does not apply (the model is ready, the
@@ -45,8 +59,21 @@ func (t *gputune) coldStart() (int, bool) {
 	if i, ok := t.continueHold(); ok {
 		return i, true
 	}
-	centre := (t.fmin + t.fmax) / 2
-	target := centre + float64(coldStartRungs[s.design%len(coldStartRungs)]*coldStartRungMHz)
+	rung := coldStartRungs[s.design%len(coldStartRungs)]
+	if later := s.design - len(coldStartRungs); later >= 0 {
+		if later%len(coldStartLater) == 0 {
+			if later > 0 && s.windows-s.passStart < len(coldStartLater) {
+				// A later pass fitted (almost) nothing: a power cap or a
+				// slowdown holds its clocks down. The next pass goes over
+				// the whole ladder again, whose low rungs the cap lets run.
+				s.design = 0
+				return t.coldStart()
+			}
+			s.passStart = s.windows
+		}
+		rung = coldStartLater[later%len(coldStartLater)]
+	}
+	target := (t.fmin+t.fmax)/2 + float64(rung*coldStartRungMHz)
 	s.design++
 	i := t.nearestSafe(target)
 	if i < 0 {

@@ -163,7 +163,9 @@ func (s Steady) usable() bool {
 // cold-start design (coldstart.go).
 type steadyHold struct {
 	hold, holdLeft int
-	design         int
+	// design is the design's next step and passStart the fitted windows
+	// when its current later pass began.
+	design, passStart int
 }
 
 // batchRange is what the fits have seen of the ln batch: its extremes, and
@@ -264,7 +266,7 @@ func (s *steadyModel) reset() {
 	}
 	s.demandSum, s.preSum, s.preSq, s.meanW = 0, 0, 0, 0
 	s.fromSteps = false
-	s.hold, s.holdLeft, s.design = -1, 0, 0
+	s.hold, s.holdLeft, s.design, s.passStart = -1, 0, 0, 0
 	s.change.reset()
 	s.capTrack = capTrack{}
 	s.plan.reset()
