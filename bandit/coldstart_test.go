@@ -8,7 +8,7 @@ import (
 )
 
 // TestColdStartDesignPasses: the design's first pass visits every rung of
-// ±4, the later passes leave out the two lowest; under a power cap that holds
+// ±4, the later passes only −2 to +3; under a power cap that holds
 // every later rung down (none of their windows is fitted) the design goes
 // back over the whole ladder, whose lowest rung the cap lets run, and the
 // model becomes ready. Without that fallback it never would.
@@ -51,6 +51,9 @@ func TestColdStartDesignPasses(t *testing.T) {
 			first := len(coldStartRungs)
 			if len(rungs) <= first+len(coldStartLater) || !slices.Equal(rungs[:first], coldStartRungs[:]) {
 				t.Fatalf("design rungs %v: want a first pass %v and at least one later pass", rungs, coldStartRungs)
+			}
+			if c.capMHz == 0 && slices.ContainsFunc(rungs[first:], func(r int) bool { return r > 3 }) {
+				t.Errorf("design rungs %v: a rung above +3 after the first pass", rungs)
 			}
 			revisitsLow := slices.ContainsFunc(rungs[first:], func(r int) bool { return r < -2 })
 			if want := c.capMHz > 0; revisitsLow != want {
