@@ -153,7 +153,7 @@ func (t *gputune) plan(base int, minSE, p, p2 float64) int {
 	}
 	bSS, pSS := math.Exp(uSS), math.Exp(lnPSS)
 	v := min(max(uSS, s.uLow()), s.uMax)
-	relax := length * bSS / (demand * min(max(q.base.t[1]+2*q.base.t[2]*v, 0.05), 1.5))
+	relax := length * bSS / (demand * tauSlope(&q.base.t, v))
 	lambda := s.delay * q.powerSum / max(q.queueSum, 1e-9)
 	// The tokens of each request left above the held batch cost the
 	// clock's energy per token, and its time in the server λ per second.
@@ -215,14 +215,14 @@ func (s *steadyModel) rates(c *planCoeffs, n float64) (tau, lnP, slope float64) 
 	v := min(max(u, lo), s.uMax)
 	lnT := t[0] + t[1]*v + t[2]*v*v
 	lnP = k[0] + k[1]*v + k[2]*v*v
-	slope = min(max(t[1]+2*t[2]*v, 0.05), 1.5)
+	slope = tauSlope(t, v)
 	switch {
 	case u > s.uMax:
-		slope = min(max(t[1]+2*t[2]*s.uMax, 0.05), 1)
+		slope = tauSlopeAbove(t, s.uMax)
 		lnT += slope * (u - s.uMax)
 		lnP += max(k[1]+2*k[2]*s.uMax, 0) * (u - s.uMax)
 	case u < lo:
-		slope = min(max(t[1]+2*t[2]*lo, 0.5), 1.5)
+		slope = tauSlopeBelow(t, lo)
 		lnT += slope * (u - lo)
 	}
 	return math.Exp(lnT), lnP, slope

@@ -405,7 +405,7 @@ func (s *steadyModel) objective(i int, lnD, p, p2 float64) (value, se float64) {
 	c := s.coeffT
 	v := min(max(u, s.uLow()), s.uMax)
 	s.setZ(v, p)
-	tputSlope := min(max(c[1]+2*c[2]*v, 0.05), 1.5)
+	tputSlope := tauSlope(&c, v)
 	sT, sP := s.tput.sigma(0.2, 2), s.power.sigma(0.1, 2)
 	varT := sT * sT * s.varT.quad(i, s.z)
 	varP := sP * sP * s.varP.quad(i, s.z)
@@ -445,7 +445,7 @@ func (s *steadyModel) solveHeld(lnD, offT, offP float64) (u, pw, powerSlope floa
 			// Demand needs less than the smallest fitted batch: extend
 			// ln τ along its tangent there (ln τ ∝ ln B for a part-idle
 			// GPU).
-			slope := min(max(c[1]+2*c[2]*lo, 0.5), 1.5)
+			slope := tauSlopeBelow(&c, lo)
 			u = lo - q(lo)/slope
 		}
 	} else {
@@ -457,7 +457,7 @@ func (s *steadyModel) solveHeld(lnD, offT, offP float64) (u, pw, powerSlope floa
 			// keeping up: the clock looks better than it may be, and
 			// exploration goes to find out.
 			top := q(s.uMax)
-			slope := min(max(c[1]+2*c[2]*s.uMax, 0.05), 1)
+			slope := tauSlopeAbove(&c, s.uMax)
 			if top >= 0 {
 				return 0, 0, 0, false // a fit that turned down: no usable root
 			}
@@ -479,6 +479,23 @@ func (s *steadyModel) solveHeld(lnD, offT, offP float64) (u, pw, powerSlope floa
 		powerSlope = 0
 	}
 	return u, pw, powerSlope, true
+}
+
+// tauSlope is d ln τ/d ln B at ln batch u by the coefficients t, within the
+// fitted batches; tauSlopeBelow and tauSlopeAbove are the slopes of the
+// tangents that extend the fit below the smallest and above the largest
+// batch fitted. Below, a part-idle GPU serves in proportion to its batch
+// (near 1); above, ln τ is concave in ln B (at most 1), and a fit that
+// turned down still rises a little, so that the extension errs towards
+// keeping up.
+func tauSlope(t *[steadyZ]float64, u float64) float64 { return min(max(t[1]+2*t[2]*u, 0.05), 1.5) }
+
+func tauSlopeBelow(t *[steadyZ]float64, lo float64) float64 {
+	return min(max(t[1]+2*t[2]*lo, 0.5), 1.5)
+}
+
+func tauSlopeAbove(t *[steadyZ]float64, hi float64) float64 {
+	return min(max(t[1]+2*t[2]*hi, 0.05), 1)
 }
 
 // uLow is the smallest ln batch fitted, or ln steadyMinBatch while unknown.
