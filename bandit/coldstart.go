@@ -17,26 +17,33 @@ import "math"
 // of a step (kernels at low arithmetic intensity, launches, sampling)
 // dominates. Where inside is not known without measuring, so the centre is
 // the middle of the supported range and the design's first pass spans ±4
-// rungs of coldStartRungMHz around it, each held steadyExploreHold
-// decisions. The steady-state model then chooses among the clocks it has
-// data near, and its local exploration walks the rest of the way.
+// rungs around it, each held steadyExploreHold decisions. A rung is the
+// same share of the supported range on every GPU (coldStartRung): 120
+// MHz on the H100's 345–1,980 MHz, 88 MHz on the A100's 210–1,410. The
+// steady-state model then chooses among the clocks it has data near, and
+// its local exploration walks the rest of the way.
 //
 // The passes after the first play −2 to +3 rungs only. Below the optimum
 // the objective rises steeply, because the queue grows as the clock falls
 // short of the load; above it, only with power: on the simulated H100 the
-// lowest rungs (615 and 735 MHz) cost +40 and +20 % of the best static
-// clock's EDP on the conversation load and ~+110 % at three times that
-// load, the highest (1,455 and 1,575) +8 and +12 %, and 0 and +2 %. One
-// pass over the whole ladder keeps the span the fits need. Over 16 seeds
-// and 19 bench rows (2026-12-07, docs/gputune-policy.md) this took the 3×
-// rate rows' gap to static-best from +2.3 / +5.5 / +4.5 % to +1.8 / +1.8 /
-// +2.0 % and the conversation trace's from +0.59 to +0.52 %; keeping the
-// top rung in the later passes cost the conversation trace (nominal,
-// optimistic, tight SLOs) 0.2–0.3 point more.
+// design's 810 MHz costs +9 % of the best static clock's EDP on the
+// conversation load and +89 % at three times that load, its 1,530 MHz +11
+// and +1 % (bench, seed 1, 2026-12-07). One pass over the whole ladder
+// keeps the span the fits need. Over 16 seeds and 19 bench rows
+// (2026-12-07, docs/gputune-policy.md) this took the 3× rate rows' gap to
+// static-best from +2.3 / +5.5 / +4.5 % to +1.8 / +1.8 / +2.0 % and the
+// conversation trace's from +0.59 to +0.52 %; keeping the top rung in the
+// later passes cost the conversation trace (nominal, optimistic, tight
+// SLOs) 0.2–0.3 point more. On the A100 rungs of 120 MHz put the later
+// passes on 570–1,170 MHz, and 570 costs ~+90 % of the EDP of the optimum
+// near 1,050; its range-scaled rungs (later passes on 630–1,080 MHz) took
+// its four bench rows' mean gap to static-best from +2.45 to +1.81 % over
+// 32 seeds (2026-12-07, docs/gputune-policy.md).
 
 const (
-	// coldStartRungMHz is the spacing of the design's clocks.
-	coldStartRungMHz = 120
+	// The design's clocks are coldStartRungMHz apart on a supported range
+	// of coldStartRangeMHz (the H100's), the same share of any other.
+	coldStartRungMHz, coldStartRangeMHz = 120, 1635
 	// coldStartBlindRounds: a server that has given no operating point
 	// after this many windows exports none the model can use, and the
 	// rewards decide as before.
@@ -76,7 +83,7 @@ func (t *gputune) coldStart() (int, bool) {
 		}
 		rung = coldStartLater[later%len(coldStartLater)]
 	}
-	target := (t.fmin+t.fmax)/2 + float64(rung*coldStartRungMHz)
+	target := (t.fmin+t.fmax)/2 + float64(rung)*t.coldStartRung()
 	s.design++
 	i := t.nearestSafe(target)
 	if i < 0 {
@@ -84,6 +91,11 @@ func (t *gputune) coldStart() (int, bool) {
 	}
 	s.startHold(i)
 	return i, true
+}
+
+// coldStartRung is the spacing of the design's clocks, MHz.
+func (t *gputune) coldStartRung() float64 {
+	return (t.fmax - t.fmin) * coldStartRungMHz / coldStartRangeMHz
 }
 
 // nearestSafe is the safe arm whose core clock is nearest to f, the higher

@@ -15,7 +15,8 @@ import (
 func TestColdStartDesignPasses(t *testing.T) {
 	arms := envArms()
 	centre := float64(arms[0].SMMHz+arms[len(arms)-1].SMMHz) / 2
-	rungOf := func(f int) int { return int(math.Round((float64(f) - centre) / coldStartRungMHz)) }
+	rung := newSteadyPolicy(t, 1).coldStartRung()
+	rungOf := func(f int) int { return int(math.Round((float64(f) - centre) / rung)) }
 	for _, c := range []struct {
 		name   string
 		capMHz float64 // the cap holds every lock above it down; 0: none
@@ -58,6 +59,54 @@ func TestColdStartDesignPasses(t *testing.T) {
 			revisitsLow := slices.ContainsFunc(rungs[first:], func(r int) bool { return r < -2 })
 			if want := c.capMHz > 0; revisitsLow != want {
 				t.Errorf("design rungs %v: a rung below −2 after the first pass is %v, want %v", rungs, revisitsLow, want)
+			}
+		})
+	}
+}
+
+// TestColdStartRungsSpanTheRange: the design's first pass spans the same
+// share of the supported range on every GPU: rungs of 120 MHz on the
+// H100's 345–1,980 MHz, of 88 MHz on the A100's 210–1,410 (where 120 MHz
+// rungs put the later passes' lowest clock, 570 MHz, at +90 % of the best
+// static clock's EDP).
+func TestColdStartRungsSpanTheRange(t *testing.T) {
+	for _, c := range []struct {
+		name           string
+		minMHz, maxMHz int
+		rungMHz        float64
+	}{
+		{"H100", 345, 1980, 120},
+		{"A100", 210, 1410, 1200.0 * 120 / 1635},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			var arms []Arm
+			for f := c.minMHz; f <= c.maxMHz; f += 15 {
+				arms = append(arms, Arm{SMMHz: f})
+			}
+			cfg := DefaultConfig(PolicyGPUTune, 2)
+			cfg.SLOMode = SLOIgnore
+			p, err := New(PolicyGPUTune, cfg, arms, 1)
+			if err != nil {
+				t.Fatal(err)
+			}
+			centre := float64(c.minMHz+c.maxMHz) / 2
+			var scores []ArmScore
+			var played []int
+			for range len(coldStartRungs) * steadyExploreHold {
+				var dec Decision
+				dec, scores = p.Decide([]float64{0, 1}, nil, scores)
+				if n := len(played); n == 0 || played[n-1] != dec.Arm.SMMHz {
+					played = append(played, dec.Arm.SMMHz)
+				}
+			}
+			if len(played) != len(coldStartRungs) {
+				t.Fatalf("played %v: want one clock per rung of %v", played, coldStartRungs)
+			}
+			for i, f := range played {
+				want := centre + float64(coldStartRungs[i])*c.rungMHz
+				if math.Abs(float64(f)-want) > 7.5 {
+					t.Errorf("rung %+d: played %d MHz, want the step nearest %.1f", coldStartRungs[i], f, want)
+				}
 			}
 		})
 	}
