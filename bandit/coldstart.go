@@ -18,9 +18,10 @@ import "math"
 // dominates. Where inside is not known without measuring, so the centre is
 // the middle of the supported range and the design's first pass spans ±4
 // rungs around it, each held steadyExploreHold decisions. A rung is the
-// same share of the supported range on every GPU (coldStartRung): 120
-// MHz on the H100's 345–1,980 MHz, 88 MHz on the A100's 210–1,410. The
-// steady-state model then chooses among the clocks it has data near, and
+// same share of the arm table's range on every GPU (coldStartRung): 120
+// MHz on the H100's 345–1,980 MHz, 88 MHz on the A100's 210–1,410, less
+// where the operator bounds the clocks (clock_min_mhz, clock_max_mhz),
+// so that the design stays inside them. The steady-state model then chooses among the clocks it has data near, and
 // its local exploration walks the rest of the way.
 //
 // The passes after the first play −2 to +3 rungs only. Below the optimum
