@@ -65,18 +65,21 @@ func TestColdStartDesignPasses(t *testing.T) {
 }
 
 // TestColdStartRungsSpanTheRange: the design's first pass spans the same
-// share of the supported range on every GPU: rungs of 120 MHz on the
+// share of the GPU's supported range on every GPU: rungs of 120 MHz on the
 // H100's 345–1,980 MHz, of 88 MHz on the A100's 210–1,410 (where 120 MHz
 // rungs put the later passes' lowest clock, 570 MHz, at +90 % of the best
-// static clock's EDP).
+// static clock's EDP). Operator bounds centre the design in them and hold
+// its clocks inside, with the GPU's rung.
 func TestColdStartRungsSpanTheRange(t *testing.T) {
 	for _, c := range []struct {
 		name           string
 		minMHz, maxMHz int
+		gpuRangeMHz    int // 0: the arms' range
 		rungMHz        float64
 	}{
-		{"H100", 345, 1980, 120},
-		{"A100", 210, 1410, 1200.0 * 120 / 1635},
+		{"H100", 345, 1980, 0, 120},
+		{"A100", 210, 1410, 0, 1200.0 * 120 / 1635},
+		{"H100 within 900–1,500 MHz", 900, 1500, 1635, 120},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			var arms []Arm
@@ -85,6 +88,7 @@ func TestColdStartRungsSpanTheRange(t *testing.T) {
 			}
 			cfg := DefaultConfig(PolicyGPUTune, 2)
 			cfg.SLOMode = SLOIgnore
+			cfg.ClockRangeMHz = c.gpuRangeMHz
 			p, err := New(PolicyGPUTune, cfg, arms, 1)
 			if err != nil {
 				t.Fatal(err)
@@ -103,7 +107,7 @@ func TestColdStartRungsSpanTheRange(t *testing.T) {
 				t.Fatalf("played %v: want one clock per rung of %v", played, coldStartRungs)
 			}
 			for i, f := range played {
-				want := centre + float64(coldStartRungs[i])*c.rungMHz
+				want := min(max(centre+float64(coldStartRungs[i])*c.rungMHz, float64(c.minMHz)), float64(c.maxMHz))
 				if math.Abs(float64(f)-want) > 7.5 {
 					t.Errorf("rung %+d: played %d MHz, want the step nearest %.1f", coldStartRungs[i], f, want)
 				}

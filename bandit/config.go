@@ -81,6 +81,11 @@ type Config struct {
 	// globalExploreRounds, to clocks within this distance of the exploit
 	// clock (see settle.go). gputune only.
 	ExploreRadiusMHz int `json:"explore_radius_mhz,omitempty"`
+	// ClockRangeMHz is the GPU's supported core-clock range (its highest
+	// supported clock less its lowest), whatever clocks the operator
+	// allows; gputune's cold-start design spaces its clocks as a share of
+	// it (coldstart.go). 0: the arms' range.
+	ClockRangeMHz int `json:"clock_range_mhz,omitempty"`
 }
 
 // DefaultConfig returns the defaults of the named policy for n context
@@ -197,6 +202,8 @@ func (c Config) Validate() error {
 		return fmt.Errorf("%w: settle_z = %v, want a finite value ≥ 0", ErrConfig, c.SettleZ)
 	case !finite(c.SettleMargin) || c.SettleMargin < 0:
 		return fmt.Errorf("%w: settle_margin = %v, want a finite value ≥ 0", ErrConfig, c.SettleMargin)
+	case c.ClockRangeMHz < 0:
+		return fmt.Errorf("%w: clock_range_mhz = %d, want ≥ 0 (0: the arms' range)", ErrConfig, c.ClockRangeMHz)
 	case c.ExploreRadiusMHz < 0:
 		return fmt.Errorf("%w: explore_radius_mhz = %d, want ≥ 0 (0: default)", ErrConfig, c.ExploreRadiusMHz)
 	case c.RefactorEvery < 1:

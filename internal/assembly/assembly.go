@@ -69,7 +69,7 @@ func Build(s Spec) (Stack, error) {
 	case s.NewPolicy != nil:
 		policy, err = s.NewPolicy(arms)
 	default:
-		policy, err = newPolicy(s.Config, lc, arms)
+		policy, err = newPolicy(s.Config, lc, facts, arms)
 	}
 	if err != nil {
 		return Stack{}, err
@@ -150,17 +150,18 @@ func Arms(cfg config.Config, facts nvgpu.Facts) ([]bandit.Arm, error) {
 	return control.Arms(facts, lc.Clocks)
 }
 
-// NewPolicy builds the configured learning policy over arms; nil for the
-// default governor and static policies, which learn nothing.
-func NewPolicy(cfg config.Config, arms []bandit.Arm) (bandit.Policy, error) {
+// NewPolicy builds the configured learning policy over arms on a GPU with
+// facts; nil for the default governor and static policies, which learn
+// nothing.
+func NewPolicy(cfg config.Config, facts nvgpu.Facts, arms []bandit.Arm) (bandit.Policy, error) {
 	lc, err := LoopConfig(cfg)
 	if err != nil {
 		return nil, err
 	}
-	return newPolicy(cfg, lc, arms)
+	return newPolicy(cfg, lc, facts, arms)
 }
 
-func newPolicy(cfg config.Config, lc control.Config, arms []bandit.Arm) (bandit.Policy, error) {
+func newPolicy(cfg config.Config, lc control.Config, facts nvgpu.Facts, arms []bandit.Arm) (bandit.Policy, error) {
 	kind := lc.Policy.Kind
 	if !kind.Learns() {
 		return nil, nil
@@ -182,6 +183,9 @@ func newPolicy(cfg config.Config, lc control.Config, arms []bandit.Arm) (bandit.
 		Objective:      string(lc.Objective),
 		MemoryClock:    arms[0].MemMHz != 0,
 		ClockStepMHz:   step,
+	}
+	if c := facts.CoreClocksMHz; len(c) > 1 {
+		bc.ClockRangeMHz = c[len(c)-1] - c[0]
 	}
 	if cfg.Bandit.Forgetting == 0 && kind == setting.PolicyAGFT {
 		bc.Forgetting = 1 // AGFT never forgets

@@ -9,6 +9,7 @@ import (
 	"github.com/gputune/gputune/control"
 	"github.com/gputune/gputune/control/setting"
 	"github.com/gputune/gputune/internal/config"
+	"github.com/gputune/gputune/nvgpu"
 )
 
 func TestLoopConfigCarriesEveryField(t *testing.T) {
@@ -60,5 +61,41 @@ func TestLearningKindsAreBanditPolicies(t *testing.T) {
 		if string(kind) != name || !kind.Learns() {
 			t.Errorf("kind %q: bandit names it %q, Learns() = %v", kind, name, kind.Learns())
 		}
+	}
+}
+
+// TestPolicySpacesItsDesignByTheGPU: the learning policy learns the GPU's
+// whole supported range from its facts, not from the clocks the operator
+// allows, so that bounds hold the cold-start design inside them without
+// squeezing it: within 900–1,500 MHz on an H100 (345–1,980) its first
+// pass reaches both bounds, as 120 MHz rungs around 1,200 do; rungs scaled
+// to the bounded range (44 MHz) would stay within 1,020–1,380.
+func TestPolicySpacesItsDesignByTheGPU(t *testing.T) {
+	var facts nvgpu.Facts
+	for f := 345; f <= 1980; f += 15 {
+		facts.CoreClocksMHz = append(facts.CoreClocksMHz, f)
+	}
+	cfg := config.Default()
+	cfg.GPU.ClockMinMHz, cfg.GPU.ClockMaxMHz = 900, 1500
+	cfg.SLO.Mode = "edp"
+	arms, err := Arms(cfg, facts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := NewPolicy(cfg, facts, arms)
+	if err != nil {
+		t.Fatal(err)
+	}
+	x := make([]float64, control.NumFeatures)
+	x[len(x)-1] = 1
+	var scores []bandit.ArmScore
+	lo, hi := 10000, 0
+	for range 40 {
+		var dec bandit.Decision
+		dec, scores = p.Decide(x, nil, scores)
+		lo, hi = min(lo, dec.Arm.SMMHz), max(hi, dec.Arm.SMMHz)
+	}
+	if lo != 900 || hi != 1500 {
+		t.Errorf("the design's first pass played %d–%d MHz, want both bounds, 900–1500", lo, hi)
 	}
 }

@@ -203,7 +203,7 @@ func checkRestores(cfg config.Config, facts nvgpu.Facts, e bandit.Envelope) erro
 	if err != nil {
 		return err
 	}
-	p, err := assembly.NewPolicy(cfg, arms)
+	p, err := assembly.NewPolicy(cfg, facts, arms)
 	if err != nil {
 		return err
 	}
