@@ -208,10 +208,12 @@ func (l *Live) fireWaiters() {
 				// benchmark reads the counter just before each cycle.
 				l.counter.Observe(&l.sim, l.meter)
 			}
-			w.ch <- l.sim.WallNow() // buffered: never blocks
+			// The hold starts before the loop can wake: the loop's whole
+			// cycle, from the instant it receives, is then held.
 			if w.hold && !l.held {
 				l.held, l.heldSince = true, time.Now()
 			}
+			w.ch <- l.sim.WallNow() // buffered: never blocks
 			continue
 		}
 		kept = append(kept, w)
