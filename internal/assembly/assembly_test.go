@@ -9,7 +9,7 @@ import (
 	"github.com/gputune/gputune/control"
 	"github.com/gputune/gputune/control/setting"
 	"github.com/gputune/gputune/internal/config"
-	"github.com/gputune/gputune/nvgpu"
+	"github.com/gputune/gputune/nvgpu/fakegpu"
 )
 
 func TestLoopConfigCarriesEveryField(t *testing.T) {
@@ -71,10 +71,7 @@ func TestLearningKindsAreBanditPolicies(t *testing.T) {
 // pass reaches both bounds, as 120 MHz rungs around 1,200 do; rungs scaled
 // to the bounded range (44 MHz) would stay within 1,020–1,380.
 func TestPolicySpacesItsDesignByTheGPU(t *testing.T) {
-	var facts nvgpu.Facts
-	for f := 345; f <= 1980; f += 15 {
-		facts.CoreClocksMHz = append(facts.CoreClocksMHz, f)
-	}
+	facts := fakegpu.New(fakegpu.Config{}).Facts() // the H100's 345–1,980 MHz
 	cfg := config.Default()
 	cfg.GPU.ClockMinMHz, cfg.GPU.ClockMaxMHz = 900, 1500
 	cfg.SLO.Mode = "edp"
