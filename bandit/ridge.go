@@ -29,7 +29,12 @@ type ridge struct {
 	// n is the discounted count, sumY the discounted sum of targets and
 	// sumSq the discounted sum of squared one-step-ahead residuals.
 	n, sumY, sumSq float64
-	since          int
+	// standardised divides each squared one-step-ahead residual by
+	// 1 + φᵀPφ, its variance in units of the noise's: sumSq/n then
+	// estimates the noise alone, not the noise plus the error of
+	// predicting where the fit had no data (see newSteadyModel).
+	standardised bool
+	since        int
 	// denom is the last update's γ + φᵀPφ (see heldVar).
 	denom float64
 
@@ -113,11 +118,16 @@ func (r *ridge) update(phi []float64, y, w float64) {
 	}
 	r.n = g*r.n + w
 	r.sumY = g*r.sumY + math.Sqrt(w)*y
-	r.sumSq = g*r.sumSq + math.Min(e*e, 1e12)
 
 	// RLS: u = Pφ, P ← (P − uuᵀ/(γ + φᵀu))/γ, θ ← θ + P'φ·e.
 	r.projectNZ(phi)
-	denom := g + dot(phi, r.u)
+	q := dot(phi, r.u)
+	e2 := e * e
+	if r.standardised && q > 0 && finite(q) {
+		e2 /= 1 + q
+	}
+	r.sumSq = g*r.sumSq + math.Min(e2, 1e12)
+	denom := g + q
 	r.denom = denom
 	r.since++
 	if !(denom > 1e-12) || !finite(denom) || r.since >= r.refactorEvery {
