@@ -45,6 +45,7 @@ type changeDetector struct {
 	inBlock    int     // windows in the current block
 	blocks     int     // blocks seen since the last alarm or reset
 	alarms     int     // alarms since the model started
+	level      float64 // mean log rate of the block that raised the last alarm
 }
 
 func (c *changeDetector) reset() { *c = changeDetector{} }
@@ -72,6 +73,7 @@ func (c *changeDetector) observe(x, mu float64) bool {
 				c.up, c.down, c.blocks = 0, 0, 0
 				c.varSum, c.vw = 0, 0
 				c.alarms++
+				c.level = mu + d
 				return true
 			}
 		}

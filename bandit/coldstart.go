@@ -90,6 +90,7 @@ func (t *gputune) coldStart() (int, bool) {
 	}
 	target := (t.fmin+t.fmax)/2 + float64(rung)*t.coldStartRung()
 	s.design++
+	s.coverLevel()
 	i := t.nearestSafe(target)
 	if i < 0 {
 		return -1, false

@@ -399,7 +399,12 @@ func (t *gputune) Decide(x []float64, allowed []Arm, scores []ArmScore) (Decisio
 	exploit := t.steadyExploit(scores)
 	if exploit >= 0 {
 		dec.Held = t.arms[t.steady.plan.held]
-		best = t.steadyExplore(scores, exploit)
+		if i, ok := t.rePass(); ok {
+			best = i
+			t.unprune(scores, i)
+		} else {
+			best = t.steadyExplore(scores, exploit)
+		}
 	} else if i, ok := t.coldStart(); ok {
 		// Every cold-start decision is exploration: no arm is the exploit
 		// arm until the steady-state model chooses one.

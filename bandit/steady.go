@@ -166,6 +166,11 @@ type steadyHold struct {
 	// design is the design's next step and passStart the fitted windows
 	// when its current later pass began.
 	design, passStart int
+	// repass is the rungs of a new load level's design pass not yet
+	// started; covLo and covHi bound the ln demand levels the design's
+	// passes have run at (repass.go).
+	repass       int
+	covLo, covHi float64
 }
 
 // batchRange is what the fits have seen of the ln batch: its extremes, and
@@ -275,6 +280,7 @@ func (s *steadyModel) reset() {
 	s.demandSum, s.preSum, s.preSq, s.meanW = 0, 0, 0, 0
 	s.fromSteps = false
 	s.hold, s.holdLeft, s.design, s.passStart = -1, 0, 0, 0
+	s.repass, s.covLo, s.covHi = 0, math.Inf(1), math.Inf(-1)
 	s.change.reset()
 	s.capTrack = capTrack{}
 	s.plan.reset()
@@ -313,6 +319,7 @@ func (s *steadyModel) update(a Arm, i, sm int, o Steady) {
 	if s.meanW > 0 && !(o.Waiting > 0) {
 		if d, _ := s.means(); s.change.observe(math.Log(rate), math.Log(d)) {
 			s.shorten()
+			s.newLevel(s.change.level)
 		}
 	}
 	s.meanW = steadyMeanMemory*s.meanW + 1

@@ -91,6 +91,8 @@ func (s *steadyModel) restore(st *steadyState) error {
 	}
 	copy(s.cover, st.Cover)
 	s.hold, s.holdLeft = st.Hold, st.HoldLeft
+	// The levels the design covered are not saved: it ran elsewhere.
+	s.repass, s.covLo, s.covHi = 0, math.Inf(1), math.Inf(-1)
 	s.varT.stale, s.varP.stale = true, true
 	if math.IsInf(s.uMax, 0) {
 		return errors.New("its largest batch is not finite")
