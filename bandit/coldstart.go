@@ -88,15 +88,20 @@ func (t *gputune) coldStart() (int, bool) {
 		}
 		rung = coldStartLater[later%len(coldStartLater)]
 	}
-	target := (t.fmin+t.fmax)/2 + float64(rung)*t.coldStartRung()
 	s.design++
 	s.coverLevel()
-	i := t.nearestSafe(target)
+	i := t.designArm(rung)
 	if i < 0 {
 		return -1, false
 	}
 	s.startHold(i)
 	return i, true
+}
+
+// designArm is the safe arm nearest to the design's clock rung rungs from
+// the centre; -1 when no arm is safe.
+func (t *gputune) designArm(rung int) int {
+	return t.nearestSafe((t.fmin+t.fmax)/2 + float64(rung)*t.coldStartRung())
 }
 
 // coldStartRung is the spacing of the design's clocks, MHz.

@@ -70,7 +70,7 @@ func (t *gputune) rePass() (int, bool) {
 	}
 	rung := coldStartLater[len(coldStartLater)-s.repass]
 	s.repass--
-	i := t.nearestSafe((t.fmin+t.fmax)/2 + float64(rung)*t.coldStartRung())
+	i := t.designArm(rung)
 	if i < 0 {
 		s.repass = 0
 		return -1, false

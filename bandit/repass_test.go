@@ -13,7 +13,6 @@ import (
 // the same shift for a model whose design ran elsewhere.
 func TestDesignPassAtNewLoadLevel(t *testing.T) {
 	arms := envArms()
-	centre := float64(arms[0].SMMHz+arms[len(arms)-1].SMMHz) / 2
 	for _, c := range []struct {
 		name          string
 		before, after float64 // demand, tok/s
@@ -61,7 +60,7 @@ func TestDesignPassAtNewLoadLevel(t *testing.T) {
 			}
 			var pass []int
 			for _, r := range coldStartLater {
-				pass = append(pass, pol.nearestSafe(centre+float64(r)*pol.coldStartRung()))
+				pass = append(pass, pol.designArm(r))
 			}
 			var want []int
 			for _, i := range pass {
