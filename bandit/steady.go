@@ -229,11 +229,11 @@ func newSteadyModel(cfg Config, arms []Arm, mems []int, clocks int) *steadyModel
 	}
 	// The fits' noise is estimated from standardised residuals. A raw
 	// one-step-ahead residual at a clock or batch the fit has not seen
-	// measures the extrapolation, not the noise: the design's first far
-	// rungs missed by up to e^144 on the simulated A100, which held the
-	// noise estimate at 8–16 (ln) for minutes, every standard error ~100×
-	// too wide, and the standard-error rule choosing among arms it could
-	// not tell apart (docs/gputune-policy.md).
+	// measures the extrapolation, not the noise: on the simulated A100
+	// the design's first far rungs missed by up to 144 in ln rate, which
+	// held the noise estimate at 8–16 for minutes, made every standard
+	// error ~100× too wide and left the standard-error rule choosing among
+	// arms it could not tell apart (docs/gputune-policy.md).
 	s.tput.standardised, s.power.standardised = true, true
 	s.z, s.phi = make([]float64, steadyZ), make([]float64, steadyZ*k)
 	s.varT, s.varP = newHeldVar(len(arms), k), newHeldVar(len(arms), k)
