@@ -31,8 +31,9 @@ import "math"
 // already that block lies beyond the covered levels: judged over the
 // following 30 s instead (the demand mean, which after the alarm holds
 // only the windows since), the A100's conversation-trace rows started
-// passes too, at +0.19–0.22 point each, where the design's centre lies
-// three rungs below the optimum (16 seeds, 2026-12-07).
+// passes too, which cost each of those rows 0.19–0.22 point: there the
+// design's centre lies three rungs below the optimum (16 seeds,
+// 2026-12-07).
 const repassFactor = 3
 
 // coverLevel adds the demand level the model solves for now to the levels
