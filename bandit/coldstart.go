@@ -24,9 +24,10 @@ import "math"
 // centre to their middle and hold the design's clocks inside them, but do
 // not shrink the rung: the width of the objective's curve is the GPU's,
 // and a design squeezed into a bounded range lost the optimum near its
-// edge (3× rate within 900–1,500 MHz: +1.2 % → +2.8 % against static-best,
-// 8 seeds). The steady-state model then chooses among the clocks it has data near, and
-// its local exploration walks the rest of the way.
+// edge (3× rate within 900–1,500 MHz: +1.2 % → +2.8 % against
+// static-best, 8 seeds). The steady-state model then chooses among the
+// clocks it has data near, and its local exploration walks the rest of the
+// way.
 //
 // The passes after the first play −2 to +3 rungs only. Below the optimum
 // the objective rises steeply, because the queue grows as the clock falls
@@ -89,12 +90,19 @@ func (t *gputune) coldStart() (int, bool) {
 		rung = coldStartLater[later%len(coldStartLater)]
 	}
 	s.design++
-	s.coverLevel()
+	return t.startRung(rung)
+}
+
+// startRung starts holding the safe arm nearest to the design's clock rung
+// rungs from the centre, and records the demand level it runs at; false
+// when no arm is safe.
+func (t *gputune) startRung(rung int) (int, bool) {
 	i := t.designArm(rung)
 	if i < 0 {
 		return -1, false
 	}
-	s.startHold(i)
+	t.steady.coverLevel()
+	t.steady.startHold(i)
 	return i, true
 }
 

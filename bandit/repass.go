@@ -71,12 +71,9 @@ func (t *gputune) rePass() (int, bool) {
 	}
 	rung := coldStartLater[len(coldStartLater)-s.repass]
 	s.repass--
-	i := t.designArm(rung)
-	if i < 0 {
+	i, ok := t.startRung(rung)
+	if !ok {
 		s.repass = 0
-		return -1, false
 	}
-	s.coverLevel()
-	s.startHold(i)
-	return i, true
+	return i, ok
 }
