@@ -30,7 +30,7 @@ func TestChangeDetectorFollowsStepInLoad(t *testing.T) {
 			window := func(level float64) {
 				noise = 0.8*noise + 0.6*0.15*rng.NormFloat64()
 				rate := level * math.Exp(noise)
-				s.update(arms[40], 40, 40, Steady{Batch: 10, GenTokS: rate, PowerW: 300, StepS: 10 / rate})
+				s.update(arms[40], 40, 40, 40, Steady{Batch: 10, GenTokS: rate, PowerW: 300, StepS: 10 / rate})
 			}
 			for range 3000 {
 				window(c.before)
@@ -65,7 +65,7 @@ func TestChangeDetectorQuietOnNoise(t *testing.T) {
 		for range 12000 {
 			noise = 0.8*noise + 0.6*0.15*rng.NormFloat64()
 			rate := 1500 * math.Exp(noise)
-			s.update(arms[40], 40, 40, Steady{Batch: 10, GenTokS: rate, PowerW: 300, StepS: 10 / rate})
+			s.update(arms[40], 40, 40, 40, Steady{Batch: 10, GenTokS: rate, PowerW: 300, StepS: 10 / rate})
 		}
 		if s.change.alarms > 1 {
 			t.Errorf("seed %d: %d alarms in 12,000 stationary windows", seed, s.change.alarms)

@@ -548,7 +548,11 @@ func (t *gputune) Update(obs Observation) {
 		t.track(t.smIdx[i])
 		arm, sm = i, t.smIdx[i]
 	}
-	t.steady.update(obs.Arm, arm, sm, obs.Steady)
+	lock := -1
+	if l, ok := slices.BinarySearch(t.sms, obs.Steady.LockMHz); ok && obs.Steady.LockMHz > 0 {
+		lock = l
+	}
+	t.steady.update(obs.Arm, arm, sm, lock, obs.Steady)
 }
 
 // observationWeight is a window's weight in the reward fit: 1 when the

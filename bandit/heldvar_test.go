@@ -33,7 +33,7 @@ func TestHeldVarMatchesDirect(t *testing.T) {
 		i := rng.IntN(len(arms))
 		b := 2 + 20*rng.Float64()
 		rate := 1000 * math.Exp(0.1*rng.NormFloat64())
-		s.update(arms[i], i, i, Steady{Batch: b, PrefillTokS: 3000 * rng.Float64(), GenTokS: rate, PowerW: 300, StepS: b / rate})
+		s.update(arms[i], i, i, i, Steady{Batch: b, PrefillTokS: 3000 * rng.Float64(), GenTokS: rate, PowerW: 300, StepS: b / rate})
 		if n%7 == 0 {
 			check(n)
 		}

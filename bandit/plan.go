@@ -163,7 +163,7 @@ func (t *gputune) plan(base int, minSE, p, p2 float64) int {
 	best := -1
 	for i, v := range s.value {
 		q.cost[i] = math.Inf(1)
-		if !finite(v) || s.se[i] > steadySEFactor*minSE || (capped && s.lnP[i] > lnCap) {
+		if !finite(v) || s.se[i] > steadySEFactor*minSE || (capped && s.lnP[i] > lnCap) || s.heldDown(t.smIdx[i]) {
 			continue
 		}
 		q.cand = s.planCoeffsOf(i, p, p2)

@@ -58,6 +58,9 @@ type Steady struct {
 	// not the demand (see change.go).
 	Waiting float64
 	Capped  bool
+	// LockMHz is the core clock locked over the window; 0 when none was
+	// (the driver's governor chose).
+	LockMHz int
 	// PowerLimitW is the GPU's enforced power limit (NVML); 0 when
 	// unknown.
 	PowerLimitW float64
@@ -222,10 +225,11 @@ func newSteadyModel(cfg Config, arms []Arm, mems []int, clocks int) *steadyModel
 	s := &steadyModel{
 		k: k, fmin: float64(arms[0].SMMHz), fmax: float64(arms[len(arms)-1].SMMHz), mems: mems,
 		basis: make([]float64, len(arms)*k), g: make([]float64, k),
-		tput:  newRidge(steadyZ*k, steadyRidge, steadyForgetting, cfg.RefactorEvery),
-		power: newRidge(steadyZ*k, steadyRidge, steadyForgetting, cfg.RefactorEvery),
-		delay: 1,
-		cover: make([]float64, clocks),
+		tput:     newRidge(steadyZ*k, steadyRidge, steadyForgetting, cfg.RefactorEvery),
+		power:    newRidge(steadyZ*k, steadyRidge, steadyForgetting, cfg.RefactorEvery),
+		delay:    1,
+		cover:    make([]float64, clocks),
+		capTrack: capTrack{capped: make([]float64, clocks), locked: make([]float64, clocks)},
 	}
 	// The fits' noise is estimated from standardised residuals. A raw
 	// one-step-ahead residual at a clock or batch the fit has not seen
@@ -282,7 +286,7 @@ func (s *steadyModel) reset() {
 	s.hold, s.holdLeft, s.design, s.passStart = -1, 0, 0, 0
 	s.repass, s.covLo, s.covHi = 0, math.Inf(1), math.Inf(-1)
 	s.change.reset()
-	s.capTrack = capTrack{}
+	s.capTrack.reset()
 	s.plan.reset()
 	s.uMax, s.uMin, s.uSum, s.uW, s.windows = math.Inf(-1), math.Inf(1), 0, 0, 0
 	clear(s.cover)
@@ -290,8 +294,9 @@ func (s *steadyModel) reset() {
 
 // update fits one window at arm a, the table's arm i (-1 for a clock
 // outside the table: fitted, but it covers no arm); sm is its index among
-// the distinct core clocks.
-func (s *steadyModel) update(a Arm, i, sm int, o Steady) {
+// the distinct core clocks, and lock that of the clock locked over the
+// window (-1: none, or one outside the table).
+func (s *steadyModel) update(a Arm, i, sm, lock int, o Steady) {
 	if finite(o.Batch) && o.Batch >= 0 && finite(o.GenTokS) && o.GenTokS >= 0 && finite(o.PowerW) && o.PowerW > 0 {
 		s.plan.observe(o)
 	}
@@ -333,7 +338,11 @@ func (s *steadyModel) update(a Arm, i, sm int, o Steady) {
 	if o.PowerLimitW > 0 && finite(o.PowerLimitW) {
 		s.limitW = o.PowerLimitW
 	}
-	if o.Switched || o.Capped {
+	if o.Switched {
+		return
+	}
+	s.countLock(lock, o.Capped)
+	if o.Capped {
 		return
 	}
 	g := s.g
@@ -611,6 +620,7 @@ func (t *gputune) steadyExploit(scores []ArmScore) int {
 		}
 	}
 	t.applyCap()
+	t.applyCapShare()
 	best := -1
 	for i, v := range s.value {
 		if finite(v) && s.se[i] <= steadySEFactor*minSE && (best < 0 || v < s.value[best]) {

@@ -615,6 +615,41 @@ func TestSwitchedWindowFlaggedUnderVirtualClock(t *testing.T) {
 	check(false)
 }
 
+// Each window tells the policy the clock locked over it (the lock, not the
+// clock in effect, which a power cap holds below it), and none in read-only
+// mode, where nothing is locked.
+func TestWindowCarriesItsLock(t *testing.T) {
+	r := newRig(t, nil, false)
+	r.cycles(4) // priming, warm-up, then the lock to 1200 MHz
+	lockOf := func() int {
+		t.Helper()
+		n := len(r.policy.updates)
+		r.cycle()
+		if len(r.policy.updates) != n+1 {
+			t.Fatalf("no update for the window")
+		}
+		return r.policy.updates[n].Steady.LockMHz
+	}
+	if got := lockOf(); got != 1200 {
+		t.Errorf("window at the 1200 MHz lock: LockMHz = %d", got)
+	}
+	r.policy.arm = bandit.Arm{SMMHz: 1500}
+	if got := lockOf(); got != 1200 {
+		t.Errorf("window that ran before the switch to 1500 MHz: LockMHz = %d, want 1200", got)
+	}
+	if got := lockOf(); got != 1500 {
+		t.Errorf("window after the switch: LockMHz = %d, want 1500", got)
+	}
+
+	ro := newRig(t, nil, true)
+	ro.cycles(6)
+	if n := len(ro.policy.updates); n == 0 {
+		t.Fatal("read-only: no update")
+	} else if got := ro.policy.updates[n-1].Steady.LockMHz; got != 0 {
+		t.Errorf("read-only: LockMHz = %d, want 0 (nothing locked)", got)
+	}
+}
+
 // A lock the state file cannot record (disk full) is not made: the loop gives
 // the old lock back to the governor instead of keeping it, and locks again
 // once the file can be written.

@@ -119,6 +119,10 @@ func (l *Loop) steadyPoint(win scrape.Window, powerW float64, switched bool, gs 
 	}
 	st := bandit.Steady{Batch: batch, PrefillTokS: win.PromptTokPerS, GenTokS: win.GenTokPerS, PowerW: powerW,
 		Switched: switched, Capped: gs.EventReason&throttled != 0, PowerLimitW: l.facts.PowerLimitW, Waiting: win.Waiting}
+	if !l.st.readOnly {
+		// The clock locked over the window; read-only, nothing was.
+		st.LockMHz = l.st.ran.FreqMHz
+	}
 	if win.ITLObs > 0 && win.ITLMean > 0 {
 		st.StepS = win.ITLMean
 	}
