@@ -36,6 +36,12 @@ type steadyState struct {
 	// Hold is the arm index being explored and HoldLeft its decisions left.
 	Hold     int `json:"hold"`
 	HoldLeft int `json:"hold_left"`
+	// LockedWindows and CappedWindows are, per core clock, the discounted
+	// windows locked there and those a power cap held down (powercap.go);
+	// absent in states saved before 2026-12-07 (3284a7f), which then count
+	// afresh.
+	LockedWindows []float64 `json:"locked_windows,omitempty"`
+	CappedWindows []float64 `json:"capped_windows,omitempty"`
 }
 
 // state is nil until the model has fitted a window.
@@ -49,6 +55,7 @@ func (s *steadyModel) state() *steadyState {
 		MeanWeight: s.meanW, LnBatchMax: s.uMax, Windows: s.windows, FromSteps: s.fromSteps,
 		LnBatchMin: s.uMin, LnBatchSum: s.uSum, LnBatchWeight: s.uW,
 		Cover: append([]float64(nil), s.cover...), Hold: s.hold, HoldLeft: s.holdLeft,
+		LockedWindows: append([]float64(nil), s.locked...), CappedWindows: append([]float64(nil), s.capped...),
 	}
 }
 
@@ -70,6 +77,8 @@ func (s *steadyModel) restore(st *steadyState) error {
 	switch {
 	case len(st.Cover) != len(s.cover):
 		return fmt.Errorf("it covers %d core clocks, this policy has %d", len(st.Cover), len(s.cover))
+	case !lockCounts(st.LockedWindows, st.CappedWindows, len(s.cover)):
+		return errors.New("its locked and capped window counts are malformed")
 	case !allFinite(sums) || !allFinite(st.Cover) || st.Windows <= 0 || !(st.MeanWeight > 0) ||
 		st.DemandSum <= 0 || st.LnBatchWeight < 0 || (st.LnBatchWeight > 0 && st.LnBatchMin > st.LnBatchMax) ||
 		st.Hold < -1 || st.Hold >= len(s.value) || st.HoldLeft < 0 || st.HoldLeft >= steadyExploreHold:
@@ -90,6 +99,8 @@ func (s *steadyModel) restore(st *steadyState) error {
 		s.uMin, s.uSum, s.uW = st.LnBatchMin, st.LnBatchSum, st.LnBatchWeight
 	}
 	copy(s.cover, st.Cover)
+	copy(s.locked, st.LockedWindows)
+	copy(s.capped, st.CappedWindows)
 	s.hold, s.holdLeft = st.Hold, st.HoldLeft
 	// The levels the design covered are not saved: it ran elsewhere.
 	s.repass, s.covLo, s.covHi = 0, math.Inf(1), math.Inf(-1)
@@ -105,4 +116,22 @@ func (s *steadyModel) restore(st *steadyState) error {
 func otherTerms(rs ridgeState, p int) bool {
 	n := len(rs.B)
 	return n != p && n > 0 && len(rs.G) == n*n && len(rs.P) == n*n && len(rs.Theta) == n
+}
+
+// lockCounts reports whether saved per-clock lock counts are whole: both
+// absent, or one finite, non-negative count per core clock with no more
+// capped windows than locked ones.
+func lockCounts(locked, capped []float64, clocks int) bool {
+	if len(locked) == 0 && len(capped) == 0 {
+		return true
+	}
+	if len(locked) != clocks || len(capped) != clocks {
+		return false
+	}
+	for i := range locked {
+		if !finite(locked[i]) || !finite(capped[i]) || capped[i] < 0 || capped[i] > locked[i] {
+			return false
+		}
+	}
+	return true
 }

@@ -59,7 +59,7 @@ func (e *heldEnv) window(f float64, switched bool) (Steady, float64) {
 	step := e.step(f, b) * math.Exp(0.1*e.rng.NormFloat64())
 	p := e.power(f, b) * math.Exp(0.02*e.rng.NormFloat64())
 	rate := b / step
-	st := Steady{Batch: b, GenTokS: rate, PowerW: p, StepS: step, Switched: switched}
+	st := Steady{Batch: b, GenTokS: rate, PowerW: p, StepS: step, Switched: switched, LockMHz: f2i(f)}
 	return st, -math.Log(p * b / (rate * rate) * 1e4)
 }
 
@@ -292,6 +292,12 @@ func TestSteadyStateRoundTrip(t *testing.T) {
 		t.Fatalf("restored model has %d windows and demand %v, saved %d and %v",
 			back.steady.windows, backDemand, pol.steady.windows, savedDemand)
 	}
+	if !slices.Equal(back.steady.locked, pol.steady.locked) || !slices.Equal(back.steady.capped, pol.steady.capped) {
+		t.Fatal("restored model lost its per-clock lock counts")
+	}
+	if slices.Max(pol.steady.locked) == 0 {
+		t.Fatal("setup: the saved model counted no locked window")
+	}
 	x := []float64{0, 1}
 	for range 50 {
 		d1, _ := pol.Decide(x, nil, nil)
@@ -316,6 +322,13 @@ func TestSteadyStateMalformedIsRefused(t *testing.T) {
 		"no windows":       func(s *steadyState) { s.Windows = 0 },
 		"negative demand":  func(s *steadyState) { s.DemandSum = -1 },
 		"power parameters": func(s *steadyState) { s.Power.B = s.Power.B[:1] },
+		"lock counts length": func(s *steadyState) {
+			s.LockedWindows, s.CappedWindows = make([]float64, 3), make([]float64, 3)
+		},
+		"more capped than locked": func(s *steadyState) {
+			s.LockedWindows, s.CappedWindows = make([]float64, len(s.Cover)), make([]float64, len(s.Cover))
+			s.CappedWindows[0] = 1
+		},
 	}
 	for name, spoil := range cases {
 		t.Run(name, func(t *testing.T) {
