@@ -63,29 +63,7 @@ func TestPowerCapBindsNearOptimum(t *testing.T) {
 		capClock := best - below
 		env.limitW = env.power(float64(capClock), env.heldBatch(float64(capClock)))
 		env.batch = env.heldBatch(1980)
-		pol := newSteadyPolicy(t, 1)
-		var scores []ArmScore
-		prev := 0
-		var exploits []int
-		capped := 0
-		const n = 3000
-		x := []float64{0, 1}
-		for r := range n {
-			var dec Decision
-			dec, scores = pol.Decide(x, nil, scores)
-			f := dec.Arm.SMMHz
-			st := env.window(float64(f), f != prev)
-			prev = f
-			pol.Update(Observation{Arm: dec.Arm, Context: x, Reward: 0, TTFT: math.NaN(), TPOT: math.NaN(), Steady: st})
-			if r >= n/2 && !dec.Explore {
-				exploits = append(exploits, f)
-				if st.Capped {
-					capped++
-				}
-			}
-		}
-		got := median(exploits)
-		share := float64(capped) / float64(len(exploits))
+		got, share := runCapped(t, env.window)
 		t.Logf("uncapped optimum %d MHz, cap binds above %d MHz (%.0f W); median exploit clock %d MHz, %.0f%% of exploit windows capped",
 			best, capClock, env.limitW, got, 100*share)
 		if got < capClock-30 || got > capClock+30 {
@@ -148,29 +126,7 @@ func TestPowerCapAtLoadPeaks(t *testing.T) {
 		t.Fatalf("setup: the mean load's power at the optimum, %.0f W, meets the limit %.0f W", mean, env.limitW)
 	}
 	env.batch = env.heldBatch(1980)
-	pol := newSteadyPolicy(t, 1)
-	var scores []ArmScore
-	prev := 0
-	var exploits []int
-	capped := 0
-	const n = 3000
-	x := []float64{0, 1}
-	for r := range n {
-		var dec Decision
-		dec, scores = pol.Decide(x, nil, scores)
-		f := dec.Arm.SMMHz
-		st := env.window(float64(f), f != prev)
-		prev = f
-		pol.Update(Observation{Arm: dec.Arm, Context: x, Reward: 0, TTFT: math.NaN(), TPOT: math.NaN(), Steady: st})
-		if r >= n/2 && !dec.Explore {
-			exploits = append(exploits, f)
-			if st.Capped {
-				capped++
-			}
-		}
-	}
-	got := median(exploits)
-	share := float64(capped) / float64(len(exploits))
+	got, share := runCapped(t, env.window)
 	t.Logf("uncapped optimum %d MHz, peaks capped above %d MHz (%.0f W); median exploit clock %d MHz, %.0f%% of exploit windows capped",
 		best, capClock, env.limitW, got, 100*share)
 	if got > capClock+15 {
@@ -179,4 +135,32 @@ func TestPowerCapAtLoadPeaks(t *testing.T) {
 	if share > 0.3 {
 		t.Errorf("%.0f%% of exploit windows capped, want at most 30%%", 100*share)
 	}
+}
+
+// runCapped drives a fresh policy for 3,000 windows served by window and
+// returns the median exploit clock of the second half and the share of
+// those exploit windows that were capped.
+func runCapped(t *testing.T, window func(f float64, switched bool) Steady) (mhz int, capped float64) {
+	t.Helper()
+	pol := newSteadyPolicy(t, 1)
+	var scores []ArmScore
+	prev := 0
+	var exploits []int
+	n, nCapped := 3000, 0
+	x := []float64{0, 1}
+	for r := range n {
+		var dec Decision
+		dec, scores = pol.Decide(x, nil, scores)
+		f := dec.Arm.SMMHz
+		st := window(float64(f), f != prev)
+		prev = f
+		pol.Update(Observation{Arm: dec.Arm, Context: x, Reward: 0, TTFT: math.NaN(), TPOT: math.NaN(), Steady: st})
+		if r >= n/2 && !dec.Explore {
+			exploits = append(exploits, f)
+			if st.Capped {
+				nCapped++
+			}
+		}
+	}
+	return median(exploits), float64(nCapped) / float64(len(exploits))
 }
