@@ -48,15 +48,7 @@ func (t *gputune) applyCap() {
 		if !finite(s.value[i]) || !(s.lnP[i] > lc) {
 			continue
 		}
-		got := -1
-		for j, b := range t.arms {
-			if b.MemMHz != t.arms[i].MemMHz || b.SMMHz >= t.arms[i].SMMHz || !finite(s.value[j]) || !(s.lnP[j] <= lc) {
-				continue
-			}
-			if got < 0 || b.SMMHz > t.arms[got].SMMHz {
-				got = j
-			}
-		}
+		got := t.highestBelow(i, func(j int) bool { return s.lnP[j] <= lc })
 		if got < 0 {
 			s.value[i], s.se[i] = math.Inf(1), math.Inf(1)
 			continue
@@ -65,6 +57,23 @@ func (t *gputune) applyCap() {
 		// leave the lower clock the choice.
 		s.value[i], s.se[i] = s.value[got], s.se[got]
 	}
+}
+
+// highestBelow is the arm of arm i's memory clock with the highest core
+// clock below arm i's whose value is finite and that lets admits; -1 when
+// there is none.
+func (t *gputune) highestBelow(i int, lets func(j int) bool) int {
+	s := t.steady
+	got := -1
+	for j, b := range t.arms {
+		if b.MemMHz != t.arms[i].MemMHz || b.SMMHz >= t.arms[i].SMMHz || !finite(s.value[j]) || !lets(j) {
+			continue
+		}
+		if got < 0 || b.SMMHz > t.arms[got].SMMHz {
+			got = j
+		}
+	}
+	return got
 }
 
 // What a lock gets under a cap that binds now and then. The prediction
@@ -124,15 +133,7 @@ func (t *gputune) applyCapShare() {
 		if !finite(s.value[i]) || !s.heldDown(t.smIdx[i]) {
 			continue
 		}
-		got := -1
-		for j, b := range t.arms {
-			if b.MemMHz != t.arms[i].MemMHz || b.SMMHz >= t.arms[i].SMMHz || !finite(s.value[j]) || s.heldDown(t.smIdx[j]) {
-				continue
-			}
-			if got < 0 || b.SMMHz > t.arms[got].SMMHz {
-				got = j
-			}
-		}
+		got := t.highestBelow(i, func(j int) bool { return !s.heldDown(t.smIdx[j]) })
 		if got >= 0 {
 			s.value[i], s.se[i] = s.value[got], s.se[got]
 		}
