@@ -36,7 +36,7 @@ func (e *cappedEnv) window(f float64, switched bool) Steady {
 	st, _ := e.heldEnv.window(fe, switched)
 	st.Capped = fe < f
 	st.PowerLimitW = e.limitW
-	st.LockMHz = int(f)
+	st.LockMHz = f2i(f)
 	return st
 }
 

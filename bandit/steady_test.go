@@ -567,7 +567,7 @@ func TestRestoredModelSolvesForTheCurrentLoad(t *testing.T) {
 		h := &heldStep{pol: newSteadyPolicy(t, seed), env: env, steady: true}
 		var highExploits []int
 		for r := range 2000 {
-			env.demand = float64(high)
+			env.demand = high
 			if (r/400)%2 == 1 {
 				env.demand = low
 			}
