@@ -205,9 +205,17 @@ type steadyModel struct {
 	steadyHold
 	change changeDetector
 	capTrack
-	cover []float64 // per distinct core clock: discounted windows
-	plan  planner
+	clockData
+	plan planner
 	steadyScratch
+}
+
+// clockData is what the model keeps per distinct core clock: the windows
+// fitted there, and the batches they ran at with the probe candidates these
+// imply (probe.go).
+type clockData struct {
+	cover []float64 // discounted windows fitted
+	probe batchProbe
 }
 
 // steadyScratch is per-decision working memory.
@@ -216,6 +224,7 @@ type steadyScratch struct {
 	value  []float64 // per arm: predicted ln objective (+Inf: unknown)
 	se     []float64 // per arm: its standard error
 	lnP    []float64 // per arm: predicted ln power when held (NaN: unknown)
+	heldU  []float64 // per arm: the ln batch it holds (NaN: cannot keep up)
 	coeffT [steadyZ]float64
 	coeff  [steadyZ]float64
 }
@@ -225,11 +234,11 @@ func newSteadyModel(cfg Config, arms []Arm, mems []int, clocks int) *steadyModel
 	s := &steadyModel{
 		k: k, fmin: float64(arms[0].SMMHz), fmax: float64(arms[len(arms)-1].SMMHz), mems: mems,
 		basis: make([]float64, len(arms)*k), g: make([]float64, k),
-		tput:     newRidge(steadyZ*k, steadyRidge, steadyForgetting, cfg.RefactorEvery),
-		power:    newRidge(steadyZ*k, steadyRidge, steadyForgetting, cfg.RefactorEvery),
-		delay:    1,
-		cover:    make([]float64, clocks),
-		capTrack: capTrack{capped: make([]float64, clocks), locked: make([]float64, clocks)},
+		tput:      newRidge(steadyZ*k, steadyRidge, steadyForgetting, cfg.RefactorEvery),
+		power:     newRidge(steadyZ*k, steadyRidge, steadyForgetting, cfg.RefactorEvery),
+		delay:     1,
+		capTrack:  capTrack{capped: make([]float64, clocks), locked: make([]float64, clocks)},
+		clockData: clockData{cover: make([]float64, clocks), probe: newBatchProbe(len(arms), clocks)},
 	}
 	// The fits' noise is estimated from standardised residuals. A raw
 	// one-step-ahead residual at a clock or batch the fit has not seen
@@ -242,6 +251,7 @@ func newSteadyModel(cfg Config, arms []Arm, mems []int, clocks int) *steadyModel
 	s.z, s.phi = make([]float64, steadyZ), make([]float64, steadyZ*k)
 	s.varT, s.varP = newHeldVar(len(arms), k), newHeldVar(len(arms), k)
 	s.value, s.se, s.lnP = make([]float64, len(arms)), make([]float64, len(arms)), make([]float64, len(arms))
+	s.heldU = make([]float64, len(arms))
 	for i, a := range arms {
 		s.fill(a, s.basis[i*k:(i+1)*k])
 	}
@@ -290,6 +300,7 @@ func (s *steadyModel) reset() {
 	s.plan.reset()
 	s.uMax, s.uMin, s.uSum, s.uW, s.windows = math.Inf(-1), math.Inf(1), 0, 0, 0
 	clear(s.cover)
+	s.probe.reset()
 }
 
 // update fits one window at arm a, the table's arm i (-1 for a clock
@@ -367,6 +378,7 @@ func (s *steadyModel) update(a Arm, i, sm, lock int, o Steady) {
 	if sm >= 0 && sm < len(s.cover) {
 		s.cover[sm]++
 	}
+	s.probe.fitted(sm, u)
 }
 
 func (s *steadyModel) ready() bool { return s.windows >= steadyMinWindows && s.meanW > 0 }
@@ -411,15 +423,16 @@ func (s *steadyModel) coefficients(i int) {
 }
 
 // objective is the predicted ln objective (up to a constant) of holding arm
-// i, ln P(B_ss) + delay·ln B_ss with B_ss where throughput meets demand, and
-// its standard error, at ln demand lnD and the prefill terms p and p2
-// (prefill). +Inf when the clock cannot keep up within the batches seen.
-func (s *steadyModel) objective(i int, lnD, p, p2 float64) (value, se float64) {
+// i, ln P(B_ss) + delay·ln B_ss with B_ss where throughput meets demand, its
+// standard error and u = ln B_ss, at ln demand lnD and the prefill terms p
+// and p2 (prefill). +Inf, and u NaN, when the clock cannot keep up within
+// the batches seen.
+func (s *steadyModel) objective(i int, lnD, p, p2 float64) (value, se, u float64) {
 	s.coefficients(i)
 	offT, offP := s.coeffT[3]*p+s.coeffT[4]*p2, s.coeff[3]*p+s.coeff[4]*p2
 	u, pw, powerSlope, ok := s.solveHeld(lnD, offT, offP)
 	if !ok {
-		return math.Inf(1), math.Inf(1)
+		return math.Inf(1), math.Inf(1), math.NaN()
 	}
 	value = pw + s.delay*u
 	s.lnP[i] = pw
@@ -434,7 +447,7 @@ func (s *steadyModel) objective(i int, lnD, p, p2 float64) (value, se float64) {
 	varT := sT * sT * s.varT.quad(i, s.z)
 	varP := sP * sP * s.varP.quad(i, s.z)
 	a := (powerSlope + s.delay) / tputSlope
-	return value, math.Sqrt(max(varP+a*a*varT, 0))
+	return value, math.Sqrt(max(varP+a*a*varT, 0)), u
 }
 
 // solveHeld solves, with the current arm's coefficients (coefficients) and
@@ -614,7 +627,7 @@ func (t *gputune) steadyExploit(scores []ArmScore) int {
 		if !t.safe[i] || !s.covered(t.smIdx[i]) {
 			continue
 		}
-		s.value[i], s.se[i] = s.objective(i, lnD, p, p2)
+		s.value[i], s.se[i], s.heldU[i] = s.objective(i, lnD, p, p2)
 		if finite(s.value[i]) {
 			minSE = min(minSE, s.se[i])
 		}
@@ -630,6 +643,7 @@ func (t *gputune) steadyExploit(scores []ArmScore) int {
 	if best < 0 {
 		return -1
 	}
+	t.markProbes(best)
 	s.plan.held = best
 	best = t.planned(best, minSE)
 	for i, v := range s.value {
@@ -647,7 +661,8 @@ func (t *gputune) steadyExploit(scores []ArmScore) int {
 
 // steadyExplore returns the arm to play when the steady-state model chooses
 // the exploit arm: the exploit arm, or, in steadyExploreShare of decisions,
-// a uniformly drawn safe arm within ExploreRadiusMHz of it. It ignores the
+// a probe (probe.go) while there is a candidate, else a uniformly drawn safe
+// arm within ExploreRadiusMHz of it. It ignores the
 // rewards' pruning, which judges arms by the biased per-window rewards, and
 // an arm it draws is unpruned.
 func (t *gputune) steadyExplore(scores []ArmScore, exploit int) int {
@@ -657,6 +672,11 @@ func (t *gputune) steadyExplore(scores []ArmScore, exploit int) int {
 	}
 	if t.rng.Float64() >= steadyExploreShare/steadyExploreHold {
 		return exploit
+	}
+	if i, ok := t.pickProbe(); ok {
+		s.startHold(i)
+		t.unprune(scores, i)
+		return i
 	}
 	r, center := t.cfg.ExploreRadiusMHz, t.arms[exploit].SMMHz
 	near := func(i int) bool {

@@ -109,6 +109,7 @@ func (s *steadyModel) restore(st *steadyState) error {
 		s.uMin, s.uSum, s.uW = st.LnBatchMin, st.LnBatchSum, st.LnBatchWeight
 	}
 	copy(s.cover, st.Cover)
+	s.probe.trustAll(s.uMax)
 	copy(s.locked, st.LockedWindows)
 	copy(s.capped, st.CappedWindows)
 	s.hold, s.holdLeft = st.Hold, st.HoldLeft
