@@ -34,13 +34,15 @@ const (
 	// unseen: half the batch.
 	probeBatchMargin = math.Ln2
 	// probeDepthRungs is how far below the choice, in the cold-start
-	// design's rungs, a probe may go. A probe at a clock that truly cannot
-	// keep up builds a queue that costs long after it ends: at three times
-	// the conversation trace's rate (pessimistic parameters) probes
-	// 600–650 MHz below the choice cost 1–3 points of the run each. The
-	// choice moves down as probes show lower clocks keeping up, and the
-	// probes descend with it.
-	probeDepthRungs = 4
+	// design's rungs (240 MHz on the H100), a probe may go. A probe far
+	// below the choice measures a clock at a batch it cannot serve, and
+	// its windows bend the fit's shared clock polynomial: with 4 rungs, at
+	// three times the conversation trace's rate (pessimistic parameters,
+	// seed 46), probes at 795–960 MHz made 1,150–1,250 MHz look able to
+	// keep up, the choice settled there against a best static 1,455 MHz
+	// and the run lost 14 points. The choice moves down as probes show
+	// lower clocks keeping up, and the probes descend with it.
+	probeDepthRungs = 2
 )
 
 func newBatchProbe(arms, clocks int) batchProbe {
