@@ -20,7 +20,8 @@ import "math"
 // A probe holds such a clock for steadyExploreHold decisions. The clock
 // inherits the running batch of the clock before it, so its windows measure
 // the throughput at the batch the load needs, and afterwards its value
-// rests on data: finite if it keeps up, +Inf if it does not. Probes take
+// rests on windows at that batch (though the fit's tangent beyond them can
+// still carry a clock that falls short to a finite value). Probes take
 // the place of the uniform draws while candidates exist; a model that rules
 // out no clock it has not seen at the needed batch explores as before.
 type batchProbe struct {
