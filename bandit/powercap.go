@@ -60,8 +60,8 @@ func (t *gputune) applyCap() {
 }
 
 // highestBelow is the arm of arm i's memory clock with the highest core
-// clock below arm i's whose value is finite and that lets admits; -1 when
-// there is none.
+// clock below arm i's whose value is finite and that lets(j) admits; -1
+// when there is none.
 func (t *gputune) highestBelow(i int, lets func(j int) bool) int {
 	s := t.steady
 	got := -1

@@ -88,8 +88,8 @@ func (b *batchProbe) localTop(sm int) float64 {
 // never ran at half the batch the choice holds, a batch any lower clock
 // needs at least. Throughput at a batch rises with the clock, so a clock
 // below one that its own data show unable to keep up cannot either, and
-// is not a candidate: under a load that the low clocks truly cannot serve,
-// one probe rules out every clock below it.
+// is not a candidate: a probe after which its clock is still valued unable
+// rules out every clock below it.
 func (t *gputune) markProbes(best int) {
 	s := t.steady
 	p := &s.probe

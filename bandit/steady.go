@@ -673,11 +673,21 @@ func (t *gputune) steadyExplore(scores []ArmScore, exploit int) int {
 	if t.rng.Float64() >= steadyExploreShare/steadyExploreHold {
 		return exploit
 	}
-	if i, ok := t.pickProbe(); ok {
-		s.startHold(i)
-		t.unprune(scores, i)
-		return i
+	i, ok := t.pickProbe()
+	if !ok {
+		i = t.drawNear(exploit)
 	}
+	if i < 0 {
+		return exploit
+	}
+	s.startHold(i)
+	t.unprune(scores, i)
+	return i
+}
+
+// drawNear returns a uniformly drawn safe arm other than exploit within
+// ExploreRadiusMHz of it, and -1 when there is none.
+func (t *gputune) drawNear(exploit int) int {
 	r, center := t.cfg.ExploreRadiusMHz, t.arms[exploit].SMMHz
 	near := func(i int) bool {
 		d := t.arms[i].SMMHz - center
@@ -690,7 +700,7 @@ func (t *gputune) steadyExplore(scores []ArmScore, exploit int) int {
 		}
 	}
 	if n == 0 {
-		return exploit
+		return -1
 	}
 	pick := t.rng.IntN(n)
 	for i := range t.arms {
@@ -698,13 +708,11 @@ func (t *gputune) steadyExplore(scores []ArmScore, exploit int) int {
 			continue
 		}
 		if pick == 0 {
-			s.startHold(i)
-			t.unprune(scores, i)
 			return i
 		}
 		pick--
 	}
-	return exploit
+	return -1
 }
 
 // steadyWarmupHold holds an arm the rewards chose to explore for
