@@ -225,8 +225,12 @@ type steadyScratch struct {
 	se     []float64 // per arm: its standard error
 	lnP    []float64 // per arm: predicted ln power when held (NaN: unknown)
 	heldU  []float64 // per arm: the ln batch it holds (NaN: cannot keep up)
-	coeffT [steadyZ]float64
-	coeff  [steadyZ]float64
+	// powerAt is, per valued arm, its ln power in the ln batch, and bounds
+	// the arms that bound the others' (powerbound.go).
+	powerAt []heldPower
+	bounds  []int
+	coeffT  [steadyZ]float64
+	coeff   [steadyZ]float64
 }
 
 func newSteadyModel(cfg Config, arms []Arm, mems []int, clocks int) *steadyModel {
@@ -252,6 +256,7 @@ func newSteadyModel(cfg Config, arms []Arm, mems []int, clocks int) *steadyModel
 	s.varT, s.varP = newHeldVar(len(arms), k), newHeldVar(len(arms), k)
 	s.value, s.se, s.lnP = make([]float64, len(arms)), make([]float64, len(arms)), make([]float64, len(arms))
 	s.heldU = make([]float64, len(arms))
+	s.powerAt, s.bounds = make([]heldPower, len(arms)), make([]int, 0, len(arms))
 	for i, a := range arms {
 		s.fill(a, s.basis[i*k:(i+1)*k])
 	}
@@ -436,6 +441,7 @@ func (s *steadyModel) objective(i int, lnD, p, p2 float64) (value, se, u float64
 	}
 	value = pw + s.delay*u
 	s.lnP[i] = pw
+	s.powerAt[i] = heldPower{s.coeff[0] + offP, s.coeff[1], s.coeff[2]}
 	// The delta method at the mean prefill rate, the two fits taken as
 	// independent: an error e in ln τ moves ln B_ss by −e/(∂ln τ/∂u), and J
 	// with it.
@@ -632,6 +638,7 @@ func (t *gputune) steadyExploit(scores []ArmScore) int {
 			minSE = min(minSE, s.se[i])
 		}
 	}
+	t.boundPower()
 	t.applyCap()
 	t.applyCapShare()
 	best := -1

@@ -1,0 +1,77 @@
+package bandit
+
+import "math"
+
+// Power never falls as the clock rises. At one batch and prefill load a
+// GPU at a higher core clock draws at least the power it draws at a lower
+// one (the dynamic part grows as f·V², and nothing else falls), so a
+// clock's held power is bounded by what a higher clock of the same memory
+// clock draws at the same batch. The fits share their clock polynomials,
+// and at a clock whose windows ran at other batches and loads the power at
+// its held batch is an extrapolation: on the phases workload the design's
+// low clocks ran in the prefill-heavy first minute (batches of 2–9), and
+// in a decode phase the model put 960 MHz at 659 W at a held batch of 24,
+// and 1,200 MHz, whose windows ran at batches up to 41, at 346 W at a
+// batch of 26 (docs/gputune-policy.md, 2026-12-08).
+//
+// Only clocks with windows of their own bound the others: a clock that
+// only borrows its neighbours' data is an extrapolation too, and the
+// minimum over extrapolations is biased low (on the A100 under the
+// optimistic parameters, 1,185 MHz, never locked, predicted 11–24 % less
+// power than 900–1,035 MHz at their held batches, and a bound by every
+// valued clock took the exploit clock from 1,035–1,095 MHz to 885–930,
+// +1.2 → +5.7 % against static-best, seed 7).
+
+// powerBoundWindows is how many (discounted) windows a clock must have
+// been locked for before its predicted power bounds a lower clock's.
+const powerBoundWindows = 10
+
+// boundPower lowers each valued arm's held ln power, and its value with it,
+// to the least that a higher core clock of the same memory clock with
+// powerBoundWindows windows of its own predicts at the arm's held batch.
+// objective must have filled s.powerAt for the valued arms.
+func (t *gputune) boundPower() {
+	s := t.steady
+	bounds := s.bounds[:0]
+	for j := range t.arms {
+		if finite(s.value[j]) && s.locked[t.smIdx[j]] >= powerBoundWindows {
+			bounds = append(bounds, j)
+		}
+	}
+	if len(bounds) == 0 {
+		return
+	}
+	lo := s.uLow()
+	for i, a := range t.arms {
+		if !finite(s.value[i]) {
+			continue
+		}
+		u := s.heldU[i]
+		least := s.lnP[i]
+		for _, j := range bounds {
+			if b := t.arms[j]; b.MemMHz == a.MemMHz && b.SMMHz > a.SMMHz {
+				least = min(least, s.powerAt[j].at(u, lo, s.uMax))
+			}
+		}
+		if least < s.lnP[i] {
+			s.value[i] -= s.lnP[i] - least
+			s.lnP[i] = least
+		}
+	}
+}
+
+// heldPower is one arm's ln power as a quadratic in the ln batch, its
+// prefill terms folded into the constant.
+type heldPower [3]float64
+
+// at is the ln power at ln batch u, extended as solveHeld extends it: held
+// at its value at the smallest fitted batch lo below it, along its tangent
+// (never falling) above the largest, hi.
+func (c *heldPower) at(u, lo, hi float64) float64 {
+	v := min(max(u, lo), hi)
+	pw := c[0] + c[1]*v + c[2]*v*v
+	if u > hi {
+		pw += math.Max(c[1]+2*c[2]*hi, 0) * (u - hi)
+	}
+	return pw
+}
