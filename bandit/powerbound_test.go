@@ -2,7 +2,6 @@ package bandit
 
 import (
 	"math"
-	"math/rand/v2"
 	"testing"
 )
 
@@ -11,17 +10,8 @@ import (
 // batch is valued at that higher clock's power, and its value falls by as
 // much; a higher clock without windows of its own bounds nothing.
 func TestPowerBoundByHigherClocks(t *testing.T) {
-	env := &heldEnv{demand: 2500, rng: rand.New(rand.NewPCG(5, 7))}
-	env.batch = env.heldBatch(1980)
-	pol := newSteadyPolicy(t, 1)
-	h := &heldStep{pol: pol, env: env, steady: true}
-	for range 1500 {
-		h.next()
-	}
+	pol, h := readyHeld(t, 2500, 5, 1)
 	s := pol.steady
-	if !s.ready() {
-		t.Fatal("the model is not ready after 1,500 windows")
-	}
 	h.next() // values every covered arm
 	choice := s.plan.held
 	low := -1

@@ -2,7 +2,6 @@ package bandit
 
 import (
 	"math"
-	"math/rand/v2"
 	"testing"
 )
 
@@ -14,17 +13,8 @@ import (
 // serve costs a few probes, not one per clock, and leaves no candidate.
 func TestBatchProbeRulesOnUnseenClocks(t *testing.T) {
 	for _, demand := range []float64{3000, 3500, 4000, 4500} {
-		env := &heldEnv{demand: demand, rng: rand.New(rand.NewPCG(uint64(demand), 7))}
-		env.batch = env.heldBatch(1980)
-		pol := newSteadyPolicy(t, 1)
-		h := &heldStep{pol: pol, env: env, steady: true}
-		for range 1500 {
-			h.next()
-		}
+		pol, h := readyHeld(t, demand, uint64(demand), 1)
 		s := pol.steady
-		if !s.ready() {
-			t.Fatalf("demand %.0f: the model is not ready after 1,500 windows", demand)
-		}
 		h.next()
 		choice := pol.arms[s.plan.held].SMMHz
 		// Every clock below the choice as if its windows had all run at a

@@ -100,6 +100,24 @@ func (h *heldStep) next() Decision {
 	return dec
 }
 
+// readyHeld is a policy that has run 1,500 windows on a held-clock load
+// of demand tok/s, the batch starting at the boost clock's, with its
+// stepper; it fails the test if the steady-state model is not ready.
+func readyHeld(t *testing.T, demand float64, envSeed, polSeed uint64) (*gputune, *heldStep) {
+	t.Helper()
+	env := &heldEnv{demand: demand, rng: rand.New(rand.NewPCG(envSeed, 7))}
+	env.batch = env.heldBatch(1980)
+	pol := newSteadyPolicy(t, polSeed)
+	h := &heldStep{pol: pol, env: env, steady: true}
+	for range 1500 {
+		h.next()
+	}
+	if !pol.steady.ready() {
+		t.Fatalf("demand %.0f: the model is not ready after 1,500 windows", demand)
+	}
+	return pol, h
+}
+
 // runHeld drives the policy for n windows and returns the exploit arms of
 // the last half.
 func runHeld(t *testing.T, pol *gputune, env *heldEnv, n int, steady bool) []int {
