@@ -214,13 +214,13 @@ func (s *steadyModel) rates(c *planCoeffs, n float64) (tau, lnP, slope float64) 
 	u := math.Log(max(n, 1e-9))
 	v := min(max(u, lo), s.uMax)
 	lnT := t[0] + t[1]*v + t[2]*v*v
-	lnP = k[0] + k[1]*v + k[2]*v*v
+	hp := heldPower{k[0], k[1], k[2], 0}
+	lnP, _ = hp.at(u, lo, s.uMax)
 	slope = tauSlope(t, v)
 	switch {
 	case u > s.uMax:
 		slope = tauSlopeAbove(t, s.uMax)
 		lnT += slope * (u - s.uMax)
-		lnP += max(k[1]+2*k[2]*s.uMax, 0) * (u - s.uMax)
 	case u < lo:
 		slope = tauSlopeBelow(t, lo)
 		lnT += slope * (u - lo)

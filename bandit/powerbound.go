@@ -56,7 +56,7 @@ func (t *gputune) boundPower() {
 			if b.MemMHz != a.MemMHz || b.SMMHz == a.SMMHz {
 				continue
 			}
-			if pw := s.powerAt[j].at(u, lo, s.uMax); b.SMMHz < a.SMMHz {
+			if pw, _ := s.powerAt[j].at(u, lo, s.uMax); b.SMMHz < a.SMMHz {
 				most = max(most, pw)
 			} else {
 				least = min(least, pw)
@@ -67,20 +67,4 @@ func (t *gputune) boundPower() {
 			s.lnP[i] = pw
 		}
 	}
-}
-
-// heldPower is one arm's ln power as a quadratic in the ln batch, its
-// prefill terms folded into the constant.
-type heldPower [3]float64
-
-// at is the ln power at ln batch u, extended as solveHeld extends it: held
-// at its value at the smallest fitted batch lo below it, along its tangent
-// (never falling) above the largest, hi.
-func (c *heldPower) at(u, lo, hi float64) float64 {
-	v := min(max(u, lo), hi)
-	pw := c[0] + c[1]*v + c[2]*v*v
-	if u > hi {
-		pw += math.Max(c[1]+2*c[2]*hi, 0) * (u - hi)
-	}
-	return pw
 }

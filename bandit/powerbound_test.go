@@ -24,7 +24,7 @@ func TestPowerBoundsByOtherClocks(t *testing.T) {
 			if j == i || !finite(s.value[j]) || s.locked[pol.smIdx[j]] < powerBoundWindows {
 				continue
 			}
-			pw := s.powerAt[j].at(s.heldU[i], lo, s.uMax)
+			pw, _ := s.powerAt[j].at(s.heldU[i], lo, s.uMax)
 			if b.SMMHz < pol.arms[i].SMMHz {
 				most = max(most, pw)
 			} else {

@@ -441,7 +441,7 @@ func (s *steadyModel) objective(i int, lnD, p, p2 float64) (value, se, u float64
 	}
 	value = pw + s.delay*u
 	s.lnP[i] = pw
-	s.powerAt[i] = heldPower{s.coeff[0] + offP, s.coeff[1], s.coeff[2]}
+	s.powerAt[i] = heldPower{s.coeff[0], s.coeff[1], s.coeff[2], offP}
 	// The delta method at the mean prefill rate, the two fits taken as
 	// independent: an error e in ln τ moves ln B_ss by −e/(∂ln τ/∂u), and J
 	// with it.
@@ -510,18 +510,29 @@ func (s *steadyModel) solveHeld(lnD, offT, offP float64) (u, pw, powerSlope floa
 			}
 		}
 	}
-	// Power is held at its value at the nearest end of the fitted range,
-	// extended along its tangent above it (never falling with the batch).
-	v := min(max(u, lo), s.uMax)
-	pw = s.coeff[0] + s.coeff[1]*v + s.coeff[2]*v*v + offP
-	powerSlope = s.coeff[1] + 2*s.coeff[2]*v
-	if u > s.uMax {
-		powerSlope = max(powerSlope, 0)
-		pw += powerSlope * (u - s.uMax)
-	} else if u < lo {
-		powerSlope = 0
-	}
+	hp := heldPower{s.coeff[0], s.coeff[1], s.coeff[2], offP}
+	pw, powerSlope = hp.at(u, lo, s.uMax)
 	return u, pw, powerSlope, true
+}
+
+// heldPower is one arm's ln power in the ln batch: c[0] + c[1]·u + c[2]·u²
+// + c[3], c[3] the prefill terms' share.
+type heldPower [4]float64
+
+// at is the ln power at ln batch u and its slope in u. Power is held at its
+// value at the nearest end of the fitted batches [lo, hi] below them, and
+// extended along its tangent above them, never falling with the batch.
+func (c *heldPower) at(u, lo, hi float64) (pw, slope float64) {
+	v := min(max(u, lo), hi)
+	pw = c[0] + c[1]*v + c[2]*v*v + c[3]
+	slope = c[1] + 2*c[2]*v
+	if u > hi {
+		slope = max(slope, 0)
+		pw += slope * (u - hi)
+	} else if u < lo {
+		slope = 0
+	}
+	return pw, slope
 }
 
 // tauSlope is d ln τ/d ln B at ln batch u by the coefficients t, within the
