@@ -84,9 +84,10 @@ func (c *changeDetector) observe(x, mu float64) bool {
 }
 
 // shorten keeps changeKeepWindows windows' worth of the demand and prefill
-// means and the prefill rate's second moment, so that the windows after a
-// shift outweigh the level before it.
+// means, the prefill rate's second moment and the planner's output length,
+// so that the windows after a shift outweigh the level before it.
 func (s *steadyModel) shorten() {
+	s.plan.shortenLength(changeKeepWindows)
 	if s.meanW <= changeKeepWindows {
 		return
 	}

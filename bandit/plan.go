@@ -58,7 +58,9 @@ const (
 	// (~10 windows, 3 s).
 	planRecentMemory = 0.9
 	// planLengthMemory is the discount of the output length, mean power
-	// and mean requests in the server (~1,000 windows).
+	// and mean requests in the server (~1,000 windows). A change alarm
+	// cuts the output length's memory as it cuts the demand means' (see
+	// shortenLength).
 	planLengthMemory = 0.999
 )
 
@@ -68,12 +70,13 @@ type planner struct {
 	arrived  float64 // recent arrivals, requests/s (discounted mean)
 	arrW     float64
 	// Discounted sums of output tokens/s and finished requests/s (their
-	// ratio is the output length), power and requests in the server.
-	genSum, finSum     float64
-	powerSum, queueSum float64
-	longW              float64
-	choice, left       int // the planned arm and the decisions it is held
-	cost               []float64
+	// ratio is the output length) and their weight, power and requests in
+	// the server.
+	genSum, finSum, lenW float64
+	powerSum, queueSum   float64
+	longW                float64
+	choice, left         int // the planned arm and the decisions it is held
+	cost                 []float64
 	// base is the steady-state choice's relations, the plan's return;
 	// cand the candidate's.
 	base, cand planCoeffs
@@ -99,9 +102,32 @@ func (p *planner) observe(o Steady) {
 	p.arrW = planRecentMemory*p.arrW + 1
 	p.genSum = planLengthMemory*p.genSum + o.GenTokS
 	p.finSum = planLengthMemory*p.finSum + o.FinishedPerS
+	p.lenW = planLengthMemory*p.lenW + 1
 	p.powerSum = planLengthMemory*p.powerSum + o.PowerW
 	p.queueSum = planLengthMemory*p.queueSum + n
 	p.longW = planLengthMemory*p.longW + 1
+}
+
+// shortenLength keeps keep windows' worth of the output length's sums. The
+// length converts the fluid model's token rate into requests that leave,
+// and it changes with the load's mix of requests: on the phases workload a
+// prefill phase's requests ask for 18 output tokens on average and a decode
+// phase's for 650. Averaged over ~1,000 windows (two of its cycles) the
+// length stayed at a few hundred through the prefill phases, so the plan
+// had the few requests there leave ~20× too slowly, charged a low clock
+// for a queue that never forms, and ran those phases at 1,150–1,450 MHz
+// where 900 MHz is best. A memory of ~20 windows throughout followed the
+// phases as well but made the conversation trace's plan noisier (its
+// lengths are heavy-tailed); cut at an alarm only, the length is as steady
+// as before where the load holds (docs/gputune-policy.md, 2026-12-08).
+func (p *planner) shortenLength(keep float64) {
+	if p.lenW <= keep {
+		return
+	}
+	f := keep / p.lenW
+	p.genSum *= f
+	p.finSum *= f
+	p.lenW = keep
 }
 
 // outputLen is the mean output tokens per request, and false while unknown.

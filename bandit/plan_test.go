@@ -176,6 +176,45 @@ func TestPlanFollowsBursts(t *testing.T) {
 	}
 }
 
+// TestPlanOutputLengthFollowsTheMix: the output length the plan drains the
+// queue with holds steady while the load does, and follows a change of the
+// requests' mix once the change detector has raised its alarm (shorten).
+// After ~5 minutes of requests of 600 output tokens, 20 s of requests of 18
+// leave it near 600 without an alarm, and below 3× the new length after
+// one.
+func TestPlanOutputLengthFollowsTheMix(t *testing.T) {
+	for _, alarm := range []bool{false, true} {
+		s := newSteadyPolicy(t, 1).steady
+		q := &s.plan
+		q.reset()
+		window := func(finished, length float64) {
+			q.observe(Steady{Batch: 30, GenTokS: finished * length, PowerW: 300, FinishedPerS: finished, ArrivedPerS: finished})
+		}
+		for range 1000 {
+			window(5.5, 600)
+		}
+		if l, ok := q.outputLen(); !ok || math.Abs(l-600) > 1 {
+			t.Fatalf("after 1,000 windows of 600-token requests: length %.1f (known %v), want 600", l, ok)
+		}
+		if alarm {
+			s.shorten()
+		}
+		for range 67 {
+			window(3.3, 18)
+		}
+		l, ok := q.outputLen()
+		t.Logf("alarm %v: output length 20 s after the mix changed from 600 to 18 tokens: %.1f", alarm, l)
+		switch {
+		case !ok:
+			t.Errorf("alarm %v: output length unknown", alarm)
+		case alarm && !(l < 3*18):
+			t.Errorf("after an alarm: output length %.1f, want below %d", l, 3*18)
+		case !alarm && !(l > 500):
+			t.Errorf("without an alarm: output length %.1f, want above 500 (a steady load's length is averaged over ~1,000 windows)", l)
+		}
+	}
+}
+
 // TestDecideAllocatesNothing: once warm, a decision and its update (the
 // steady-state model and the planner active, 110 and 220 arms) allocate
 // nothing, as Policy.Decide promises.
