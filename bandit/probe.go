@@ -83,28 +83,34 @@ func (b *batchProbe) localTop(sm int) float64 {
 }
 
 // markProbes marks the probe candidates against the chosen arm best: the
-// covered, safe arms below its core clock, at most probeDepthRungs below
-// it, valued unable to keep up (solved batch NaN) although their windows
-// never ran at half the batch the choice holds, a batch any lower clock
-// needs at least. Throughput at a batch rises with the clock, so a clock
-// below one that its own data show unable to keep up cannot either, and
-// is not a candidate: a probe after which its clock is still valued unable
-// rules out every clock below it.
+// covered, safe arms within probeDepthRungs of its core clock valued unable
+// to keep up (solved batch NaN) although their windows never ran at half
+// the batch the choice holds. Throughput at a batch rises with the clock:
+// below the choice that batch is one any lower clock needs at least, and a
+// clock below one that its own data show unable to keep up cannot either,
+// so it is not a candidate (a probe after which its clock is still valued
+// unable rules out every clock below it); above the choice, a clock valued
+// unable at all is the fit's extrapolation, since the choice keeps up. On
+// the A100's conversation trace, whose first minute is light, the design's
+// windows at 855–1,035 MHz ran at batches of a few requests; when the load
+// rose those clocks were valued unable while 705 MHz, 150 MHz below them,
+// held ~60 requests, and the choice stayed there for three minutes
+// (2026-12-08, docs/gputune-policy.md).
 func (t *gputune) markProbes(best int) {
 	s := t.steady
 	p := &s.probe
-	uNeed, ceiling := s.heldU[best], t.arms[best].SMMHz
-	deepest := float64(ceiling) - probeDepthRungs*t.coldStartRung()
+	uNeed, choice := s.heldU[best], t.arms[best].SMMHz
+	depth := probeDepthRungs * t.coldStartRung()
 	floor := math.MinInt
 	for i, a := range t.arms {
 		p.cand[i] = false
-		if !t.safe[i] || !s.covered(t.smIdx[i]) || a.SMMHz >= ceiling || float64(a.SMMHz) < deepest ||
+		if !t.safe[i] || !s.covered(t.smIdx[i]) || a.SMMHz == choice || math.Abs(float64(a.SMMHz-choice)) > depth ||
 			!math.IsNaN(s.heldU[i]) {
 			continue
 		}
 		if p.localTop(t.smIdx[i])+probeBatchMargin < uNeed {
 			p.cand[i] = true
-		} else {
+		} else if a.SMMHz < choice {
 			floor = max(floor, a.SMMHz)
 		}
 	}
@@ -115,14 +121,26 @@ func (t *gputune) markProbes(best int) {
 	}
 }
 
-// pickProbe returns the candidate with the highest core clock, the nearest
-// below the choice (probes descend from it, each one ruling on the clocks
-// within steadyCoverSteps of it), and false when there is none.
-func (t *gputune) pickProbe() (int, bool) {
-	pick := -1
+// pickProbe returns the candidate whose core clock is nearest the choice's (the
+// higher one on a tie), and false when there is none: below the choice the
+// probes descend from it, each one ruling on the clocks within
+// steadyCoverSteps of it.
+func (t *gputune) pickProbe(choice int) (int, bool) {
+	from := t.arms[choice].SMMHz
+	pick, pickKey := -1, math.MaxInt
 	for i, c := range t.steady.probe.cand {
-		if c && t.safe[i] && (pick < 0 || t.arms[i].SMMHz > t.arms[pick].SMMHz) {
-			pick = i
+		if !c || !t.safe[i] {
+			continue
+		}
+		d := t.arms[i].SMMHz - from
+		key := 2 * d
+		if d < 0 {
+			key = -2 * d
+		} else {
+			key--
+		}
+		if key < pickKey {
+			pick, pickKey = i, key
 		}
 	}
 	return pick, pick >= 0

@@ -691,7 +691,7 @@ func (t *gputune) steadyExplore(scores []ArmScore, exploit int) int {
 	if t.rng.Float64() >= steadyExploreShare/steadyExploreHold {
 		return exploit
 	}
-	i, ok := t.pickProbe()
+	i, ok := t.pickProbe(s.plan.held)
 	if !ok {
 		i = t.drawNear(exploit)
 	}
