@@ -79,7 +79,8 @@ type Config struct {
 	SettleMargin float64 `json:"settle_margin"`
 	// ExploreRadiusMHz bounds gputune's exploration, once past its first
 	// globalExploreRounds, to clocks within this distance of the exploit
-	// clock (see settle.go). gputune only.
+	// clock, given for the H100's supported range (1,635 MHz) and scaled
+	// to the GPU's own (see exploreRadius in settle.go). gputune only.
 	ExploreRadiusMHz int `json:"explore_radius_mhz,omitempty"`
 	// ClockRangeMHz is the GPU's supported core-clock range (its highest
 	// supported clock less its lowest), whatever clocks the operator

@@ -87,13 +87,26 @@ func (t *gputune) diffQuad(i, j int) float64 {
 	return q
 }
 
-// localBest is the best-UCB arm of set within ExploreRadiusMHz of the exploit arm,
+// exploreRadius is how far from the exploit clock gputune explores, MHz:
+// ExploreRadiusMHz on the H100's supported range and the same share of any
+// other GPU's, as the cold-start design's rungs are (coldStartRung). The
+// objective's curve narrows with the range: on the simulated A100
+// (210–1,410 MHz) a Poisson load costs +5 % at 90 MHz below the optimum,
+// where on the H100 it costs that at ~135 MHz, and over its six
+// conversation-trace and Poisson rows (16 seeds × 3 seed sets, 2026-12-08,
+// docs/gputune-policy.md) draws within 150 MHz trailed static-best by
+// +1.82 % on average, within the range's share (110 MHz) by +1.70 %.
+func (t *gputune) exploreRadius() int {
+	return int(math.Round(float64(t.cfg.ExploreRadiusMHz) * t.coldStartRung() / coldStartRungMHz))
+}
+
+// localBest is the best-UCB arm of set within exploreRadius of the exploit arm,
 // or best (the global best-UCB arm) during the first globalExploreRounds.
 func (t *gputune) localBest(scores []ArmScore, best, exploit int, set armSet) int {
 	if t.round < globalExploreRounds || exploit < 0 {
 		return best
 	}
-	r := t.cfg.ExploreRadiusMHz
+	r := t.exploreRadius()
 	center := t.arms[exploit].SMMHz
 	out := exploit
 	for i := range scores {

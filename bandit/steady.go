@@ -119,7 +119,7 @@ const (
 	steadyMeanMemory = 0.999
 	// steadyExploreShare is the share of decisions that explore once the
 	// model chooses the exploit clock: a uniformly drawn safe clock within
-	// ExploreRadiusMHz of it. The model's relations hold window by window,
+	// exploreRadius of it. The model's relations hold window by window,
 	// so a short stay at a clock teaches it as much as a long one, and
 	// drawing both sides evenly keeps the data around the exploit clock.
 	steadyExploreShare = 0.2
@@ -680,7 +680,7 @@ func (t *gputune) steadyExploit(scores []ArmScore) int {
 // steadyExplore returns the arm to play when the steady-state model chooses
 // the exploit arm: the exploit arm, or, in steadyExploreShare of decisions,
 // a probe (probe.go) while there is a candidate, else a uniformly drawn safe
-// arm within ExploreRadiusMHz of it. It ignores the
+// arm within exploreRadius of it. It ignores the
 // rewards' pruning, which judges arms by the biased per-window rewards, and
 // an arm it draws is unpruned.
 func (t *gputune) steadyExplore(scores []ArmScore, exploit int) int {
@@ -704,9 +704,9 @@ func (t *gputune) steadyExplore(scores []ArmScore, exploit int) int {
 }
 
 // drawNear returns a uniformly drawn safe arm other than exploit within
-// ExploreRadiusMHz of it, and -1 when there is none.
+// exploreRadius of it, and -1 when there is none.
 func (t *gputune) drawNear(exploit int) int {
-	r, center := t.cfg.ExploreRadiusMHz, t.arms[exploit].SMMHz
+	r, center := t.exploreRadius(), t.arms[exploit].SMMHz
 	near := func(i int) bool {
 		d := t.arms[i].SMMHz - center
 		return i != exploit && t.safe[i] && d <= r && d >= -r
