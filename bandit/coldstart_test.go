@@ -115,3 +115,60 @@ func TestColdStartRungsSpanTheRange(t *testing.T) {
 		})
 	}
 }
+
+// TestExploreRadiusSpansTheRange: the uniform exploration draws reach as
+// far from the exploit clock as the configured radius on the H100's
+// supported range, and the same share of any other GPU's: 150 MHz on the
+// H100, 110 on the A100 (where the objective's curve is as much narrower).
+func TestExploreRadiusSpansTheRange(t *testing.T) {
+	for _, c := range []struct {
+		name           string
+		minMHz, maxMHz int
+		gpuRangeMHz    int // 0: the arms' range
+		radiusMHz      int
+	}{
+		{"H100", 345, 1980, 0, 150},
+		{"A100", 210, 1410, 0, 110},
+		{"H100 within 900–1,500 MHz", 900, 1500, 1635, 150},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			var arms []Arm
+			for f := c.minMHz; f <= c.maxMHz; f += 15 {
+				arms = append(arms, Arm{SMMHz: f})
+			}
+			cfg := DefaultConfig(PolicyGPUTune, 2)
+			cfg.SLOMode = SLOIgnore
+			cfg.ClockRangeMHz = c.gpuRangeMHz
+			p, err := New(PolicyGPUTune, cfg, arms, 1)
+			if err != nil {
+				t.Fatal(err)
+			}
+			g := p.(*gputune)
+			if r := g.exploreRadius(); r != c.radiusMHz {
+				t.Fatalf("exploration radius %d MHz, want %d", r, c.radiusMHz)
+			}
+			for i := range g.safe {
+				g.safe[i] = true
+			}
+			exploit := len(arms) / 2
+			far := 0
+			for range 2000 {
+				i := g.drawNear(exploit)
+				if i < 0 {
+					t.Fatal("no arm drawn")
+				}
+				d := arms[i].SMMHz - arms[exploit].SMMHz
+				if d < 0 {
+					d = -d
+				}
+				if d > c.radiusMHz {
+					t.Fatalf("drew %d MHz, %d MHz from the exploit clock %d: beyond the radius %d", arms[i].SMMHz, d, arms[exploit].SMMHz, c.radiusMHz)
+				}
+				far = max(far, d)
+			}
+			if far < c.radiusMHz-15 {
+				t.Errorf("the farthest draw is %d MHz from the exploit clock: want the whole radius, %d MHz", far, c.radiusMHz)
+			}
+		})
+	}
+}
