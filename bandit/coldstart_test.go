@@ -69,30 +69,22 @@ func TestColdStartDesignPasses(t *testing.T) {
 // H100's 345–1,980 MHz, of 88 MHz on the A100's 210–1,410 (where 120 MHz
 // rungs put the later passes' lowest clock, 570 MHz, at +90 % of the best
 // static clock's EDP). Operator bounds centre the design in them and hold
-// its clocks inside, with the GPU's rung.
+// its clocks inside, with the GPU's rung. The exploration radius scales
+// with the range as the rungs do (checkExploreRadius).
 func TestColdStartRungsSpanTheRange(t *testing.T) {
 	for _, c := range []struct {
 		name           string
 		minMHz, maxMHz int
 		gpuRangeMHz    int // 0: the arms' range
 		rungMHz        float64
+		radiusMHz      int
 	}{
-		{"H100", 345, 1980, 0, 120},
-		{"A100", 210, 1410, 0, 1200.0 * 120 / 1635},
-		{"H100 within 900–1,500 MHz", 900, 1500, 1635, 120},
+		{"H100", 345, 1980, 0, 120, 150},
+		{"A100", 210, 1410, 0, 1200.0 * 120 / 1635, 110},
+		{"H100 within 900–1,500 MHz", 900, 1500, 1635, 120, 150},
 	} {
 		t.Run(c.name, func(t *testing.T) {
-			var arms []Arm
-			for f := c.minMHz; f <= c.maxMHz; f += 15 {
-				arms = append(arms, Arm{SMMHz: f})
-			}
-			cfg := DefaultConfig(PolicyGPUTune, 2)
-			cfg.SLOMode = SLOIgnore
-			cfg.ClockRangeMHz = c.gpuRangeMHz
-			p, err := New(PolicyGPUTune, cfg, arms, 1)
-			if err != nil {
-				t.Fatal(err)
-			}
+			p := newRangePolicy(t, c.minMHz, c.maxMHz, c.gpuRangeMHz)
 			centre := float64(c.minMHz+c.maxMHz) / 2
 			var scores []ArmScore
 			var played []int
@@ -112,63 +104,61 @@ func TestColdStartRungsSpanTheRange(t *testing.T) {
 					t.Errorf("rung %+d: played %d MHz, want the step nearest %.1f", coldStartRungs[i], f, want)
 				}
 			}
+			checkExploreRadius(t, newRangePolicy(t, c.minMHz, c.maxMHz, c.gpuRangeMHz), c.radiusMHz)
 		})
 	}
 }
 
-// TestExploreRadiusSpansTheRange: the uniform exploration draws reach as
-// far from the exploit clock as the configured radius on the H100's
-// supported range, and the same share of any other GPU's: 150 MHz on the
-// H100, 110 on the A100 (where the objective's curve is as much narrower).
-func TestExploreRadiusSpansTheRange(t *testing.T) {
-	for _, c := range []struct {
-		name           string
-		minMHz, maxMHz int
-		gpuRangeMHz    int // 0: the arms' range
-		radiusMHz      int
-	}{
-		{"H100", 345, 1980, 0, 150},
-		{"A100", 210, 1410, 0, 110},
-		{"H100 within 900–1,500 MHz", 900, 1500, 1635, 150},
-	} {
-		t.Run(c.name, func(t *testing.T) {
-			var arms []Arm
-			for f := c.minMHz; f <= c.maxMHz; f += 15 {
-				arms = append(arms, Arm{SMMHz: f})
-			}
-			cfg := DefaultConfig(PolicyGPUTune, 2)
-			cfg.SLOMode = SLOIgnore
-			cfg.ClockRangeMHz = c.gpuRangeMHz
-			p, err := New(PolicyGPUTune, cfg, arms, 1)
-			if err != nil {
-				t.Fatal(err)
-			}
-			g := p.(*gputune)
-			if r := g.exploreRadius(); r != c.radiusMHz {
-				t.Fatalf("exploration radius %d MHz, want %d", r, c.radiusMHz)
-			}
-			for i := range g.safe {
-				g.safe[i] = true
-			}
-			exploit := len(arms) / 2
-			far := 0
-			for range 2000 {
-				i := g.drawNear(exploit)
-				if i < 0 {
-					t.Fatal("no arm drawn")
-				}
-				d := arms[i].SMMHz - arms[exploit].SMMHz
-				if d < 0 {
-					d = -d
-				}
-				if d > c.radiusMHz {
-					t.Fatalf("drew %d MHz, %d MHz from the exploit clock %d: beyond the radius %d", arms[i].SMMHz, d, arms[exploit].SMMHz, c.radiusMHz)
-				}
-				far = max(far, d)
-			}
-			if far < c.radiusMHz-15 {
-				t.Errorf("the farthest draw is %d MHz from the exploit clock: want the whole radius, %d MHz", far, c.radiusMHz)
-			}
-		})
+// checkExploreRadius: the uniform exploration draws reach as far from the
+// exploit clock as radiusMHz and no farther. That is the configured
+// radius on the H100's supported range and the same share of any other
+// GPU's: 150 MHz on the H100, 110 on the A100 (where the objective's curve
+// is as much narrower).
+func checkExploreRadius(t *testing.T, g *gputune, radiusMHz int) {
+	t.Helper()
+	if r := g.exploreRadius(); r != radiusMHz {
+		t.Fatalf("exploration radius %d MHz, want %d", r, radiusMHz)
 	}
+	for i := range g.safe {
+		g.safe[i] = true
+	}
+	arms := g.arms
+	exploit := len(arms) / 2
+	far := 0
+	for range 2000 {
+		i := g.drawNear(exploit)
+		if i < 0 {
+			t.Fatal("no arm drawn")
+		}
+		d := arms[i].SMMHz - arms[exploit].SMMHz
+		if d < 0 {
+			d = -d
+		}
+		if d > radiusMHz {
+			t.Fatalf("drew %d MHz, %d MHz from the exploit clock %d: beyond the radius %d", arms[i].SMMHz, d, arms[exploit].SMMHz, radiusMHz)
+		}
+		far = max(far, d)
+	}
+	if far < radiusMHz-15 {
+		t.Errorf("the farthest draw is %d MHz from the exploit clock: want the whole radius, %d MHz", far, radiusMHz)
+	}
+}
+
+// newRangePolicy is a gputune policy over every 15 MHz core clock from
+// minMHz to maxMHz, on a GPU whose supported range is gpuRangeMHz (0: the
+// arms' range), with the SLO limits ignored.
+func newRangePolicy(t *testing.T, minMHz, maxMHz, gpuRangeMHz int) *gputune {
+	t.Helper()
+	var arms []Arm
+	for f := minMHz; f <= maxMHz; f += 15 {
+		arms = append(arms, Arm{SMMHz: f})
+	}
+	cfg := DefaultConfig(PolicyGPUTune, 2)
+	cfg.SLOMode = SLOIgnore
+	cfg.ClockRangeMHz = gpuRangeMHz
+	p, err := New(PolicyGPUTune, cfg, arms, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return p.(*gputune)
 }
