@@ -645,13 +645,19 @@ func (t *gputune) steadyExploit(scores []ArmScore) int {
 			continue
 		}
 		s.value[i], s.se[i], s.heldU[i] = s.objective(i, lnD, p, p2)
-		if finite(s.value[i]) {
-			minSE = min(minSE, s.se[i])
-		}
 	}
 	t.boundPower()
 	t.applyCap()
 	t.applyCapShare()
+	// The standard-error rule compares the values chosen among: a clock the
+	// cap holds down carries a lower clock's value and standard error, and
+	// measured against the smallest before that, no clock can qualify
+	// (TestSteadyChoiceBesideHeldDownClocks).
+	for i, v := range s.value {
+		if finite(v) {
+			minSE = min(minSE, s.se[i])
+		}
+	}
 	best := -1
 	for i, v := range s.value {
 		if finite(v) && s.se[i] <= steadySEFactor*minSE && (best < 0 || v < s.value[best]) {
