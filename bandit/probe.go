@@ -13,7 +13,7 @@ import "math"
 // and at the decode phase's demand every clock up to ~1,300 MHz is valued
 // unable to keep up (+Inf) and is never played again, while a static 945
 // MHz serves that phase at batches of ~40. Exploration within
-// ExploreRadiusMHz of the choice does not reach those clocks, and no
+// exploreRadius of the choice does not reach those clocks, and no
 // standard error says that the model does not know: the value is +Inf, not
 // uncertain.
 //
@@ -127,20 +127,15 @@ func (t *gputune) markProbes(best int) {
 // steadyCoverSteps of it.
 func (t *gputune) pickProbe(choice int) (int, bool) {
 	from := t.arms[choice].SMMHz
-	pick, pickKey := -1, math.MaxInt
+	pick, pickD := -1, math.MaxInt
 	for i, c := range t.steady.probe.cand {
 		if !c || !t.safe[i] {
 			continue
 		}
-		d := t.arms[i].SMMHz - from
-		key := 2 * d
-		if d < 0 {
-			key = -2 * d
-		} else {
-			key--
-		}
-		if key < pickKey {
-			pick, pickKey = i, key
+		f := t.arms[i].SMMHz
+		d := max(f-from, from-f)
+		if d < pickD || (d == pickD && f > t.arms[pick].SMMHz) {
+			pick, pickD = i, d
 		}
 	}
 	return pick, pick >= 0
